@@ -1,0 +1,10 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+)
+
+func isContextErr(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}

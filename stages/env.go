@@ -1,0 +1,67 @@
+package stages
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// Env is what a stage constructor receives besides its config.
+type Env struct {
+	// ID is the stage's id in the job.
+	ID string
+	// Inputs holds the schema arriving on each of the stage's inputs, in the
+	// order of its `inputs` list. Empty for sources.
+	Inputs []*arrow.Schema
+	// Mem allocates every Arrow buffer the stage creates.
+	Mem memory.Allocator
+	// Log is the stage's logger, with the stage id attached.
+	Log *slog.Logger
+	// JobDir is the folder of the job file; [Path] fields in the config are
+	// already resolved against it.
+	JobDir string
+	// Services gives access to job-wide services (the executor, metrics)
+	// by name; nil when the runtime offers none.
+	Services map[string]any
+}
+
+// Input returns the schema of the only input of a transform or the first
+// input of an operator.
+func (e *Env) Input() *arrow.Schema {
+	if len(e.Inputs) == 0 {
+		return nil
+	}
+	return e.Inputs[0]
+}
+
+// ColumnError is a problem with one column of a stage's input or output,
+// found when the stage is built or while it runs.
+type ColumnError struct {
+	Column string
+	Msg    string
+}
+
+func (e *ColumnError) Error() string { return fmt.Sprintf("column %q: %s", e.Column, e.Msg) }
+
+// Column returns the index of the named column in s, or a [*ColumnError]
+// listing the columns that exist.
+func Column(s *arrow.Schema, name string) (int, error) {
+	idx := s.FieldIndices(name)
+	if len(idx) == 0 {
+		names := make([]string, s.NumFields())
+		for i, f := range s.Fields() {
+			names[i] = f.Name
+		}
+		msg := "not found"
+		if n := Nearest(name, names); n != "" {
+			msg += fmt.Sprintf(" (did you mean %q?)", n)
+		}
+		return -1, &ColumnError{Column: name, Msg: msg + "; input columns: " + joinNames(names)}
+	}
+	if len(idx) > 1 {
+		return -1, &ColumnError{Column: name, Msg: "appears more than once in the input"}
+	}
+	return idx[0], nil
+}
