@@ -1,0 +1,367 @@
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/pipe-ml/pipe/stages"
+)
+
+// BuildOptions configure [Build].
+type BuildOptions struct {
+	// Registry holds the stage types; nil means stages.Default().
+	Registry *stages.Registry
+	// Mem allocates every Arrow buffer of the run; nil means the Go allocator.
+	Mem memory.Allocator
+	// Log receives the run's log lines; nil discards them.
+	Log *slog.Logger
+	// Services are handed to every stage in its Env.
+	Services map[string]any
+	// MaxBytesInFlight bounds the bytes of batches queued between stages
+	// (0: DefaultMaxBytesInFlight).
+	MaxBytesInFlight int64
+}
+
+// Pipeline is a built job: every stage constructed and checked, ready to
+// run once.
+type Pipeline struct {
+	job      *Job
+	nodes    []*node // topological order
+	warnings []Problem
+	mem      memory.Allocator
+	log      *slog.Logger
+	budget   int64
+	stop     chan struct{}
+	stopMu   sync.Mutex
+	stopped  bool
+	ran      bool
+}
+
+type node struct {
+	def       *StageDef
+	entry     *stages.Entry
+	stage     stages.Stage
+	inputs    []*node
+	consumers []*node
+	stats     *StageStats
+}
+
+// Build checks a job's graph and builds every stage, passing each the
+// schemas arriving on its inputs. All problems are reported at once in a
+// [*ValidationError]; on error no stage is left open.
+func Build(job *Job, opts BuildOptions) (*Pipeline, error) {
+	reg := opts.Registry
+	if reg == nil {
+		reg = stages.Default()
+	}
+	mem := opts.Mem
+	if mem == nil {
+		mem = memory.NewGoAllocator()
+	}
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ps := &problems{file: job.File}
+	nodes, byID := checkGraph(job, reg, ps)
+	order := topoOrder(nodes, ps)
+
+	p := &Pipeline{job: job, mem: mem, log: log, budget: opts.MaxBytesInFlight, stop: make(chan struct{})}
+	if p.budget <= 0 {
+		p.budget = DefaultMaxBytesInFlight
+	}
+	failed := map[*node]bool{}
+	for _, n := range nodes {
+		if n.entry == nil {
+			failed[n] = true
+		}
+	}
+	for _, n := range order {
+		skip := failed[n]
+		for _, in := range n.inputs {
+			if failed[in] {
+				skip = true
+			}
+		}
+		if skip {
+			failed[n] = true
+			continue
+		}
+		if err := buildNode(n, job, mem, log, opts.Services, ps); err != nil {
+			failed[n] = true
+		}
+	}
+	_ = byID
+	if err := ps.err(); err != nil {
+		for _, n := range order {
+			if n.stage != nil {
+				_ = n.stage.Close()
+			}
+		}
+		return nil, err
+	}
+	p.nodes = order
+	for _, n := range order {
+		if n.entry.Kind != stages.KindSink && len(n.consumers) == 0 {
+			p.warnings = append(p.warnings, Problem{File: job.File, Line: n.def.node.Line, Col: n.def.node.Column,
+				Stage: n.def.ID, Msg: "output is not read by any stage"})
+		}
+	}
+	return p, nil
+}
+
+// checkGraph resolves types and inputs and checks ids and arity.
+func checkGraph(job *Job, reg *stages.Registry, ps *problems) ([]*node, map[string]*node) {
+	byID := map[string]*node{}
+	var nodes []*node
+	var ids []string
+	for _, s := range job.Stages {
+		n := &node{def: s, stats: &StageStats{ID: s.ID, Type: s.Type}}
+		nodes = append(nodes, n)
+		if s.ID == "" {
+			continue
+		}
+		if prev, dup := byID[s.ID]; dup {
+			ps.add(s.idNode.Line, s.idNode.Column, "", "duplicate stage id %q (first at line %d)", s.ID, prev.def.idNode.Line)
+			continue
+		}
+		byID[s.ID] = n
+		ids = append(ids, s.ID)
+	}
+	for _, n := range nodes {
+		s := n.def
+		if s.Type != "" {
+			e, err := reg.Lookup(s.Type)
+			if err != nil {
+				ps.add(s.typeNode.Line, s.typeNode.Column, s.ID, "%v", err)
+			} else {
+				n.entry = e
+				n.stats.Kind = e.Kind.String()
+			}
+		}
+		for i, in := range s.Inputs {
+			pos := s.inputNodes[i]
+			src, ok := byID[in]
+			switch {
+			case in == s.ID:
+				ps.add(pos.Line, pos.Column, s.ID, "a stage cannot read its own output")
+				n.entry = nil
+			case !ok:
+				msg := fmt.Sprintf("input %q is not a stage of this job", in)
+				if near := nearest(in, ids); near != "" {
+					msg += fmt.Sprintf(" (did you mean %q?)", near)
+				}
+				ps.add(pos.Line, pos.Column, s.ID, "%s", msg)
+				n.entry = nil
+			default:
+				n.inputs = append(n.inputs, src)
+				src.consumers = append(src.consumers, n)
+			}
+		}
+		if n.entry != nil {
+			checkArity(n, ps)
+		}
+	}
+	return nodes, byID
+}
+
+func checkArity(n *node, ps *problems) {
+	e, s := n.entry, n.def
+	got := len(s.Inputs)
+	line, col := s.node.Line, s.node.Column
+	switch {
+	case e.Kind == stages.KindSource && got > 0:
+		ps.add(line, col, s.ID, "%s is a source and takes no inputs", e.Name)
+		n.entry = nil
+	case e.Kind != stages.KindSource && got == 0:
+		ps.add(line, col, s.ID, "%s needs %s (add inputs: [...])", e.Name, inputsWanted(e))
+		n.entry = nil
+	case e.Kind != stages.KindSource && (got < e.MinInputs || (e.MaxInputs >= 0 && got > e.MaxInputs)):
+		ps.add(line, col, s.ID, "%s takes %s, got %d", e.Name, inputsWanted(e), got)
+		n.entry = nil
+	}
+}
+
+func inputsWanted(e *stages.Entry) string {
+	switch {
+	case e.MaxInputs < 0:
+		return fmt.Sprintf("at least %d inputs", e.MinInputs)
+	case e.MinInputs == e.MaxInputs && e.MinInputs == 1:
+		return "exactly one input"
+	case e.MinInputs == e.MaxInputs:
+		return fmt.Sprintf("exactly %d inputs", e.MinInputs)
+	}
+	return fmt.Sprintf("%d to %d inputs", e.MinInputs, e.MaxInputs)
+}
+
+// topoOrder sorts nodes so that every stage comes after its inputs,
+// keeping file order among independent stages, and reports cycles.
+func topoOrder(nodes []*node, ps *problems) []*node {
+	indeg := map[*node]int{}
+	for _, n := range nodes {
+		indeg[n] = len(n.inputs)
+	}
+	var order []*node
+	done := map[*node]bool{}
+	for progress := true; progress; {
+		progress = false
+		for _, n := range nodes {
+			if done[n] || indeg[n] > 0 {
+				continue
+			}
+			done[n], progress = true, true
+			order = append(order, n)
+			for _, c := range n.consumers {
+				indeg[c]--
+			}
+		}
+	}
+	if len(order) == len(nodes) {
+		return order
+	}
+	// Report each cycle once, starting from its first stage in file order.
+	reported := map[*node]bool{}
+	for _, n := range nodes {
+		if done[n] || reported[n] {
+			continue
+		}
+		cycle := findCycle(n, done)
+		if cycle == nil {
+			continue
+		}
+		ids := make([]string, 0, len(cycle)+1)
+		first := cycle[0]
+		for _, c := range cycle {
+			reported[c] = true
+			ids = append(ids, c.def.ID)
+			if c.def.node.Line < first.def.node.Line {
+				first = c
+			}
+		}
+		// Rotate so the cycle starts at its first stage in the file.
+		for ids[0] != first.def.ID {
+			ids = append(ids[1:], ids[0])
+		}
+		ids = append(ids, ids[0])
+		ps.add(first.def.node.Line, first.def.node.Column, "", "cycle: %s", strings.Join(ids, " -> "))
+	}
+	for _, n := range nodes {
+		if !done[n] {
+			n.entry = nil
+		}
+	}
+	return order
+}
+
+// findCycle follows inputs from n (not yet ordered) until a node repeats and
+// returns the cycle in data-flow order, or nil.
+func findCycle(n *node, done map[*node]bool) []*node {
+	var path []*node
+	pos := map[*node]int{}
+	cur := n
+	for cur != nil {
+		if i, seen := pos[cur]; seen {
+			cyc := path[i:]
+			// path follows inputs (consumer -> producer); reverse for data flow.
+			out := make([]*node, len(cyc))
+			for j := range cyc {
+				out[j] = cyc[len(cyc)-1-j]
+			}
+			return out
+		}
+		pos[cur] = len(path)
+		path = append(path, cur)
+		var next *node
+		for _, in := range cur.inputs {
+			if !done[in] {
+				next = in
+				break
+			}
+		}
+		cur = next
+	}
+	return nil
+}
+
+// buildNode decodes the stage's config and constructs it.
+func buildNode(n *node, job *Job, mem memory.Allocator, log *slog.Logger, services map[string]any, ps *problems) error {
+	s := n.def
+	conf, errs := n.entry.Decode(s.With, job.Dir)
+	if len(errs) > 0 {
+		for _, err := range errs {
+			var fe *stages.FieldError
+			if errors.As(err, &fe) {
+				line, col := fe.Line, fe.Col
+				if line == 0 {
+					line, col = s.node.Line, s.node.Column
+				}
+				ps.add(line, col, s.ID, "%s: %s", fe.Path, fe.Msg)
+			} else {
+				ps.add(s.node.Line, s.node.Column, s.ID, "%v", err)
+			}
+		}
+		return errors.New("config")
+	}
+	inputs := make([]*arrow.Schema, len(n.inputs))
+	for i, in := range n.inputs {
+		inputs[i] = in.stage.Schema()
+	}
+	env := &stages.Env{
+		ID:       s.ID,
+		Inputs:   inputs,
+		Mem:      mem,
+		Log:      log.With("stage", s.ID),
+		JobDir:   job.Dir,
+		Services: services,
+	}
+	st, err := buildSafely(n.entry, conf, env)
+	if err != nil {
+		line, col := s.node.Line, s.node.Column
+		if s.With != nil {
+			line, col = s.With.Line, s.With.Column
+		}
+		ps.add(line, col, s.ID, "%v", err)
+		return err
+	}
+	n.stage = st
+	return nil
+}
+
+// buildSafely turns a panic in a constructor into an error.
+func buildSafely(e *stages.Entry, conf any, env *stages.Env) (s stages.Stage, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s, err = nil, fmt.Errorf("panic while building %s stage: %v", e.Name, r)
+		}
+	}()
+	return e.Build(conf, env)
+}
+
+// Job returns the job the pipeline was built from.
+func (p *Pipeline) Job() *Job { return p.job }
+
+// Warnings returns problems that do not stop the job, such as a stage whose
+// output nobody reads.
+func (p *Pipeline) Warnings() []Problem { return p.warnings }
+
+// Close releases every stage. Run closes them itself; call Close only for a
+// pipeline that is built but not run (pipe validate).
+func (p *Pipeline) Close() error {
+	if p.ran {
+		return nil
+	}
+	p.ran = true
+	var errs []error
+	for _, n := range p.nodes {
+		if err := n.stage.Close(); err != nil {
+			errs = append(errs, &StageError{Stage: n.def.ID, Err: err})
+		}
+	}
+	return errors.Join(errs...)
+}

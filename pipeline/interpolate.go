@@ -1,0 +1,172 @@
+package pipeline
+
+import (
+	"fmt"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/pipe-ml/pipe/stages"
+)
+
+func nearest(s string, candidates []string) string { return stages.Nearest(s, candidates) }
+
+// interpolate substitutes ${VAR} and ${VAR:-default} in every scalar value
+// (never in keys), after parsing, so a commented-out variable is never an
+// error. $${ escapes a literal ${. A plain scalar that was entirely one
+// variable takes the type of its value (batch_rows: ${ROWS} is an integer).
+func interpolate(n *yaml.Node, lookup func(string) (string, bool), ps *problems) {
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 1; i < len(n.Content); i += 2 {
+			interpolate(n.Content[i], lookup, ps)
+		}
+	case yaml.SequenceNode, yaml.DocumentNode:
+		for _, c := range n.Content {
+			interpolate(c, lookup, ps)
+		}
+	case yaml.ScalarNode:
+		if !strings.Contains(n.Value, "${") {
+			return
+		}
+		out, err := expand(n.Value, lookup)
+		if err != nil {
+			ps.add(n.Line, n.Column, "", "%v", err)
+			return
+		}
+		n.Value = out
+		if n.Style == 0 {
+			n.Tag = "" // re-resolve: an integer stays an integer
+		}
+	}
+}
+
+// expand replaces the variables of s.
+func expand(s string, lookup func(string) (string, bool)) (string, error) {
+	var b strings.Builder
+	for {
+		i := strings.Index(s, "${")
+		if i < 0 {
+			b.WriteString(s)
+			return b.String(), nil
+		}
+		if i > 0 && s[i-1] == '$' {
+			b.WriteString(s[:i-1])
+			b.WriteString("${")
+			s = s[i+2:]
+			continue
+		}
+		b.WriteString(s[:i])
+		end := strings.IndexByte(s[i:], '}')
+		if end < 0 {
+			return "", fmt.Errorf("unterminated variable reference in %q", s)
+		}
+		ref := s[i+2 : i+end]
+		s = s[i+end+1:]
+		name, def, hasDef := strings.Cut(ref, ":-")
+		if !validVarName(name) {
+			return "", fmt.Errorf("invalid variable name %q in ${%s}", name, ref)
+		}
+		v, ok := lookup(name)
+		switch {
+		case ok && (v != "" || !hasDef):
+			b.WriteString(v)
+		case hasDef:
+			b.WriteString(def)
+		default:
+			return "", fmt.Errorf("environment variable %s is not set (use ${%s:-default} to give a default)", name, name)
+		}
+	}
+}
+
+func validVarName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, r := range s {
+		if r == '_' || (r >= 'A' && r <= 'Z') || (r >= 'a' && r <= 'z') || (i > 0 && r >= '0' && r <= '9') {
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+// applySet applies one "ID.KEY=VALUE" override to the job's stage configs.
+// VALUE is parsed as YAML, so lists and numbers keep their type.
+func applySet(job *Job, expr string) error {
+	lhs, val, ok := strings.Cut(expr, "=")
+	if !ok {
+		return fmt.Errorf("expected ID.KEY=VALUE")
+	}
+	id, key, ok := strings.Cut(lhs, ".")
+	if !ok || id == "" || key == "" {
+		return fmt.Errorf("expected ID.KEY=VALUE")
+	}
+	var st *StageDef
+	ids := make([]string, 0, len(job.Stages))
+	for _, s := range job.Stages {
+		ids = append(ids, s.ID)
+		if s.ID == id {
+			st = s
+		}
+	}
+	if st == nil {
+		msg := fmt.Sprintf("no stage with id %q", id)
+		if n := nearest(id, ids); n != "" {
+			msg += fmt.Sprintf(" (did you mean %q?)", n)
+		}
+		return fmt.Errorf("%s", msg)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(val), &doc); err != nil {
+		return fmt.Errorf("value: %v", err)
+	}
+	value := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: ""}
+	if len(doc.Content) > 0 {
+		value = doc.Content[0]
+	}
+	// Overrides carry the position of the stage, so errors about them point
+	// at the stage they change.
+	setPos(value, st.node.Line, st.node.Column)
+	if st.With == nil {
+		st.With = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: st.node.Line, Column: st.node.Column}
+	}
+	m := st.With
+	parts := strings.Split(key, ".")
+	for i, p := range parts {
+		var child *yaml.Node
+		for j := 0; j+1 < len(m.Content); j += 2 {
+			if m.Content[j].Value == p {
+				child = m.Content[j+1]
+				if i == len(parts)-1 {
+					m.Content[j+1] = value
+				}
+				break
+			}
+		}
+		if i == len(parts)-1 {
+			if child == nil {
+				m.Content = append(m.Content,
+					&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: p, Line: st.node.Line, Column: st.node.Column}, value)
+			}
+			return nil
+		}
+		if child == nil {
+			child = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: st.node.Line, Column: st.node.Column}
+			m.Content = append(m.Content,
+				&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: p, Line: st.node.Line, Column: st.node.Column}, child)
+		} else if child.Kind != yaml.MappingNode {
+			return fmt.Errorf("%s is not a mapping", strings.Join(parts[:i+1], "."))
+		}
+		m = child
+	}
+	return nil
+}
+
+func setPos(n *yaml.Node, line, col int) {
+	n.Line, n.Column = line, col
+	for _, c := range n.Content {
+		setPos(c, line, col)
+	}
+}

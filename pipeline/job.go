@@ -1,0 +1,338 @@
+package pipeline
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"unicode/utf8"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// MaxJobBytes bounds the size of a job file.
+const MaxJobBytes = 1 << 20
+
+// Job is a parsed job file: its stages in file order, with every `${VAR}`
+// substituted and every `--set` override applied. Stage configs stay YAML
+// nodes until [Build] decodes them with each stage type's config struct.
+type Job struct {
+	// File is the path the job was read from; Dir its folder, against which
+	// relative paths resolve.
+	File, Dir string
+	Version   int
+	Name      string
+	// Description is free text.
+	Description string
+	Stages      []*StageDef
+	// Source holds the bytes of the job file, for fingerprints.
+	Source []byte
+}
+
+// StageDef is one entry of a job's `stages` list.
+type StageDef struct {
+	ID     string
+	Type   string
+	Inputs []string
+	// With is the stage's config block; nil when absent.
+	With *yaml.Node
+
+	node, idNode, typeNode *yaml.Node
+	inputNodes             []*yaml.Node
+}
+
+// Line returns the line of the stage's entry in the job file.
+func (s *StageDef) Line() int { return s.node.Line }
+
+// LoadOptions adjust how a job is loaded.
+type LoadOptions struct {
+	// Env looks up variables for `${VAR}`; nil means os.LookupEnv.
+	Env func(string) (string, bool)
+	// Set holds overrides "ID.KEY=VALUE" (KEY may be dotted: batch.max_rows).
+	Set []string
+}
+
+var idPattern = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+
+// LoadFile reads and parses the job file at path.
+func LoadFile(path string, opts LoadOptions) (*Job, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidJob, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxJobBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrInvalidJob, path, err)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrInvalidJob, path, err)
+	}
+	return Load(data, path, filepath.Dir(abs), opts)
+}
+
+// Load parses a job from data. name is used in error messages; dir is the
+// folder relative paths resolve against. Every problem is reported at once
+// in a [*ValidationError].
+func Load(data []byte, name, dir string, opts LoadOptions) (*Job, error) {
+	ps := &problems{file: name}
+	root := parseDocument(data, ps)
+	if root == nil {
+		return nil, ps.err()
+	}
+	checkNodes(root, ps)
+	if len(ps.list) > 0 {
+		return nil, ps.err()
+	}
+	lookup := opts.Env
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	interpolate(root, lookup, ps)
+	job := &Job{File: name, Dir: dir, Source: data}
+	decodeJob(root, job, ps)
+	if len(ps.list) == 0 {
+		for _, s := range opts.Set {
+			if err := applySet(job, s); err != nil {
+				ps.add(0, 0, "", "--set %s: %v", s, err)
+			}
+		}
+	}
+	if err := ps.err(); err != nil {
+		return nil, err
+	}
+	return job, nil
+}
+
+// parseDocument parses exactly one YAML document and returns its root
+// mapping, reporting empty files, extra documents and syntax errors.
+func parseDocument(data []byte, ps *problems) *yaml.Node {
+	if len(data) > MaxJobBytes {
+		ps.add(0, 0, "", "job file is larger than %d bytes", MaxJobBytes)
+		return nil
+	}
+	if !utf8.Valid(data) || bytes.IndexByte(data, 0) >= 0 {
+		ps.add(0, 0, "", "job file is not UTF-8 text")
+		return nil
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			ps.add(1, 1, "", "empty job file")
+			return nil
+		}
+		line, msg := yamlErrorLine(err)
+		ps.add(line, 1, "", "%s", msg)
+		return nil
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		ps.add(extra.Line, extra.Column, "", "a job file holds one YAML document; found a second one")
+		return nil
+	} else if !errors.Is(err, io.EOF) {
+		line, msg := yamlErrorLine(err)
+		ps.add(line, 1, "", "%s", msg)
+		return nil
+	}
+	if len(doc.Content) == 0 {
+		ps.add(1, 1, "", "empty job file")
+		return nil
+	}
+	root := doc.Content[0]
+	if root.Kind == yaml.ScalarNode && root.ShortTag() == "!!null" {
+		ps.add(1, 1, "", "empty job file")
+		return nil
+	}
+	if root.Kind != yaml.MappingNode {
+		ps.add(root.Line, root.Column, "", "a job file is a mapping with keys version, name, stages; got %s", kindName(root))
+		return nil
+	}
+	return root
+}
+
+var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+func yamlErrorLine(err error) (int, string) {
+	m := yamlLineRE.FindStringSubmatch(err.Error())
+	if m == nil {
+		return 0, err.Error()
+	}
+	var line int
+	fmt.Sscan(m[1], &line)
+	return line, m[2]
+}
+
+// checkNodes rejects anchors, aliases, merge keys and duplicate keys
+// anywhere in the tree.
+func checkNodes(n *yaml.Node, ps *problems) {
+	if n.Anchor != "" {
+		ps.add(n.Line, n.Column, "", "anchors (&%s) are not allowed in job files", n.Anchor)
+	}
+	switch n.Kind {
+	case yaml.AliasNode:
+		ps.add(n.Line, n.Column, "", "aliases (*%s) are not allowed in job files", n.Value)
+		return
+	case yaml.MappingNode:
+		seen := map[string]*yaml.Node{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			if k.Kind == yaml.ScalarNode {
+				if k.Value == "<<" && k.ShortTag() == "!!merge" {
+					ps.add(k.Line, k.Column, "", "merge keys (<<) are not allowed in job files")
+				} else if prev, dup := seen[k.Value]; dup {
+					ps.add(k.Line, k.Column, "", "duplicate key %q (first at line %d)", k.Value, prev.Line)
+				} else {
+					seen[k.Value] = k
+				}
+			}
+		}
+	}
+	for _, c := range n.Content {
+		checkNodes(c, ps)
+	}
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		if n.ShortTag() == "!!null" {
+			return "null"
+		}
+		return fmt.Sprintf("%q", n.Value)
+	}
+	return "nothing"
+}
+
+var jobKeys = []string{"version", "name", "description", "stages"}
+var stageKeys = []string{"id", "type", "inputs", "with"}
+
+// decodeJob walks the root mapping into job, reporting every problem.
+func decodeJob(root *yaml.Node, job *Job, ps *problems) {
+	var stagesNode *yaml.Node
+	haveVersion := false
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i], root.Content[i+1]
+		switch k.Value {
+		case "version":
+			haveVersion = true
+			if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!int" || v.Value != "1" {
+				ps.add(v.Line, v.Column, "", "version: expected 1, got %s", kindName(v))
+			}
+			job.Version = 1
+		case "name":
+			if v.Kind != yaml.ScalarNode || v.ShortTag() == "!!null" {
+				ps.add(v.Line, v.Column, "", "name: expected a string, got %s", kindName(v))
+			}
+			job.Name = v.Value
+		case "description":
+			if v.Kind != yaml.ScalarNode {
+				ps.add(v.Line, v.Column, "", "description: expected a string, got %s", kindName(v))
+			}
+			job.Description = v.Value
+		case "stages":
+			stagesNode = v
+		default:
+			ps.add(k.Line, k.Column, "", "%s", unknownKey(k.Value, jobKeys))
+		}
+	}
+	if !haveVersion {
+		ps.add(root.Line, root.Column, "", "missing key \"version\" (add version: 1)")
+	}
+	if stagesNode == nil {
+		ps.add(root.Line, root.Column, "", "missing key \"stages\"")
+		return
+	}
+	if stagesNode.Kind != yaml.SequenceNode {
+		ps.add(stagesNode.Line, stagesNode.Column, "", "stages: expected a list of stages, got %s", kindName(stagesNode))
+		return
+	}
+	if len(stagesNode.Content) == 0 {
+		ps.add(stagesNode.Line, stagesNode.Column, "", "stages: the list is empty")
+	}
+	for i, sn := range stagesNode.Content {
+		if s := decodeStage(sn, i, ps); s != nil {
+			job.Stages = append(job.Stages, s)
+		}
+	}
+}
+
+func decodeStage(n *yaml.Node, idx int, ps *problems) *StageDef {
+	if n.Kind != yaml.MappingNode {
+		ps.add(n.Line, n.Column, "", "stages[%d]: expected a mapping with id, type, inputs, with; got %s", idx, kindName(n))
+		return nil
+	}
+	s := &StageDef{node: n}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		switch k.Value {
+		case "id":
+			s.idNode = v
+			if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!str" {
+				ps.add(v.Line, v.Column, "", "stages[%d].id: expected a string, got %s", idx, kindName(v))
+				continue
+			}
+			if !idPattern.MatchString(v.Value) {
+				ps.add(v.Line, v.Column, "", "stages[%d].id: %q is not a valid id (lowercase letters, digits and _, starting with a letter)", idx, v.Value)
+			}
+			s.ID = v.Value
+		case "type":
+			s.typeNode = v
+			if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!str" {
+				ps.add(v.Line, v.Column, "", "stages[%d].type: expected a string, got %s", idx, kindName(v))
+				continue
+			}
+			s.Type = v.Value
+		case "inputs":
+			switch {
+			case v.Kind == yaml.ScalarNode && v.ShortTag() == "!!str":
+				s.Inputs, s.inputNodes = []string{v.Value}, []*yaml.Node{v}
+			case v.Kind == yaml.SequenceNode:
+				for _, in := range v.Content {
+					if in.Kind != yaml.ScalarNode || in.ShortTag() != "!!str" {
+						ps.add(in.Line, in.Column, "", "stages[%d].inputs: expected a stage id, got %s", idx, kindName(in))
+						continue
+					}
+					s.Inputs = append(s.Inputs, in.Value)
+					s.inputNodes = append(s.inputNodes, in)
+				}
+			default:
+				ps.add(v.Line, v.Column, "", "stages[%d].inputs: expected a list of stage ids, got %s", idx, kindName(v))
+			}
+		case "with":
+			if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!null" {
+				continue
+			}
+			if v.Kind != yaml.MappingNode {
+				ps.add(v.Line, v.Column, "", "stages[%d].with: expected a mapping, got %s", idx, kindName(v))
+				continue
+			}
+			s.With = v
+		default:
+			ps.add(k.Line, k.Column, "", "stages[%d]: %s", idx, unknownKey(k.Value, stageKeys))
+		}
+	}
+	if s.idNode == nil {
+		ps.add(n.Line, n.Column, "", "stages[%d]: missing key \"id\"", idx)
+	}
+	if s.typeNode == nil {
+		ps.add(n.Line, n.Column, "", "stages[%d]: missing key \"type\"", idx)
+	}
+	return s
+}
+
+func unknownKey(k string, valid []string) string {
+	msg := fmt.Sprintf("unknown key %q", k)
+	if s := nearest(k, valid); s != "" {
+		return msg + fmt.Sprintf(" (did you mean %q?)", s)
+	}
+	return msg + fmt.Sprintf("; valid keys: %v", valid)
+}

@@ -1,0 +1,366 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/pipe-ml/pipe/stages"
+)
+
+// Stop begins a soft stop: sources stop reading, every stage drains what is
+// in flight, and Run returns [ErrInterrupted] without committing any sink.
+// It is safe to call from any goroutine, more than once. Cancelling Run's
+// context is the hard stop: in-flight calls are interrupted.
+func (p *Pipeline) Stop() {
+	p.stopMu.Lock()
+	defer p.stopMu.Unlock()
+	if !p.stopped {
+		p.stopped = true
+		close(p.stop)
+	}
+}
+
+func (p *Pipeline) isStopped() bool {
+	p.stopMu.Lock()
+	defer p.stopMu.Unlock()
+	return p.stopped
+}
+
+// Run runs the pipeline once: one goroutine per stage, connected by bounded
+// queues. The first error cancels every stage and is returned as a
+// [*StageError] naming the stage; a panic inside a stage becomes such an
+// error with the stack. Sinks commit only when every stage succeeded; on
+// failure they abort. Run returns after every goroutine it started has
+// exited and every stage is closed. The report is returned in all cases.
+func (p *Pipeline) Run(ctx context.Context) (*Report, error) {
+	if p.ran {
+		return nil, errors.New("pipeline: Run called twice")
+	}
+	p.ran = true
+	rep := &Report{Job: p.job.Name, File: p.job.File, Started: time.Now()}
+
+	// One edge per (consumer, input position).
+	outs := map[*node][]*edge{}
+	ins := map[*node][]*edge{}
+	nEdges := 0
+	for _, n := range p.nodes {
+		nEdges += len(n.inputs)
+	}
+	perEdge := p.budget
+	if nEdges > 0 {
+		perEdge = p.budget / int64(nEdges)
+	}
+	var all []*edge
+	for _, n := range p.nodes {
+		for _, in := range n.inputs {
+			e := newEdge(perEdge)
+			all = append(all, e)
+			ins[n] = append(ins[n], e)
+			outs[in] = append(outs[in], e)
+		}
+	}
+	for _, n := range p.nodes {
+		n.stats.TotalRows.Store(-1)
+		if rc, ok := n.stage.(stages.RowCounter); ok {
+			if total, ok := rc.TotalRows(); ok {
+				n.stats.TotalRows.Store(total)
+			}
+		}
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	for _, n := range p.nodes {
+		n := n
+		g.Go(func() (err error) {
+			defer n.stats.Done.Store(true)
+			defer func() {
+				for _, e := range outs[n] {
+					e.close()
+				}
+			}()
+			defer func() {
+				if r := recover(); r != nil {
+					err = fmt.Errorf("panic: %v\n%s", r, debug.Stack())
+				}
+				if err != nil {
+					n.stats.Errors.Add(1)
+					err = &StageError{Stage: n.def.ID, Err: err}
+				}
+			}()
+			return p.runNode(gctx, n, ins[n], outs[n])
+		})
+	}
+	err := g.Wait()
+	for _, e := range all {
+		e.drain()
+	}
+	if err == nil && ctx.Err() != nil {
+		err = ctx.Err()
+	}
+	if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+		// A hard stop: report it as such rather than as a stage's failure
+		// to send.
+		err = fmt.Errorf("run cancelled: %w", ctx.Err())
+	}
+	if err == nil && p.isStopped() {
+		err = ErrInterrupted
+	}
+
+	// Commit every sink, or abort them all.
+	if err == nil {
+		err = p.commit(ctx)
+	}
+	if err != nil {
+		p.abort()
+	}
+	var closeErrs []error
+	for _, n := range p.nodes {
+		if cerr := n.stage.Close(); cerr != nil {
+			closeErrs = append(closeErrs, &StageError{Stage: n.def.ID, Err: cerr})
+		}
+	}
+	if err == nil {
+		err = errors.Join(closeErrs...)
+	}
+	rep.Finished = time.Now()
+	rep.fill(p, err)
+	if err == nil {
+		if werr := p.writeReports(rep); werr != nil {
+			err = werr
+			rep.Error = werr.Error()
+		}
+	}
+	return rep, err
+}
+
+func (p *Pipeline) commit(ctx context.Context) error {
+	for _, n := range p.nodes {
+		sink, ok := n.stage.(stages.Sink)
+		if !ok {
+			continue
+		}
+		start := time.Now()
+		err := sink.Commit(ctx)
+		n.stats.BusyNanos.Add(int64(time.Since(start)))
+		if err != nil {
+			return &StageError{Stage: n.def.ID, Err: fmt.Errorf("commit: %w", err)}
+		}
+	}
+	return nil
+}
+
+func (p *Pipeline) abort() {
+	for _, n := range p.nodes {
+		if a, ok := n.stage.(stages.Aborter); ok {
+			if err := a.Abort(); err != nil {
+				p.log.Warn("abort failed", "stage", n.def.ID, "err", err)
+			}
+		}
+	}
+}
+
+// runNode runs one stage until its input ends or the context is cancelled.
+func (p *Pipeline) runNode(ctx context.Context, n *node, in, out []*edge) error {
+	emit := func(ctx context.Context, rec arrow.RecordBatch) error {
+		return p.emit(ctx, n, out, rec)
+	}
+	switch st := n.stage.(type) {
+	case stages.Source:
+		return p.runSource(ctx, n, st, emit)
+	case stages.Transform:
+		return p.runTransform(ctx, n, st, in[0], emit)
+	case stages.Operator:
+		return p.runOperator(ctx, n, st, in, emit)
+	case stages.Sink:
+		return p.runSink(ctx, n, st, in[0])
+	}
+	return fmt.Errorf("stage of type %T has no known role", n.stage)
+}
+
+// emit sends rec to every consumer of n, retaining once per extra consumer.
+// It takes ownership of rec.
+func (p *Pipeline) emit(ctx context.Context, n *node, out []*edge, rec arrow.RecordBatch) error {
+	rows := rec.NumRows()
+	if len(out) == 0 || rows == 0 {
+		if rows > 0 {
+			n.stats.RowsOut.Add(rows)
+			n.stats.BatchesOut.Add(1)
+		}
+		rec.Release()
+		return nil
+	}
+	size := recordBytes(rec)
+	n.stats.RowsOut.Add(rows)
+	n.stats.BatchesOut.Add(1)
+	n.stats.BytesOut.Add(size)
+	for range len(out) - 1 {
+		rec.Retain()
+	}
+	start := time.Now()
+	defer func() { n.stats.BlockedNanos.Add(int64(time.Since(start))) }()
+	for i, e := range out {
+		if err := e.send(ctx, rec, size); err != nil {
+			for range len(out) - i {
+				rec.Release()
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *Pipeline) runSource(ctx context.Context, n *node, src stages.Source, emit stages.Emit) error {
+	for {
+		select {
+		case <-p.stop:
+			return nil
+		default:
+		}
+		start := time.Now()
+		rec, err := src.Next(ctx)
+		n.stats.BusyNanos.Add(int64(time.Since(start)))
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := emit(ctx, rec); err != nil {
+			return err
+		}
+	}
+}
+
+func (p *Pipeline) recvIn(ctx context.Context, n *node, e *edge) (arrow.RecordBatch, bool, error) {
+	rec, ok, err := e.recv(ctx)
+	if ok {
+		n.stats.RowsIn.Add(rec.NumRows())
+		n.stats.BatchesIn.Add(1)
+	}
+	return rec, ok, err
+}
+
+func (p *Pipeline) runTransform(ctx context.Context, n *node, t stages.Transform, in *edge, emit stages.Emit) error {
+	for {
+		rec, ok, err := p.recvIn(ctx, n, in)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			break
+		}
+		start := time.Now()
+		out, err := t.Process(ctx, rec)
+		n.stats.BusyNanos.Add(int64(time.Since(start)))
+		rec.Release()
+		if err != nil {
+			return err
+		}
+		if out != nil {
+			if err := emit(ctx, out); err != nil {
+				return err
+			}
+		}
+	}
+	f, ok := t.(stages.Flusher)
+	if !ok {
+		return nil
+	}
+	for {
+		start := time.Now()
+		out, err := f.Flush(ctx)
+		n.stats.BusyNanos.Add(int64(time.Since(start)))
+		if err != nil {
+			return err
+		}
+		if out == nil {
+			return nil
+		}
+		if err := emit(ctx, out); err != nil {
+			return err
+		}
+	}
+}
+
+// runOperator feeds each input edge into a channel through a forwarder
+// goroutine owned by this call, and runs the operator's loop.
+func (p *Pipeline) runOperator(ctx context.Context, n *node, op stages.Operator, in []*edge, emit stages.Emit) error {
+	octx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	chans := make([]<-chan arrow.RecordBatch, len(in))
+	var wg sync.WaitGroup
+	var fwdErr error
+	var fwdOnce sync.Once
+	for i, e := range in {
+		ch := make(chan arrow.RecordBatch)
+		chans[i] = ch
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(ch)
+			for {
+				rec, ok, err := p.recvIn(octx, n, e)
+				if err != nil {
+					fwdOnce.Do(func() { fwdErr = err })
+					return
+				}
+				if !ok {
+					return
+				}
+				select {
+				case ch <- rec:
+				case <-octx.Done():
+					rec.Release()
+					return
+				}
+			}
+		}()
+	}
+	start := time.Now()
+	err := op.Run(octx, chans, emit)
+	n.stats.BusyNanos.Add(int64(time.Since(start)))
+	cancel()
+	// Release what the operator left unread, then wait for the forwarders.
+	for _, ch := range chans {
+		for rec := range ch {
+			rec.Release()
+		}
+	}
+	wg.Wait()
+	if err == nil && ctx.Err() != nil {
+		err = ctx.Err()
+	}
+	_ = fwdErr // a forwarder only fails when the context ended, reported above
+	return err
+}
+
+func (p *Pipeline) runSink(ctx context.Context, n *node, s stages.Sink, in *edge) error {
+	for {
+		rec, ok, err := p.recvIn(ctx, n, in)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return nil
+		}
+		start := time.Now()
+		err = s.Write(ctx, rec)
+		n.stats.BusyNanos.Add(int64(time.Since(start)))
+		if err == nil {
+			n.stats.RowsOut.Add(rec.NumRows())
+			n.stats.BatchesOut.Add(1)
+		}
+		rec.Release()
+		if err != nil {
+			return err
+		}
+	}
+}

@@ -1,0 +1,44 @@
+package pipeline
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// StageStats are the figures the runtime records around one stage. Stages
+// do not count for themselves. Counters are updated atomically while the job
+// runs and may be read at any time (progress, metrics).
+type StageStats struct {
+	ID, Type, Kind string
+
+	RowsIn, RowsOut       atomic.Int64
+	BatchesIn, BatchesOut atomic.Int64
+	BytesOut              atomic.Int64
+	// BusyNanos is time spent inside the stage's own calls (Next, Process,
+	// Write, Commit; an operator's whole Run).
+	BusyNanos atomic.Int64
+	// BlockedNanos is time spent waiting for downstream to accept a batch:
+	// backpressure.
+	BlockedNanos atomic.Int64
+	Errors       atomic.Int64
+	// TotalRows is the number of rows a source will produce, when known
+	// from metadata; -1 otherwise.
+	TotalRows atomic.Int64
+	// Done is set when the stage has finished.
+	Done atomic.Bool
+}
+
+// Busy returns the stage's busy time.
+func (s *StageStats) Busy() time.Duration { return time.Duration(s.BusyNanos.Load()) }
+
+// Blocked returns the time the stage waited on downstream.
+func (s *StageStats) Blocked() time.Duration { return time.Duration(s.BlockedNanos.Load()) }
+
+// Stats returns the live statistics of every stage, in topological order.
+func (p *Pipeline) Stats() []*StageStats {
+	out := make([]*StageStats, len(p.nodes))
+	for i, n := range p.nodes {
+		out[i] = n.stats
+	}
+	return out
+}
