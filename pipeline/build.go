@@ -69,6 +69,7 @@ func Build(job *Job, opts BuildOptions) (*Pipeline, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	ps := &problems{file: job.File}
+	ps.list = append(ps.list, job.problems...)
 	nodes, byID := checkGraph(job, reg, ps)
 	order := topoOrder(nodes, ps)
 
@@ -79,6 +80,19 @@ func Build(job *Job, opts BuildOptions) (*Pipeline, error) {
 	failed := map[*node]bool{}
 	for _, n := range nodes {
 		if n.entry == nil {
+			failed[n] = true
+		}
+	}
+	// Decode every config, even of stages that cannot be built, so that all
+	// problems are reported at once.
+	confs := map[*node]any{}
+	for _, n := range nodes {
+		if n.entry == nil {
+			continue
+		}
+		if conf, ok := decodeNode(n, job, ps); ok {
+			confs[n] = conf
+		} else {
 			failed[n] = true
 		}
 	}
@@ -93,7 +107,7 @@ func Build(job *Job, opts BuildOptions) (*Pipeline, error) {
 			failed[n] = true
 			continue
 		}
-		if err := buildNode(n, job, mem, log, opts.Services, ps); err != nil {
+		if err := buildNode(n, confs[n], job, mem, log, opts.Services, ps); err != nil {
 			failed[n] = true
 		}
 	}
@@ -232,7 +246,7 @@ func topoOrder(nodes []*node, ps *problems) []*node {
 			continue
 		}
 		cycle := findCycle(n, done)
-		if cycle == nil {
+		if cycle == nil || reported[cycle[0]] {
 			continue
 		}
 		ids := make([]string, 0, len(cycle)+1)
@@ -289,25 +303,28 @@ func findCycle(n *node, done map[*node]bool) []*node {
 	return nil
 }
 
-// buildNode decodes the stage's config and constructs it.
-func buildNode(n *node, job *Job, mem memory.Allocator, log *slog.Logger, services map[string]any, ps *problems) error {
+// decodeNode decodes the stage's config block into its typed config.
+func decodeNode(n *node, job *Job, ps *problems) (any, bool) {
 	s := n.def
 	conf, errs := n.entry.Decode(s.With, job.Dir)
-	if len(errs) > 0 {
-		for _, err := range errs {
-			var fe *stages.FieldError
-			if errors.As(err, &fe) {
-				line, col := fe.Line, fe.Col
-				if line == 0 {
-					line, col = s.node.Line, s.node.Column
-				}
-				ps.add(line, col, s.ID, "%s: %s", fe.Path, fe.Msg)
-			} else {
-				ps.add(s.node.Line, s.node.Column, s.ID, "%v", err)
+	for _, err := range errs {
+		var fe *stages.FieldError
+		if errors.As(err, &fe) {
+			line, col := fe.Line, fe.Col
+			if line == 0 {
+				line, col = s.node.Line, s.node.Column
 			}
+			ps.add(line, col, s.ID, "%s: %s", fe.Path, fe.Msg)
+		} else {
+			ps.add(s.node.Line, s.node.Column, s.ID, "%v", err)
 		}
-		return errors.New("config")
 	}
+	return conf, len(errs) == 0
+}
+
+// buildNode constructs the stage from its decoded config.
+func buildNode(n *node, conf any, job *Job, mem memory.Allocator, log *slog.Logger, services map[string]any, ps *problems) error {
+	s := n.def
 	inputs := make([]*arrow.Schema, len(n.inputs))
 	for i, in := range n.inputs {
 		inputs[i] = in.stage.Schema()

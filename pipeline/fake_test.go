@@ -63,9 +63,9 @@ func (s *seqSource) Next(ctx context.Context) (arrow.RecordBatch, error) {
 }
 
 type addConf struct {
-	Add    int64 `yaml:"add" doc:"value to add"`
+	Add    int64  `yaml:"add" doc:"value to add"`
 	Column string `yaml:"column" doc:"column to read"`
-	FailAt int64 `yaml:"fail_at" doc:"fail on a batch holding this value (-1: never)"`
+	FailAt int64  `yaml:"fail_at" doc:"fail on a batch holding this value (-1: never)"`
 }
 
 type addTransform struct {

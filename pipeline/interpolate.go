@@ -13,8 +13,8 @@ func nearest(s string, candidates []string) string { return stages.Nearest(s, ca
 
 // interpolate substitutes ${VAR} and ${VAR:-default} in every scalar value
 // (never in keys), after parsing, so a commented-out variable is never an
-// error. $${ escapes a literal ${. A plain scalar that was entirely one
-// variable takes the type of its value (batch_rows: ${ROWS} is an integer).
+// error. $${ escapes a literal ${. A scalar that is exactly one variable
+// takes the type of its value (batch_rows: "${ROWS}" is an integer).
 func interpolate(n *yaml.Node, lookup func(string) (string, bool), ps *problems) {
 	switch n.Kind {
 	case yaml.MappingNode:
@@ -29,14 +29,19 @@ func interpolate(n *yaml.Node, lookup func(string) (string, bool), ps *problems)
 		if !strings.Contains(n.Value, "${") {
 			return
 		}
+		whole := strings.HasPrefix(n.Value, "${") && strings.Index(n.Value, "}") == len(n.Value)-1
 		out, err := expand(n.Value, lookup)
 		if err != nil {
 			ps.add(n.Line, n.Column, "", "%v", err)
 			return
 		}
 		n.Value = out
-		if n.Style == 0 {
-			n.Tag = "" // re-resolve: an integer stays an integer
+		if n.Style == 0 || whole {
+			// Re-resolve the type: count: "${ROWS}" is an integer when ROWS
+			// is one. Quoting is needed inside flow mappings, so a value that
+			// is exactly one variable takes its value's type whatever the
+			// quotes; text around a variable keeps the value a string.
+			n.Tag, n.Style = "", 0
 		}
 	}
 }

@@ -30,6 +30,9 @@ type Job struct {
 	Stages      []*StageDef
 	// Source holds the bytes of the job file, for fingerprints.
 	Source []byte
+
+	// problems found by Load that do not stop Build from finding more.
+	problems []Problem
 }
 
 // StageDef is one entry of a job's `stages` list.
@@ -76,8 +79,11 @@ func LoadFile(path string, opts LoadOptions) (*Job, error) {
 }
 
 // Load parses a job from data. name is used in error messages; dir is the
-// folder relative paths resolve against. Every problem is reported at once
-// in a [*ValidationError].
+// folder relative paths resolve against. Problems are reported in a
+// [*ValidationError]. When the file could be parsed but holds problems (an
+// unknown key, a bad id), Load returns the job as well as the error: [Build]
+// on that job reports the same problems plus those of the stages' configs and
+// schemas, so that every problem of a job is reported at once.
 func Load(data []byte, name, dir string, opts LoadOptions) (*Job, error) {
 	ps := &problems{file: name}
 	root := parseDocument(data, ps)
@@ -95,15 +101,16 @@ func Load(data []byte, name, dir string, opts LoadOptions) (*Job, error) {
 	interpolate(root, lookup, ps)
 	job := &Job{File: name, Dir: dir, Source: data}
 	decodeJob(root, job, ps)
-	if len(ps.list) == 0 {
-		for _, s := range opts.Set {
-			if err := applySet(job, s); err != nil {
-				ps.add(0, 0, "", "--set %s: %v", s, err)
-			}
+	for _, s := range opts.Set {
+		if err := applySet(job, s); err != nil {
+			ps.add(0, 0, "", "--set %s: %v", s, err)
 		}
 	}
 	if err := ps.err(); err != nil {
-		return nil, err
+		// The job is still returned when its structure could be read, so
+		// that Build can report the problems of its stages too.
+		job.problems = ps.list
+		return job, err
 	}
 	return job, nil
 }
