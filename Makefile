@@ -1,0 +1,81 @@
+# pipe — build, run, test, benchmark.
+#
+#   make run     build bin/pipe, install ONNX Runtime if missing, run the quickstart job
+#   make test    install ONNX Runtime if missing, vet, run every test with the race
+#                detector, run each fuzz target briefly
+#   make bench   the benchmarks whose figures the README reports
+#
+# ONNX Runtime (pinned in scripts/install-ort.sh) is loaded at run time from
+# $PIPE_ORT_LIB, else ${XDG_CACHE_HOME:-~/.cache}/pipe/onnxruntime/<version>/.
+
+SHELL       := bash
+.SHELLFLAGS := -euo pipefail -c
+GO          ?= go
+BIN         := bin/pipe
+JOB         ?= pipelines/quickstart.yaml
+FUZZTIME    ?= 8s
+# The test suite may not take longer than this in CI.
+TESTTIMEOUT ?= 12m
+
+# ORT_LIB is the installed library; installing prints its path.
+ORT_LIB = $(shell scripts/install-ort.sh)
+
+.PHONY: all build ort run test vet fmt-check unit fuzz bench bench-go objc-check docs clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/pipe
+
+ort:
+	@scripts/install-ort.sh >/dev/null
+
+run: build
+	@lib=$$(scripts/install-ort.sh) && echo "onnxruntime: $$lib" && \
+	  PIPE_ORT_LIB=$$lib ./$(BIN) run $(JOB)
+
+test: vet fmt-check
+	@lib=$$(scripts/install-ort.sh) && echo "onnxruntime: $$lib" && \
+	  PIPE_ORT_LIB=$$lib $(GO) test -race -shuffle=on -timeout $(TESTTIMEOUT) ./...
+	@$(MAKE) --no-print-directory fuzz
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+# Each native fuzz target runs for FUZZTIME on top of its seed corpus (the
+# seeds also run in every plain `go test`).
+FUZZ_TARGETS := \
+	./pipeline:FuzzLoad \
+	./stages/source:FuzzCSV \
+	./stages/source:FuzzJSONL \
+	./stages/source:FuzzParquet \
+	./stages/source:FuzzIPC \
+	./stages/transform:FuzzFilterExpr \
+	./batcher:FuzzBatcher \
+	./internal/onnx:FuzzDecode
+
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; name=$${t##*:}; \
+	  echo "fuzz $$pkg $$name ($(FUZZTIME))"; \
+	  $(GO) test $$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) >/tmp/pipe-fuzz.log 2>&1 || { cat /tmp/pipe-fuzz.log; exit 1; }; \
+	done
+
+bench: build
+	@scripts/bench.sh
+
+bench-go:
+	$(GO) test -run '^$$' -bench . -benchmem ./batcher ./stages/... ./pipeline
+
+objc-check:
+	scripts/objc-check.sh
+
+docs: build
+	./$(BIN) docs > docs/stages.md
+
+clean:
+	rm -rf bin out

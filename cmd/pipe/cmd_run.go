@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pipe-ml/pipe/pipeline"
+	"github.com/pipe-ml/pipe/stages"
+)
+
+func newRunCmd(g *globals) *cobra.Command {
+	var (
+		set    []string
+		quiet  bool
+		budget string
+	)
+	c := &cobra.Command{
+		Use:   "run JOB",
+		Short: "Run a job",
+		Long: `Run a job: build and check every stage, then stream the data through.
+
+The first SIGINT or SIGTERM stops the sources and drains what is in flight;
+no sink commits and pipe exits 1. A second signal aborts at once.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			log, err := g.logger()
+			if err != nil {
+				return err
+			}
+			var maxBytes int64
+			if budget != "" {
+				b, err := stages.ParseByteSize(budget)
+				if err != nil {
+					return usage("--max-bytes-in-flight: %v", err)
+				}
+				maxBytes = int64(b)
+			}
+			p, err := loadJob(g, args[0], set, pipeline.BuildOptions{Log: log, MaxBytesInFlight: maxBytes})
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithCancel(cmd.Context())
+			defer cancel()
+			sigs := make(chan os.Signal, 2)
+			signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+			defer signal.Stop(sigs)
+			done := make(chan struct{})
+			defer close(done)
+			go func() {
+				n := 0
+				for {
+					select {
+					case <-done:
+						return
+					case s := <-sigs:
+						n++
+						if n == 1 {
+							log.Warn("stopping: draining in-flight batches; signal again to abort", "signal", s.String())
+							p.Stop()
+						} else {
+							log.Warn("aborting", "signal", s.String())
+							cancel()
+						}
+					}
+				}
+			}()
+			rep, err := p.Run(ctx)
+			if !quiet && rep != nil {
+				fmt.Fprintln(g.stderr)
+				_ = rep.WriteTable(g.stderr)
+			}
+			if err != nil {
+				if errors.Is(err, pipeline.ErrInterrupted) {
+					return fmt.Errorf("%w: nothing was committed", err)
+				}
+				return err
+			}
+			return nil
+		},
+	}
+	c.Flags().StringArrayVar(&set, "set", nil, "override a stage setting: ID.KEY=VALUE (repeatable; KEY may be dotted)")
+	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "print nothing but errors")
+	c.Flags().StringVar(&budget, "max-bytes-in-flight", "", "budget for batches queued between stages (default 256MiB)")
+	return c
+}
+
+func newValidateCmd(g *globals) *cobra.Command {
+	var set []string
+	c := &cobra.Command{
+		Use:   "validate JOB",
+		Short: "Check a job without moving data",
+		Long: `Check a job: the YAML, the graph (ids, inputs, cycles), every stage's settings,
+and the schema along every edge. Sources read file metadata, never data.
+Exits 0 when the job can run, 2 with every problem listed when it cannot.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			log, err := g.logger()
+			if err != nil {
+				return err
+			}
+			p, err := loadJob(g, args[0], set, pipeline.BuildOptions{Log: log})
+			if err != nil {
+				return err
+			}
+			defer p.Close()
+			fmt.Fprintf(g.stdout, "%s: ok (%d stages)\n", args[0], len(p.Stats()))
+			return nil
+		},
+	}
+	c.Flags().StringArrayVar(&set, "set", nil, "override a stage setting: ID.KEY=VALUE")
+	return c
+}
+
+func newGraphCmd(g *globals) *cobra.Command {
+	var format string
+	c := &cobra.Command{
+		Use:   "graph JOB",
+		Short: "Print a job's stage graph (dot or mermaid)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if format != "dot" && format != "mermaid" {
+				return usage("--format: %q is not one of dot, mermaid", format)
+			}
+			job, err := pipeline.LoadFile(args[0], pipeline.LoadOptions{})
+			if err != nil {
+				return err
+			}
+			return pipeline.WriteGraph(g.stdout, job, format)
+		},
+	}
+	c.Flags().StringVar(&format, "format", "dot", "output format: dot or mermaid")
+	return c
+}
+
+func newDocsCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "docs",
+		Short: "Print the stage reference (Markdown)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return pipeline.WriteDocs(g.stdout, stages.Default())
+		},
+	}
+}
