@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	_ "github.com/pipe-ml/pipe/bridge/ort" // the cpu backend (ONNX Runtime)
 	"github.com/pipe-ml/pipe/pipeline"
 	_ "github.com/pipe-ml/pipe/stages/all" // every stage type
 )

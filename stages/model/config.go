@@ -1,0 +1,170 @@
+package model
+
+import (
+	"fmt"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/pipe-ml/pipe/stages"
+)
+
+// Config is the `with:` block of a model stage.
+type Config struct {
+	Model     stages.Path             `yaml:"model" required:"true" doc:"The model file (.onnx; .mlpackage/.mlmodelc on the Apple backends)."`
+	SHA256    string                  `yaml:"sha256" doc:"Pin the model: its SHA-256 in hex must match before it is loaded."`
+	Backends  []string                `yaml:"backends" doc:"Backends to try, in order: auto (ane, then mps, then metal, then cpu, keeping those that are available and can run the model), or an explicit list such as [ane, cpu]."`
+	Strict    bool                    `yaml:"strict" doc:"Fail instead of falling back to a later backend."`
+	Inputs    map[string]InputBinding `yaml:"inputs" required:"true" doc:"Model input name -> column. The long form {column: img, shape: [3, 48, 192]} gives the per-row shape when the model leaves dimensions open."`
+	Outputs   map[string]OutputBinding `yaml:"outputs" doc:"Model output name -> column, or -> a list of columns (one per value of the last dimension). Default: every tensor output, under its own name."`
+	Constants map[string]Constant     `yaml:"constants" doc:"Model inputs fed the same value for every row, such as a sample rate: a number, a list of numbers, or true/false."`
+	Keep      *[]string               `yaml:"keep" doc:"Input columns passed through to the output, in order. Default: all."`
+	Threads   int                     `yaml:"threads" doc:"Threads inside one model call (ONNX Runtime intra-op threads); 0: the runtime's default."`
+	Session   SessionConfig           `yaml:"session" doc:"Further runtime settings."`
+	Batch     BatchConfig             `yaml:"batch" doc:"Dynamic batching: how rows are grouped into model calls."`
+	Instances int                     `yaml:"instances" doc:"Batches of this stage run at once; output order is kept."`
+}
+
+// SessionConfig holds the runtime settings beyond threads.
+type SessionConfig struct {
+	InterOpThreads int    `yaml:"inter_op_threads" doc:"Threads across independent operators; 0: the runtime's default."`
+	GraphOpt       string `yaml:"graph_optimization" doc:"Graph optimization level: disable, basic, extended or all."`
+	Spinning       *bool  `yaml:"spinning" doc:"Let idle runtime threads spin (lower latency, more CPU); unset: the runtime's default."`
+}
+
+// BatchConfig is the `batch:` block; it maps onto batcher.Policy.
+type BatchConfig struct {
+	MaxRows       int             `yaml:"max_rows" doc:"Largest batch in rows."`
+	MaxDelay      stages.Duration `yaml:"max_delay" doc:"Longest a row waits for its batch to fill before a smaller batch runs."`
+	PreferredRows []int           `yaml:"preferred_rows" doc:"Sizes to run instead of a ragged batch when the delay is spent."`
+	PadTo         int             `yaml:"pad_to" doc:"Static batch dimension: pad every batch to this many rows (set from the model when its batch dimension is fixed)."`
+	Adaptive      *AdaptiveConfig `yaml:"adaptive" doc:"Pick the batch size from measured latency, aiming at the best throughput within target_latency."`
+}
+
+// AdaptiveConfig configures the adaptive batch sizer.
+type AdaptiveConfig struct {
+	TargetLatency stages.Duration `yaml:"target_latency" doc:"Latency a batch may take."`
+	MinRows       int             `yaml:"min_rows" doc:"Smallest batch size tried."`
+	MaxRows       int             `yaml:"max_rows" doc:"Largest batch size tried (default: batch.max_rows)."`
+}
+
+// InputBinding says which column feeds a model input, and optionally the
+// shape of one row when the model leaves dimensions open.
+type InputBinding struct {
+	Column string
+	Shape  []int64
+}
+
+// UnmarshalYAML accepts a column name or {column, shape}.
+func (b *InputBinding) UnmarshalYAML(n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if n.Value == "" {
+			return fmt.Errorf("expected a column name")
+		}
+		b.Column = n.Value
+		return nil
+	case yaml.MappingNode:
+		var long struct {
+			Column string  `yaml:"column"`
+			Shape  []int64 `yaml:"shape"`
+		}
+		dec := n.Decode(&long)
+		if dec != nil {
+			return dec
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if k := n.Content[i].Value; k != "column" && k != "shape" {
+				return fmt.Errorf("unknown key %q (valid: column, shape)", k)
+			}
+		}
+		if long.Column == "" {
+			return fmt.Errorf("missing key \"column\"")
+		}
+		for _, d := range long.Shape {
+			if d <= 0 {
+				return fmt.Errorf("shape %v: every dimension must be positive", long.Shape)
+			}
+		}
+		b.Column, b.Shape = long.Column, long.Shape
+		return nil
+	}
+	return fmt.Errorf("expected a column name or {column, shape}")
+}
+
+// OutputBinding says which column(s) a model output becomes.
+type OutputBinding struct {
+	Column  string   // one column
+	Columns []string // one column per value of the last dimension
+}
+
+// UnmarshalYAML accepts a column name or a list of column names.
+func (b *OutputBinding) UnmarshalYAML(n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if n.Value == "" {
+			return fmt.Errorf("expected a column name")
+		}
+		b.Column = n.Value
+		return nil
+	case yaml.SequenceNode:
+		if err := n.Decode(&b.Columns); err != nil {
+			return err
+		}
+		if len(b.Columns) == 0 {
+			return fmt.Errorf("expected at least one column name")
+		}
+		return nil
+	}
+	return fmt.Errorf("expected a column name or a list of column names")
+}
+
+// names returns the output column names of the binding.
+func (b OutputBinding) names() []string {
+	if b.Column != "" {
+		return []string{b.Column}
+	}
+	return b.Columns
+}
+
+// Constant is a fixed model input: a number, a list of numbers or a bool.
+type Constant struct {
+	Values []float64
+	Bool   *bool
+	List   bool // written as a list: the tensor has a dimension for it
+}
+
+// UnmarshalYAML accepts a number, a list of numbers, or true/false.
+func (c *Constant) UnmarshalYAML(n *yaml.Node) error {
+	switch {
+	case n.Kind == yaml.ScalarNode && n.ShortTag() == "!!bool":
+		var v bool
+		if err := n.Decode(&v); err != nil {
+			return err
+		}
+		c.Bool = &v
+		return nil
+	case n.Kind == yaml.ScalarNode && (n.ShortTag() == "!!int" || n.ShortTag() == "!!float"):
+		var v float64
+		if err := n.Decode(&v); err != nil {
+			return err
+		}
+		c.Values = []float64{v}
+		return nil
+	case n.Kind == yaml.SequenceNode:
+		if err := n.Decode(&c.Values); err != nil {
+			return fmt.Errorf("expected a list of numbers")
+		}
+		c.List = true
+		return nil
+	}
+	return fmt.Errorf("expected a number, a list of numbers, or true/false")
+}
+
+// defaults are the settings of a model stage that says nothing else.
+func defaults() Config {
+	return Config{
+		Backends:  []string{"auto"},
+		Instances: 1,
+		Batch:     BatchConfig{MaxRows: 512, MaxDelay: stages.Duration(2_000_000)},
+	}
+}

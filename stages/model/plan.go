@@ -1,0 +1,403 @@
+package model
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/pipe-ml/pipe/bridge"
+	"github.com/pipe-ml/pipe/stages"
+)
+
+// plan is how one batch of rows becomes the model's input tensors and how
+// its outputs become columns; it is checked against the model's declared
+// signature when the stage is built.
+type plan struct {
+	inputs  []inputPlan // in the model's input order
+	outputs []outputPlan
+	keep    []int // input columns passed through
+	schema  *arrow.Schema
+	// staticBatch is the model's fixed batch size, 0 when it is dynamic.
+	staticBatch int64
+}
+
+type inputPlan struct {
+	name     string
+	want     bridge.ElemType
+	col      int    // column index; -1 for a constant
+	colName  string // column name, for errors
+	rowShape []int64
+	batched  bool // the tensor's first dimension is the batch
+	constant *Constant
+}
+
+type outputPlan struct {
+	name    string
+	index   int // position in the model's outputs
+	elem    bridge.ElemType
+	columns []string // one name: a column (scalar or fixed_size_list); several: split the last dim
+	rowSize int64    // values per row, when known from the model (-1 otherwise)
+	fields  []arrow.Field
+}
+
+// arrowOf returns the Arrow type of a tensor element type.
+func arrowOf(t bridge.ElemType) (arrow.DataType, bool) {
+	switch t {
+	case bridge.Float32:
+		return arrow.PrimitiveTypes.Float32, true
+	case bridge.Float64:
+		return arrow.PrimitiveTypes.Float64, true
+	case bridge.Float16:
+		return arrow.FixedWidthTypes.Float16, true
+	case bridge.Int8:
+		return arrow.PrimitiveTypes.Int8, true
+	case bridge.Int16:
+		return arrow.PrimitiveTypes.Int16, true
+	case bridge.Int32:
+		return arrow.PrimitiveTypes.Int32, true
+	case bridge.Int64:
+		return arrow.PrimitiveTypes.Int64, true
+	case bridge.Uint8:
+		return arrow.PrimitiveTypes.Uint8, true
+	case bridge.Uint16:
+		return arrow.PrimitiveTypes.Uint16, true
+	case bridge.Uint32:
+		return arrow.PrimitiveTypes.Uint32, true
+	case bridge.Uint64:
+		return arrow.PrimitiveTypes.Uint64, true
+	case bridge.Bool:
+		return arrow.FixedWidthTypes.Boolean, true
+	}
+	return nil, false
+}
+
+// convertible reports whether values of Arrow type src can feed a tensor of
+// element type want (converted where they differ).
+func convertible(src arrow.DataType, want bridge.ElemType) bool {
+	if want == bridge.Bool {
+		return src.ID() == arrow.BOOL
+	}
+	if want == bridge.String || want == bridge.Undefined {
+		return false
+	}
+	switch src.ID() {
+	case arrow.FLOAT16, arrow.FLOAT32, arrow.FLOAT64, arrow.INT8, arrow.INT16, arrow.INT32, arrow.INT64,
+		arrow.UINT8, arrow.UINT16, arrow.UINT32, arrow.UINT64, arrow.BOOL:
+		return true
+	}
+	return false
+}
+
+func product(dims []int64) int64 {
+	n := int64(1)
+	for _, d := range dims {
+		n *= d
+	}
+	return n
+}
+
+// newPlan checks the stage's bindings against the model and the input
+// schema and works out every conversion.
+func newPlan(conf *Config, in *arrow.Schema, info bridge.ModelInfo) (*plan, error) {
+	p := &plan{}
+	var errs []string
+	fail := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
+
+	modelIn := map[string]bridge.TensorInfo{}
+	var inNames []string
+	for _, t := range info.Inputs {
+		modelIn[t.Name] = t
+		inNames = append(inNames, t.Name)
+	}
+	for name := range conf.Inputs {
+		if _, ok := modelIn[name]; !ok {
+			fail("inputs: the model has no input %q%s; its inputs: %s", name, hint(name, inNames), describeTensors(info.Inputs))
+		}
+		if _, dup := conf.Constants[name]; dup {
+			fail("model input %q is given both in inputs and in constants", name)
+		}
+	}
+	for name := range conf.Constants {
+		if _, ok := modelIn[name]; !ok {
+			fail("constants: the model has no input %q%s; its inputs: %s", name, hint(name, inNames), describeTensors(info.Inputs))
+		}
+	}
+	for _, t := range info.Inputs {
+		if t.Kind != "" && t.Kind != "tensor" {
+			fail("model input %q is a %s, which pipe cannot feed", t.Name, t.Kind)
+			continue
+		}
+		b, bound := conf.Inputs[t.Name]
+		c, isConst := conf.Constants[t.Name]
+		switch {
+		case bound:
+			ip, err := planInput(t, b, in)
+			if err != nil {
+				fail("%v", err)
+				continue
+			}
+			if len(t.Shape) > 0 && !t.Shape[0].Dynamic() {
+				if p.staticBatch != 0 && p.staticBatch != t.Shape[0].Size {
+					fail("model inputs disagree on the batch size: %d and %d", p.staticBatch, t.Shape[0].Size)
+				}
+				p.staticBatch = t.Shape[0].Size
+			}
+			p.inputs = append(p.inputs, ip)
+		case isConst:
+			ip, err := planConstant(t, c)
+			if err != nil {
+				fail("%v", err)
+				continue
+			}
+			p.inputs = append(p.inputs, ip)
+		default:
+			fail("model input %q (%s %s) is not fed: map it to a column in inputs, or give it in constants", t.Name, t.Type, t.Shape)
+		}
+	}
+
+	// Outputs: explicit, or every tensor output under its own name.
+	outs := conf.Outputs
+	if len(outs) == 0 {
+		outs = map[string]OutputBinding{}
+		for _, t := range info.Outputs {
+			if t.Kind == "" || t.Kind == "tensor" {
+				outs[t.Name] = OutputBinding{Column: t.Name}
+			}
+		}
+		if len(outs) == 0 {
+			fail("the model has no tensor output to turn into a column")
+		}
+	}
+	var outNames []string
+	for _, t := range info.Outputs {
+		outNames = append(outNames, t.Name)
+	}
+	for name := range outs {
+		if !slices.Contains(outNames, name) {
+			fail("outputs: the model has no output %q%s; its outputs: %s", name, hint(name, outNames), describeTensors(info.Outputs))
+		}
+	}
+	for i, t := range info.Outputs {
+		b, ok := outs[t.Name]
+		if !ok {
+			continue
+		}
+		op, err := planOutput(i, t, b)
+		if err != nil {
+			fail("%v", err)
+			continue
+		}
+		p.outputs = append(p.outputs, op)
+	}
+
+	// Columns passed through.
+	if conf.Keep == nil {
+		for i := range in.NumFields() {
+			p.keep = append(p.keep, i)
+		}
+	} else {
+		for _, name := range *conf.Keep {
+			idx, err := stages.Column(in, name)
+			if err != nil {
+				fail("keep: %v", err)
+				continue
+			}
+			p.keep = append(p.keep, idx)
+		}
+	}
+	var fields []arrow.Field
+	seen := map[string]string{}
+	for _, i := range p.keep {
+		f := in.Field(i)
+		fields = append(fields, f)
+		seen[f.Name] = "an input column kept"
+	}
+	for _, op := range p.outputs {
+		for _, f := range op.fields {
+			if what, dup := seen[f.Name]; dup {
+				fail("output column %q of model output %q clashes with %s; rename it in outputs or drop the input with keep", f.Name, op.name, what)
+			}
+			seen[f.Name] = fmt.Sprintf("model output %q", op.name)
+			fields = append(fields, f)
+		}
+	}
+	if len(errs) > 0 {
+		sort.Strings(errs)
+		return nil, fmt.Errorf("%s", strings.Join(errs, "; "))
+	}
+	p.schema = arrow.NewSchema(fields, nil)
+	return p, nil
+}
+
+func hint(name string, candidates []string) string {
+	if n := stages.Nearest(name, candidates); n != "" {
+		return fmt.Sprintf(" (did you mean %q?)", n)
+	}
+	return ""
+}
+
+func describeTensors(ts []bridge.TensorInfo) string {
+	parts := make([]string, len(ts))
+	for i, t := range ts {
+		if t.Kind != "" && t.Kind != "tensor" {
+			parts[i] = fmt.Sprintf("%s (%s)", t.Name, t.Kind)
+			continue
+		}
+		parts[i] = fmt.Sprintf("%s %s%s", t.Name, t.Type, t.Shape)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// planInput works out how column b.Column feeds model input t.
+func planInput(t bridge.TensorInfo, b InputBinding, in *arrow.Schema) (inputPlan, error) {
+	ip := inputPlan{name: t.Name, want: t.Type, colName: b.Column, batched: true}
+	idx, err := stages.Column(in, b.Column)
+	if err != nil {
+		return ip, fmt.Errorf("model input %q: %w", t.Name, err)
+	}
+	ip.col = idx
+	typ := in.Field(idx).Type
+	errf := func(format string, args ...any) error {
+		return &stages.ColumnError{Column: b.Column, Msg: fmt.Sprintf("model input %q (%s %s): ", t.Name, t.Type, t.Shape) + fmt.Sprintf(format, args...)}
+	}
+	if len(t.Shape) == 0 {
+		return ip, errf("the model input has no batch dimension; give it in constants instead")
+	}
+	rest := t.Shape[1:]
+	var k int64 = 1
+	elem := typ
+	if fsl, ok := typ.(*arrow.FixedSizeListType); ok {
+		k = int64(fsl.Len())
+		elem = fsl.Elem()
+		if _, nested := elem.(*arrow.FixedSizeListType); nested {
+			return ip, errf("nested fixed_size_list columns are not supported; flatten it")
+		}
+	} else if !arrow.IsPrimitive(typ.ID()) && typ.ID() != arrow.BOOL && typ.ID() != arrow.FLOAT16 {
+		return ip, errf("column type %s cannot feed a tensor; use a numeric column or a fixed_size_list (see vectorize)", typ)
+	}
+	if !convertible(elem, t.Type) {
+		return ip, errf("column elements are %s, which cannot be converted to %s", elem, t.Type)
+	}
+	switch {
+	case b.Shape != nil:
+		if len(b.Shape) != len(rest) {
+			return ip, errf("shape %v has %d dimensions; the model wants %d after the batch", b.Shape, len(b.Shape), len(rest))
+		}
+		for i, d := range rest {
+			if !d.Dynamic() && d.Size != b.Shape[i] {
+				return ip, errf("shape %v: dimension %d is %d in the model", b.Shape, i+1, d.Size)
+			}
+		}
+		if product(b.Shape) != k {
+			return ip, errf("shape %v holds %d values per row; the column has %d", b.Shape, product(b.Shape), k)
+		}
+		ip.rowShape = b.Shape
+	case len(rest) == 0:
+		if k != 1 {
+			return ip, errf("the model takes one value per row; the column has %d", k)
+		}
+	default:
+		static, open := int64(1), -1
+		for i, d := range rest {
+			if d.Dynamic() {
+				if open >= 0 {
+					return ip, errf("the model leaves several dimensions open; give the per-row shape: inputs: {%s: {column: %s, shape: [...]}}", t.Name, b.Column)
+				}
+				open = i
+			} else {
+				static *= d.Size
+			}
+		}
+		shape := make([]int64, len(rest))
+		for i, d := range rest {
+			shape[i] = d.Size
+		}
+		if open >= 0 {
+			if static == 0 || k%static != 0 {
+				return ip, errf("%d values per row do not fit the model's dimensions", k)
+			}
+			shape[open] = k / static
+		} else if static != k {
+			return ip, errf("the model wants %d values per row (%s); the column has %d", static, bridge.Shape(rest), k)
+		}
+		ip.rowShape = shape
+	}
+	return ip, nil
+}
+
+// planConstant works out the tensor of a constant input.
+func planConstant(t bridge.TensorInfo, c Constant) (inputPlan, error) {
+	ip := inputPlan{name: t.Name, want: t.Type, col: -1, constant: &c}
+	if c.Bool != nil && t.Type != bridge.Bool {
+		return ip, fmt.Errorf("constant %q: true/false given but the model input is %s", t.Name, t.Type)
+	}
+	if c.Bool == nil && (t.Type == bridge.Bool || t.Type == bridge.String) {
+		return ip, fmt.Errorf("constant %q: the model input is %s", t.Name, t.Type)
+	}
+	n := int64(len(c.Values))
+	if c.Bool != nil {
+		n = 1
+	}
+	// A constant may be a scalar ([]), a vector ([n]) or broadcast over the
+	// batch ([N] or [N, n]) when the model's first dimension is open.
+	switch {
+	case len(t.Shape) == 0 && !c.List && n == 1:
+	case len(t.Shape) == 1 && !t.Shape[0].Dynamic() && t.Shape[0].Size == n:
+		ip.rowShape = []int64{n}
+	case len(t.Shape) == 1 && t.Shape[0].Dynamic() && n == 1 && !c.List:
+		ip.batched = true
+	case len(t.Shape) == 2 && t.Shape[0].Dynamic() && (t.Shape[1].Dynamic() || t.Shape[1].Size == n):
+		ip.batched, ip.rowShape = true, []int64{n}
+	default:
+		return ip, fmt.Errorf("constant %q: %d value(s) do not fit the model input's shape %s", t.Name, n, t.Shape)
+	}
+	return ip, nil
+}
+
+// planOutput works out the columns of model output t.
+func planOutput(index int, t bridge.TensorInfo, b OutputBinding) (outputPlan, error) {
+	op := outputPlan{name: t.Name, index: index, elem: t.Type, columns: b.names(), rowSize: -1}
+	if t.Kind != "" && t.Kind != "tensor" {
+		return op, fmt.Errorf("model output %q is a %s (such as the sequence of maps scikit-learn classifiers export with ZipMap), which pipe cannot turn into a column; map only tensor outputs, or export the model without ZipMap (skl2onnx option zipmap=False)", t.Name, t.Kind)
+	}
+	at, ok := arrowOf(t.Type)
+	if !ok {
+		return op, fmt.Errorf("model output %q has element type %s, which pipe cannot turn into a column", t.Name, t.Type)
+	}
+	if len(t.Shape) > 0 {
+		size := int64(1)
+		for _, d := range t.Shape[1:] {
+			if d.Dynamic() {
+				size = -1
+				break
+			}
+			size *= d.Size
+		}
+		op.rowSize = size
+	}
+	if len(op.columns) > 1 {
+		if len(t.Shape) < 2 || t.Shape[len(t.Shape)-1].Dynamic() {
+			return op, fmt.Errorf("model output %q %s: splitting into %d columns needs a fixed last dimension", t.Name, t.Shape, len(op.columns))
+		}
+		last := t.Shape[len(t.Shape)-1].Size
+		if last != int64(len(op.columns)) || (op.rowSize > 0 && op.rowSize != last) {
+			return op, fmt.Errorf("model output %q %s: %d columns given but each row has %d values", t.Name, t.Shape, len(op.columns), op.rowSize)
+		}
+		for _, c := range op.columns {
+			op.fields = append(op.fields, arrow.Field{Name: c, Type: at})
+		}
+		return op, nil
+	}
+	switch {
+	case op.rowSize == 1:
+		op.fields = []arrow.Field{{Name: op.columns[0], Type: at}}
+	case op.rowSize > 1:
+		op.fields = []arrow.Field{{Name: op.columns[0], Type: arrow.FixedSizeListOfNonNullable(int32(op.rowSize), at)}}
+	default:
+		return op, fmt.Errorf("model output %q %s: its per-row size is not fixed by the model, so it cannot become a fixed_size_list column", t.Name, t.Shape)
+	}
+	return op, nil
+}

@@ -1,0 +1,111 @@
+package model
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/pipe-ml/pipe/bridge"
+)
+
+// Runner is what the stage needs from whatever runs the model: the
+// executor (shared pools, admission, retries, fallback) when the job
+// provides one, or a plain session.
+type Runner interface {
+	Info() bridge.ModelInfo
+	Placement() (backend, reason string)
+	// Submit starts one model call; in is borrowed until the call is done.
+	Submit(ctx context.Context, in []bridge.Tensor, mem memory.Allocator) (Call, error)
+	Close() error
+}
+
+// Call is one model call in flight.
+type Call interface {
+	Done() <-chan struct{}
+	// Result is valid after Done; outputs are owned by the caller.
+	Result() ([]bridge.Tensor, error)
+}
+
+// autoOrder is the backend preference of `backends: [auto]`.
+var autoOrder = []string{"ane", "mps", "metal", "cpu"}
+
+// sessionRunner runs a model on one plain session of the first backend
+// that can take it. Each call runs on its own goroutine, which the stage
+// waits for before it returns.
+type sessionRunner struct {
+	sess            bridge.Session
+	backend, reason string
+}
+
+func openSession(ctx context.Context, path string, prefs []string, strict bool, opts bridge.Options) (*sessionRunner, error) {
+	cands := prefs
+	auto := len(prefs) == 1 && prefs[0] == "auto"
+	if auto {
+		cands = autoOrder
+	}
+	ext := strings.ToLower(filepath.Ext(path))
+	var skipped []string
+	for i, name := range cands {
+		b, err := bridge.Lookup(name)
+		if err != nil {
+			if auto {
+				continue
+			}
+			return nil, err
+		}
+		if err := b.Available(); err != nil {
+			skipped = append(skipped, fmt.Sprintf("%s: %v", name, err))
+			continue
+		}
+		if f := b.Capabilities().Formats; len(f) > 0 && !slices.Contains(f, ext) {
+			skipped = append(skipped, fmt.Sprintf("%s: does not open %s models", name, ext))
+			continue
+		}
+		if strict && i > 0 && !auto {
+			return nil, fmt.Errorf("strict: backend %s is not usable (%s) and fallback is disabled", cands[0], strings.Join(skipped, "; "))
+		}
+		sess, err := b.Open(ctx, path, opts)
+		if err != nil {
+			if bridge.ClassOf(err) == bridge.ClassModelCorrupt || bridge.ClassOf(err) == bridge.ClassInvalidInput {
+				return nil, err
+			}
+			skipped = append(skipped, fmt.Sprintf("%s: %v", name, err))
+			continue
+		}
+		reason := "first in the list"
+		if auto {
+			reason = "auto"
+		}
+		if len(skipped) > 0 {
+			reason += "; skipped " + strings.Join(skipped, "; ")
+		}
+		return &sessionRunner{sess: sess, backend: name, reason: reason}, nil
+	}
+	return nil, fmt.Errorf("no backend can run %s: %s", filepath.Base(path), strings.Join(skipped, "; "))
+}
+
+func (r *sessionRunner) Info() bridge.ModelInfo      { return r.sess.Info() }
+func (r *sessionRunner) Placement() (string, string) { return r.backend, r.reason }
+func (r *sessionRunner) Close() error                { return r.sess.Close() }
+
+func (r *sessionRunner) Submit(ctx context.Context, in []bridge.Tensor, mem memory.Allocator) (Call, error) {
+	c := &directCall{done: make(chan struct{})}
+	go func() {
+		defer close(c.done)
+		c.out, c.err = r.sess.Run(ctx, in, mem)
+	}()
+	return c, nil
+}
+
+type directCall struct {
+	done chan struct{}
+	out  []bridge.Tensor
+	err  error
+}
+
+func (c *directCall) Done() <-chan struct{}            { return c.done }
+func (c *directCall) Result() ([]bridge.Tensor, error) { return c.out, c.err }

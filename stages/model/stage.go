@@ -1,0 +1,341 @@
+package model
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/pipe-ml/pipe/batcher"
+	"github.com/pipe-ml/pipe/bridge"
+	"github.com/pipe-ml/pipe/stages"
+)
+
+func init() {
+	stages.MustRegister(stages.Type[Config]{
+		Name:     "model",
+		Kind:     stages.KindOperator,
+		Spec:     spec,
+		Defaults: defaults,
+		New:      func(c Config, env *stages.Env) (stages.Stage, error) { return New(c, env) },
+	})
+}
+
+// Stage runs a model over the rows of its input: it groups rows into
+// batches, turns columns into tensors, runs the model and appends its
+// outputs as columns, keeping the input order.
+type Stage struct {
+	conf   Config
+	plan   *plan
+	run    Runner
+	policy batcher.Policy
+	mem    memory.Allocator
+	log    *slog.Logger
+	stats  batcher.Stats
+}
+
+// New builds a model stage: it checks the model file (and its pin), opens
+// the model, and checks every binding against the model's declared inputs
+// and outputs and against the input schema.
+func New(conf Config, env *stages.Env) (*Stage, error) {
+	path := string(conf.Model)
+	if err := checkModelFile(path, conf.SHA256); err != nil {
+		return nil, err
+	}
+	if conf.Instances < 1 {
+		return nil, fmt.Errorf("instances: must be at least 1, got %d", conf.Instances)
+	}
+	if len(conf.Backends) == 0 {
+		return nil, errors.New("backends: give at least one backend, or auto")
+	}
+	opts := bridge.Options{
+		IntraOpThreads: conf.Threads,
+		InterOpThreads: conf.Session.InterOpThreads,
+		GraphOpt:       conf.Session.GraphOpt,
+		Spinning:       conf.Session.Spinning,
+	}
+	r, err := openRunner(context.Background(), conf, env, opts)
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", path, err)
+	}
+	p, err := newPlan(&conf, env.Input(), r.Info())
+	if err != nil {
+		r.Close()
+		return nil, fmt.Errorf("model %s: %w", path, err)
+	}
+	policy, err := batchPolicy(conf.Batch, p.staticBatch)
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	log := env.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	backend, reason := r.Placement()
+	log.Info("model placed", "model", path, "backend", backend, "reason", reason)
+	return &Stage{conf: conf, plan: p, run: r, policy: policy, mem: env.Mem, log: log}, nil
+}
+
+// openRunner opens the model through the job's executor when it has one,
+// else on a plain session.
+func openRunner(ctx context.Context, conf Config, env *stages.Env, opts bridge.Options) (Runner, error) {
+	if open, ok := env.Services[ServiceOpener].(Opener); ok {
+		return open(ctx, OpenRequest{Stage: env.ID, Config: conf, Options: opts})
+	}
+	return openSession(ctx, string(conf.Model), conf.Backends, conf.Strict, opts)
+}
+
+// checkModelFile reports a missing model file, and a file whose SHA-256
+// differs from the pin.
+func checkModelFile(path, pin string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("model %s: file not found", path)
+		}
+		return fmt.Errorf("model %s: %w", path, err)
+	}
+	defer f.Close()
+	if pin == "" {
+		return nil
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return fmt.Errorf("model %s: %w", path, err)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); !strings.EqualFold(got, pin) {
+		return fmt.Errorf("model %s: sha256 is %s, the job pins %s", path, got, pin)
+	}
+	return nil
+}
+
+// batchPolicy maps the batch block onto a batcher policy, fitting it to a
+// model with a static batch dimension.
+func batchPolicy(bc BatchConfig, static int64) (batcher.Policy, error) {
+	p := batcher.Policy{MaxRows: bc.MaxRows, MaxDelay: bc.MaxDelay.D(), PreferredRows: bc.PreferredRows, PadTo: bc.PadTo}
+	if bc.Adaptive != nil {
+		p.Adaptive = &batcher.Adaptive{TargetLatency: bc.Adaptive.TargetLatency.D(), MinRows: bc.Adaptive.MinRows, MaxRows: bc.Adaptive.MaxRows}
+	}
+	if static > 0 {
+		switch {
+		case p.PadTo == 0:
+			p.PadTo = int(static)
+		case int64(p.PadTo) != static:
+			return p, fmt.Errorf("batch.pad_to: %d, but the model's batch dimension is fixed at %d", p.PadTo, static)
+		}
+		if p.MaxRows > p.PadTo || p.MaxRows == 0 {
+			p.MaxRows = p.PadTo
+		}
+	}
+	if err := p.Validate(); err != nil {
+		var pe *batcher.PolicyError
+		if errors.As(err, &pe) {
+			return p, fmt.Errorf("batch.%s: %s", pe.Key, pe.Msg)
+		}
+		return p, fmt.Errorf("batch: %w", err)
+	}
+	return p, nil
+}
+
+// Schema returns the kept input columns followed by the output columns.
+func (s *Stage) Schema() *arrow.Schema { return s.plan.schema }
+
+// Placement returns the backend the model runs on and why it was chosen.
+func (s *Stage) Placement() (backend, reason string) { return s.run.Placement() }
+
+// BatchStats returns the batcher's figures of the last run: flushes by
+// reason and the batch-size distribution.
+func (s *Stage) BatchStats() batcher.Stats { return s.stats }
+
+// Close releases the model.
+func (s *Stage) Close() error { return s.run.Close() }
+
+// inflight is one submitted batch.
+type inflight struct {
+	batch   batcher.Batch
+	Call    Call
+	owned   [][]byte
+	started time.Time
+	first   int64 // number of the batch's first row in the stream
+}
+
+// Run batches the input rows, keeps up to `instances` model calls in
+// flight and emits their results in input order. The loop owns the
+// batcher's timer, so a partial batch leaves by its deadline even when no
+// more rows arrive.
+func (s *Stage) Run(ctx context.Context, in []<-chan arrow.RecordBatch, emit stages.Emit) (err error) {
+	b, err := batcher.New(s.policy, s.mem)
+	if err != nil {
+		return err
+	}
+	var queue []*inflight
+	defer func() {
+		// Wait for calls still running (a cancelled context interrupts
+		// them) and free everything they hold.
+		for _, f := range queue {
+			<-f.Call.Done()
+			if outs, _ := f.Call.Result(); outs != nil {
+				freeTensors(outs, s.mem)
+			}
+			s.finish(f)
+		}
+		s.stats = b.Stats()
+		b.Close()
+	}()
+	input := in[0]
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	var rows int64
+	for {
+		// Start every batch that is ready, while instances are free.
+		for len(queue) < s.conf.Instances {
+			var bt batcher.Batch
+			var berr error
+			switch {
+			case b.Ready():
+				bt, berr = b.Next()
+			case input == nil && b.Pending() > 0:
+				bt, berr = b.Flush()
+			default:
+				berr = batcher.ErrNoBatch
+			}
+			if errors.Is(berr, batcher.ErrNoBatch) {
+				break
+			}
+			if berr != nil {
+				return berr
+			}
+			f, serr := s.submit(ctx, bt, rows)
+			if serr != nil {
+				return serr
+			}
+			rows += int64(bt.Rows)
+			queue = append(queue, f)
+		}
+		if input == nil && b.Pending() == 0 && len(queue) == 0 {
+			return nil
+		}
+		var oldest <-chan struct{}
+		if len(queue) > 0 {
+			oldest = queue[0].Call.Done()
+		}
+		// Stop reading while a full batch waits for a free instance: rows
+		// then back up into the queues upstream instead of into memory.
+		inCh := input
+		if b.Ready() {
+			inCh = nil
+		}
+		var deadline <-chan time.Time
+		if d, ok := b.UntilNext(); ok && input != nil {
+			timer.Reset(d)
+			deadline = timer.C
+		}
+		select {
+		case rec, ok := <-inCh:
+			if !ok {
+				input = nil
+				break
+			}
+			b.Add(rec)
+			rec.Release()
+		case <-deadline:
+		case <-oldest:
+			f := queue[0]
+			queue = queue[1:]
+			if err := s.complete(ctx, b, f, emit); err != nil {
+				return err
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		timer.Stop()
+	}
+}
+
+// submit turns a batch into tensors and starts the model Call.
+func (s *Stage) submit(ctx context.Context, bt batcher.Batch, first int64) (*inflight, error) {
+	ts, owned, err := s.plan.tensors(bt.Rec, s.mem, first)
+	if err != nil {
+		bt.Release()
+		return nil, err
+	}
+	f := &inflight{batch: bt, owned: owned, started: time.Now(), first: first}
+	c, err := s.run.Submit(ctx, ts, s.mem)
+	if err != nil {
+		s.finish(f)
+		return nil, fmt.Errorf("rows %d-%d: %w", first, first+int64(bt.Rows)-1, err)
+	}
+	f.Call = c
+	return f, nil
+}
+
+// finish frees what a batch held.
+func (s *Stage) finish(f *inflight) {
+	for _, buf := range f.owned {
+		s.mem.Free(buf)
+	}
+	f.owned = nil
+	f.batch.Release()
+}
+
+func freeTensors(ts []bridge.Tensor, mem memory.Allocator) {
+	for _, t := range ts {
+		if t.Data != nil {
+			mem.Free(t.Data)
+		}
+	}
+}
+
+// complete turns a finished Call into the output batch and emits it.
+func (s *Stage) complete(ctx context.Context, b *batcher.Batcher, f *inflight, emit stages.Emit) error {
+	defer s.finish(f)
+	outs, err := f.Call.Result()
+	if err != nil {
+		return fmt.Errorf("rows %d-%d: %w", f.first, f.first+int64(f.batch.Rows)-1, err)
+	}
+	b.Sizer().Observe(f.batch.Rows+f.batch.Padding, time.Since(f.started))
+	n := int64(f.batch.Rows)
+	used := make([]bool, len(outs))
+	var cols []arrow.Array
+	defer func() {
+		for _, c := range cols {
+			c.Release()
+		}
+	}()
+	for _, k := range s.plan.keep {
+		cols = append(cols, array.NewSlice(f.batch.Rec.Column(k), 0, n))
+	}
+	for _, op := range s.plan.outputs {
+		if op.index >= len(outs) {
+			freeTensors(outs, s.mem)
+			return fmt.Errorf("the model returned %d outputs, %q is number %d", len(outs), op.name, op.index+1)
+		}
+		used[op.index] = true
+		arrs, err := op.arrays(outs[op.index], n, s.mem)
+		outs[op.index].Data = nil
+		if err != nil {
+			freeTensors(outs, s.mem)
+			return err
+		}
+		cols = append(cols, arrs...)
+	}
+	for i, t := range outs {
+		if !used[i] && t.Data != nil {
+			s.mem.Free(t.Data)
+		}
+	}
+	rec := array.NewRecordBatch(s.plan.schema, cols, n)
+	return emit(ctx, rec)
+}
