@@ -1,0 +1,307 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/pipe-ml/pipe/bridge"
+)
+
+// Call is one submitted run of a model. Wait on Done, then read Result.
+type Call struct {
+	m     *Model
+	ctx   context.Context
+	in    []bridge.Tensor
+	mem   memory.Allocator
+	bytes int64
+	rows  int
+
+	// Owned by whichever goroutine runs the call.
+	idx     int // candidate the call is on
+	attempt int // attempts on this candidate
+
+	done chan struct{}
+	out  []bridge.Tensor
+	err  error
+}
+
+// Done is closed when the call has completed.
+func (c *Call) Done() <-chan struct{} { return c.done }
+
+// Result returns the outputs (one tensor per model output, Data allocated
+// from the allocator given to Submit and owned by the caller, who frees
+// it) or the error. It blocks until the call is done.
+func (c *Call) Result() ([]bridge.Tensor, error) {
+	<-c.done
+	return c.out, c.err
+}
+
+// tensorBytes is the admission size of a call: the bytes of its input
+// tensors.
+func tensorBytes(in []bridge.Tensor) int64 {
+	var n int64
+	for i := range in {
+		n += int64(len(in[i].Data))
+		for _, s := range in[i].Strings {
+			n += int64(len(s))
+		}
+	}
+	return n
+}
+
+// Submit waits for admission (in-flight calls and input bytes, see
+// [Options]) and queues the call on its backend's subpool, waiting while
+// that queue is full; it returns without waiting for the result.
+//
+// in is borrowed until the call is done: its Data must stay valid and
+// unchanged until Done is closed. The outputs are allocated from mem.
+// Errors: ctx's error, [ErrClosed], or a *bridge.Error of class resource
+// exhausted when admission took longer than Options.AdmissionTimeout.
+func (m *Model) Submit(ctx context.Context, in []bridge.Tensor, mem memory.Allocator) (*Call, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil, ErrClosed
+	}
+	m.calls.Add(1)
+	m.mu.Unlock()
+	e := m.e
+	if err := e.begin(); err != nil {
+		m.calls.Done()
+		return nil, err
+	}
+	n := tensorBytes(in)
+	waited, err := e.adm.acquire(ctx, n, e.opts.AdmissionTimeout)
+	if waited {
+		m.waits.Inc()
+	}
+	if err != nil {
+		e.calls.Done()
+		m.calls.Done()
+		if errors.Is(err, errAdmissionTimeout) {
+			m.rejections.Inc()
+			return nil, &bridge.Error{Backend: m.cands[m.current()].name, Op: "admit", Class: bridge.ClassResourceExhausted,
+				Msg: admissionMsg(n, e.opts.AdmissionTimeout, e.adm), Err: err}
+		}
+		return nil, err
+	}
+	e.met.bytes.Add(float64(n))
+	e.met.calls.Inc()
+	c := &Call{m: m, ctx: ctx, in: in, mem: mem, bytes: n, idx: m.current(), done: make(chan struct{})}
+	if len(in) > 0 && len(in[0].Shape) > 0 {
+		c.rows = int(in[0].Shape[0])
+	}
+	if err := m.cands[c.idx].lane.pool.Go(c.run); err != nil {
+		c.finish(nil, fmt.Errorf("%w: %w", ErrClosed, err))
+	}
+	return c, nil
+}
+
+// finish completes the call. Nothing of c may be touched afterwards.
+func (c *Call) finish(out []bridge.Tensor, err error) {
+	c.out, c.err = out, err
+	m := c.m
+	e := m.e
+	e.adm.release(c.bytes)
+	e.met.bytes.Sub(float64(c.bytes))
+	e.met.calls.Dec()
+	close(c.done)
+	m.calls.Done()
+	e.calls.Done()
+}
+
+// resubmit moves the call to the lane of its current candidate. From a
+// worker it must not block (two lanes falling back onto each other could
+// deadlock), so when the queue is full a helper goroutine, owned by the
+// executor, waits to queue it.
+func (c *Call) resubmit() {
+	l := c.m.cands[c.idx].lane
+	if _, ok := l.pool.TrySubmit(c.run); ok {
+		return
+	}
+	e := c.m.e
+	e.helpers.Add(1)
+	go func() {
+		defer e.helpers.Done()
+		if err := l.pool.Go(c.run); err != nil {
+			c.finish(nil, fmt.Errorf("%w: %w", ErrClosed, err))
+		}
+	}()
+}
+
+// sleep waits d on the executor's clock; false when ctx ended first.
+func (c *Call) sleep(d time.Duration) bool {
+	if d <= 0 {
+		return c.ctx.Err() == nil
+	}
+	select {
+	case <-c.m.e.clock.After(d):
+		return true
+	case <-c.ctx.Done():
+		return false
+	}
+}
+
+// canceled wraps a context error as a class-canceled backend error.
+func (c *Call) canceled(backend string) error {
+	return &bridge.Error{Backend: backend, Op: "run", Class: bridge.ClassCanceled, Err: c.ctx.Err()}
+}
+
+// run executes the call on its current candidate, in that backend's lane:
+// retries in place, hands the call to the next candidate's lane on a
+// permanent error or an open breaker, and finishes it otherwise.
+func (c *Call) run() {
+	defer func() {
+		if p := recover(); p != nil {
+			c.finish(nil, fmt.Errorf("stage %q: panic running the model on %s: %v\n%s",
+				c.m.spec.Stage, c.m.cands[c.idx].name, p, debug.Stack()))
+		}
+	}()
+	m := c.m
+	e := m.e
+	for {
+		cd := m.cands[c.idx]
+		if c.ctx.Err() != nil {
+			c.finish(nil, c.canceled(cd.name))
+			return
+		}
+		ok, probe := cd.tr.br.allow(e.clock.Now())
+		if !ok {
+			if c.moveOn(cd, errBreakerOpen) {
+				return
+			}
+			continue
+		}
+		var out []bridge.Tensor
+		var d time.Duration
+		ent, err := m.entryFor(c.ctx, c.idx)
+		opened := err == nil
+		if opened {
+			cd.met.inFlight.Inc()
+			start := e.clock.Now()
+			out, err = ent.sess.Run(c.ctx, c.in, c.mem)
+			d = e.clock.Now().Sub(start)
+			cd.met.inFlight.Dec()
+			cd.met.runs.Inc()
+			cd.met.latency.Observe(d.Seconds())
+		}
+		class := bridge.ClassOf(err)
+		switch {
+		case err == nil:
+			cd.tr.h.success(d, c.rows)
+			cd.tr.br.record(outcomeSuccess, probe, e.clock.Now())
+			c.finish(out, nil)
+			return
+		case class == bridge.ClassCanceled || c.ctx.Err() != nil:
+			cd.tr.br.record(outcomeNeutral, probe, e.clock.Now())
+			if c.ctx.Err() != nil {
+				err = c.canceled(cd.name)
+			}
+			c.finish(nil, err)
+			return
+		case class == bridge.ClassInvalidInput:
+			// The rows are wrong, not the backend: never retried, never
+			// moved; the stage isolates them.
+			cd.tr.br.record(outcomeNeutral, probe, e.clock.Now())
+			c.finish(nil, err)
+			return
+		}
+		if opened {
+			cd.met.runErrors.Inc()
+		}
+		cd.tr.h.failure()
+		cd.tr.br.record(outcomeFailure, probe, e.clock.Now())
+		if class.Retryable() {
+			c.attempt++
+			if c.attempt >= m.retry.MaxAttempts {
+				c.finish(nil, err)
+				return
+			}
+			cd.met.retries.Inc()
+			if !c.sleep(m.retry.backoff(c.attempt-1, e.opts.Rand())) {
+				c.finish(nil, c.canceled(cd.name))
+				return
+			}
+			continue
+		}
+		if !opened || class == bridge.ClassUnavailable || class == bridge.ClassModelCorrupt {
+			// The backend cannot run this model at all: new calls skip it.
+			m.markFailed(c.idx, m.nextUsable(c.idx, e.clock.Now()), err)
+		}
+		if c.moveOn(cd, err) {
+			return
+		}
+	}
+}
+
+// nextUsable returns the first candidate after i that is not failed and
+// whose breaker would let a call through, or -1.
+func (m *Model) nextUsable(i int, now time.Time) int {
+	if m.spec.Strict {
+		return -1
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for j := i + 1; j < len(m.cands); j++ {
+		if m.cands[j].failed == nil && m.cands[j].tr.br.wouldAllow(now) {
+			return j
+		}
+	}
+	return -1
+}
+
+// moveOn handles a call its candidate cannot take (cause: a permanent
+// error, or errBreakerOpen). It reports true when the call left this
+// goroutine (handed to another lane, or finished), false when the caller
+// should loop again on c.idx.
+func (c *Call) moveOn(cd *cand, cause error) bool {
+	m := c.m
+	e := m.e
+	now := e.clock.Now()
+	breakerOpen := errors.Is(cause, errBreakerOpen)
+	if m.spec.Strict && !breakerOpen {
+		c.finish(nil, &FallbackError{Stage: m.spec.Stage, Backend: cd.name, Strict: true, Err: cause})
+		return true
+	}
+	if next := m.nextUsable(c.idx, now); next >= 0 {
+		cd.met.fallbacks.Inc()
+		e.log.Debug("call moved to the next backend", "stage", m.spec.Stage, "from", cd.name, "to", m.cands[next].name, "cause", cause)
+		c.idx, c.attempt = next, 0
+		c.resubmit()
+		return true
+	}
+	if !breakerOpen {
+		c.finish(nil, &FallbackError{Stage: m.spec.Stage, Backend: cd.name, Err: cause})
+		return true
+	}
+	// Every breaker from here on is open: wait for the first to half-open
+	// rather than fail rows, then start again from the model's current
+	// backend.
+	wake := cd.tr.br.reopensAt()
+	m.mu.Lock()
+	for _, x := range m.cands[m.cur:] {
+		if t := x.tr.br.reopensAt(); x.failed == nil && !t.IsZero() && (wake.IsZero() || t.Before(wake)) {
+			wake = t
+		}
+	}
+	m.mu.Unlock()
+	if !c.sleep(wake.Sub(now)) {
+		c.finish(nil, c.canceled(cd.name))
+		return true
+	}
+	prev := cd.lane
+	c.idx, c.attempt = m.current(), 0
+	if m.cands[c.idx].lane != prev {
+		c.resubmit()
+		return true
+	}
+	return false
+}

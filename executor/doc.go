@@ -1,0 +1,91 @@
+// Package executor runs model calls on the backends of package bridge: it
+// places each model on a backend, shares loaded models between stages,
+// bounds the work in flight, and retries, trips breakers and falls back
+// when backends fail.
+//
+// A model stage opens its model with [Executor.Open], submits batches
+// with [Model.Submit] and reads each [Call]'s result after its Done channel
+// closes. The executor never imports a concrete backend: backends register
+// themselves with bridge.Register.
+//
+// # Placement
+//
+// `backends: [auto]` considers ane, mps, metal and cpu in that order
+// (Options.AutoOrder) and keeps those that are registered, available, open
+// the model's file format, take its element types and, for backends that
+// need static shapes, see only static shapes (the batch dimension counts as
+// static when ModelSpec.PadTo is set). Backends whose (model, backend)
+// health is degraded or whose breaker is open go last while an alternative
+// exists. An explicit list is tried in its order. The first candidate that
+// loads the model is chosen; the others stay in order as fallbacks and are
+// opened only when needed. [Model.Placement] and the log say which backend
+// was chosen and why the others were not. Strict makes any fallback an
+// error.
+//
+// # Model registry
+//
+// A model is loaded once per (content SHA-256, backend, session options),
+// reference counted, and shared by every stage and instance that asks for
+// it. Before the first real batch each new session runs once on zeros of
+// batch 1 synthesised from its description (skipped, with a logged reason,
+// when shapes cannot be synthesised). Unreferenced sessions stay cached
+// and are evicted least recently used first when the sum of model sizes
+// exceeds Options.ModelMemory; a referenced session is never evicted.
+//
+// # Admission and pools
+//
+// Submit first waits for admission: at most Options.MaxInFlight calls and
+// Options.MemoryBudget bytes of input tensors in flight, released when a
+// call completes. Waiting longer than Options.AdmissionTimeout fails with a
+// *bridge.Error of class resource exhausted. The call then queues on its
+// backend's pond subpool, which runs at most MaxConcurrency calls of that
+// backend at once behind a bounded queue; Submit blocks while the queue is
+// full. That is the backpressure a stage feels.
+//
+// # Failures
+//
+// Errors are classified with bridge.ClassOf before anything is done:
+//
+//   - transient and resource exhausted: retried on the same backend with
+//     exponential backoff and full jitter, rand × min(Max, Initial × 2^n),
+//     up to RetryPolicy.MaxAttempts attempts in all;
+//   - unavailable, unsupported, model corrupt and unknown: the call moves to
+//     the model's next backend (opened lazily), counted as a fallback; a
+//     failure to open, unavailable or model corrupt also moves new calls;
+//   - invalid input: returned as is, never retried nor moved (the stage
+//     isolates the bad rows);
+//   - cancellation: returned at once.
+//
+// Each (model, backend) has a circuit breaker: Failures consecutive backend
+// failures open it, after OpenFor it lets HalfOpenProbes calls through, a
+// probe's success closes it and a failure opens it again. A call meeting
+// an open breaker moves to the next backend; when every remaining breaker
+// is open it waits for the first to half-open instead of failing rows.
+//
+// # Ownership
+//
+// Submit borrows the input tensors until the call is done: their Data must
+// stay valid and unchanged until Done is closed. Output tensors are
+// allocated from the allocator given to Submit and belong to the caller,
+// who frees their Data with it. The executor keeps no tensor after a call.
+//
+// # Concurrency
+//
+// Executor, Model and Call are safe for concurrent use. Every goroutine the
+// executor starts (pond workers, and a helper that requeues a call on a
+// full lane) is waited for by [Executor.Close], which first waits for every
+// admitted call to complete: cancel their contexts for a hard stop.
+// [Model.Close] waits for that model's calls. Tasks check their context
+// before loading a model and before each run; a running backend call is
+// interrupted through its context.
+//
+// # Metrics
+//
+// [New] creates Prometheus collectors named pipe_backend_* (runs, errors,
+// latency, in-flight runs, retries, fallbacks, admission waits and
+// rejections, breaker state and transitions, bytes and calls in flight),
+// labelled by backend, model (file base name) and stage, and registers them
+// on Options.Registerer only. [Executor.Backends] reports per backend its
+// capabilities and, per model, EWMA latency, throughput, error rate,
+// degradation and breaker state.
+package executor

@@ -1,0 +1,257 @@
+package executor
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/alitto/pond/v2"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Options configure an [Executor]. The zero value is usable.
+type Options struct {
+	// MemoryBudget is the admission byte budget: bytes of input tensors in
+	// flight across all models. 0: 1 GiB. A call larger than the budget is
+	// admitted alone.
+	MemoryBudget int64
+	// MaxInFlight is the admission semaphore: calls admitted and not yet
+	// completed across all models. 0: 64.
+	MaxInFlight int
+	// MaxConcurrency is the number of runs each backend executes at once,
+	// by backend name. Defaults: cpu = GOMAXPROCS / CPUThreadsPerRun (at
+	// least 1); ane, mps and metal = 2; any other backend = 1.
+	MaxConcurrency map[string]int
+	// CPUThreadsPerRun is the number of cores one cpu run is expected to
+	// keep busy (the model stage's intra_op_threads); it sizes the cpu
+	// default above. 0: 1.
+	CPUThreadsPerRun int
+	// QueueSize is the bounded queue of each backend's subpool: runs
+	// waiting for a free slot. Submit blocks when it is full. 0: twice the
+	// backend's concurrency.
+	QueueSize int
+	// ModelMemory is the budget for loaded models, using the sum of model
+	// file sizes as a proxy. Unreferenced models are evicted least recently
+	// used first while the loaded total exceeds it; referenced ones never
+	// are. 0: 2 GiB; negative: unreferenced models are closed at once.
+	ModelMemory int64
+	// AdmissionTimeout bounds the wait for admission; waiting longer is a
+	// *bridge.Error of class resource exhausted (transient). 0: 1 minute.
+	AdmissionTimeout time.Duration
+	// AutoOrder is the preference of `backends: [auto]`. nil: ane, mps,
+	// metal, cpu.
+	AutoOrder []string
+	// Registerer receives the executor's metrics; nil: none are exported.
+	// Never the global registry: pass the job's own.
+	Registerer prometheus.Registerer
+	Log        *slog.Logger
+	// Clock is the source of time (latency, breaker, backoff, admission);
+	// nil: real time.
+	Clock Clock
+	// Rand returns numbers in [0, 1) for retry jitter; nil: math/rand/v2.
+	Rand func() float64
+}
+
+// DefaultAutoOrder is the preference of `backends: [auto]`.
+var DefaultAutoOrder = []string{"ane", "mps", "metal", "cpu"}
+
+func (o Options) withDefaults() Options {
+	if o.MemoryBudget <= 0 {
+		o.MemoryBudget = 1 << 30
+	}
+	if o.MaxInFlight <= 0 {
+		o.MaxInFlight = 64
+	}
+	if o.CPUThreadsPerRun <= 0 {
+		o.CPUThreadsPerRun = 1
+	}
+	if o.ModelMemory == 0 {
+		o.ModelMemory = 2 << 30
+	}
+	if o.AdmissionTimeout <= 0 {
+		o.AdmissionTimeout = time.Minute
+	}
+	if o.AutoOrder == nil {
+		o.AutoOrder = DefaultAutoOrder
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Clock == nil {
+		o.Clock = realClock{}
+	}
+	if o.Rand == nil {
+		o.Rand = rand.Float64
+	}
+	return o
+}
+
+// concurrency returns the number of runs backend name executes at once.
+func (o *Options) concurrency(name string) int {
+	if n, ok := o.MaxConcurrency[name]; ok && n > 0 {
+		return n
+	}
+	switch name {
+	case "cpu":
+		return max(1, runtime.GOMAXPROCS(0)/o.CPUThreadsPerRun)
+	case "ane", "mps", "metal":
+		return 2
+	}
+	return 1
+}
+
+// Executor runs model calls on backends. See the package documentation.
+type Executor struct {
+	opts    Options
+	log     *slog.Logger
+	clock   Clock
+	adm     *admission
+	reg     *registry
+	met     *metrics
+	mem     memory.Allocator // warm-up tensors
+	root    pond.Pool
+	calls   sync.WaitGroup // admitted calls not yet completed
+	helpers sync.WaitGroup // goroutines resubmitting a call to a full lane
+
+	mu     sync.Mutex
+	closed bool
+	lanes  map[string]*lane
+	tracks map[string]*track // by content hash + "/" + backend
+}
+
+// lane is a backend's subpool.
+type lane struct {
+	name  string
+	pool  pond.Pool
+	conc  int
+	queue int
+}
+
+// track is the shared state of one (model content, backend): its breaker
+// and health, whichever stages and options use it.
+type track struct {
+	backend string
+	model   string // file base name, the metrics label
+	sha     string
+	br      *breaker
+	h       *health
+}
+
+// New returns an executor. Its collectors are registered on
+// opts.Registerer; an error there (say, a second executor on the same
+// registry) is returned.
+func New(opts Options) (*Executor, error) {
+	opts = opts.withDefaults()
+	for name, n := range opts.MaxConcurrency {
+		if n < 0 {
+			return nil, fmt.Errorf("executor: max concurrency of backend %q is %d; want >= 1", name, n)
+		}
+	}
+	if opts.QueueSize < 0 {
+		return nil, fmt.Errorf("executor: queue size %d; want >= 0", opts.QueueSize)
+	}
+	e := &Executor{
+		opts:   opts,
+		log:    opts.Log,
+		clock:  opts.Clock,
+		adm:    newAdmission(opts.MaxInFlight, opts.MemoryBudget, opts.Clock),
+		reg:    newRegistry(opts.ModelMemory),
+		met:    newMetrics(),
+		mem:    memory.NewGoAllocator(),
+		lanes:  map[string]*lane{},
+		tracks: map[string]*track{},
+	}
+	if opts.Registerer != nil {
+		if err := e.met.register(opts.Registerer, newLaneCollector(e)); err != nil {
+			return nil, fmt.Errorf("executor: registering metrics: %w", err)
+		}
+	}
+	// The root pool only hosts the subpools' workers: each subpool bounds
+	// its backend's concurrency, so the root needs no limit of its own. Its
+	// queue is bounded all the same (pond's default is unbounded) and stays
+	// empty since the root never reaches its limit.
+	e.root = pond.NewPool(0, pond.WithQueueSize(1))
+	return e, nil
+}
+
+// laneFor returns the subpool of backend name, creating it on first use.
+func (e *Executor) laneFor(name string) (*lane, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil, ErrClosed
+	}
+	if l, ok := e.lanes[name]; ok {
+		return l, nil
+	}
+	conc := e.opts.concurrency(name)
+	q := e.opts.QueueSize
+	if q == 0 {
+		q = 2 * conc
+	}
+	l := &lane{name: name, conc: conc, queue: q, pool: e.root.NewSubpool(conc, pond.WithQueueSize(q))}
+	e.lanes[name] = l
+	return l, nil
+}
+
+// trackFor returns the shared state of (model content, backend).
+func (e *Executor) trackFor(sha, model, backend string, p BreakerPolicy) *track {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	k := sha + "/" + backend
+	if t, ok := e.tracks[k]; ok {
+		return t
+	}
+	t := &track{backend: backend, model: model, sha: sha, h: newHealth()}
+	g := e.met.breaker.WithLabelValues(backend, model)
+	tr := e.met.transitions.WithLabelValues(backend, model)
+	g.Set(0)
+	t.br = newBreaker(p, func(from, to BreakerState) {
+		g.Set(float64(to))
+		tr.Inc()
+		e.log.Warn("circuit breaker", "model", model, "backend", backend, "from", from.String(), "to", to.String())
+	})
+	e.tracks[k] = t
+	return t
+}
+
+// begin registers an admitted call, or fails once Close has begun.
+func (e *Executor) begin() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return ErrClosed
+	}
+	e.calls.Add(1)
+	return nil
+}
+
+// Close waits for every admitted call to complete, stops the pools and
+// closes every session, referenced or not. Models opened from e are
+// unusable afterwards. Cancel the calls' contexts first for a hard stop.
+func (e *Executor) Close() error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	e.mu.Unlock()
+
+	e.calls.Wait()
+	e.helpers.Wait()
+	for _, l := range e.lanes {
+		l.pool.StopAndWait()
+	}
+	e.root.StopAndWait()
+	var errs []error
+	if err := e.reg.closeAll(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
