@@ -9,7 +9,9 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/pipe-ml/pipe/executor"
 	"github.com/pipe-ml/pipe/stages"
 )
 
@@ -24,8 +26,12 @@ type BuildOptions struct {
 	// Services are handed to every stage in its Env.
 	Services map[string]any
 	// MaxBytesInFlight bounds the bytes of batches queued between stages
-	// (0: DefaultMaxBytesInFlight).
+	// (0: the job's resources.max_bytes_in_flight, else
+	// DefaultMaxBytesInFlight).
 	MaxBytesInFlight int64
+	// Registerer receives the run's Prometheus metrics; nil: none are
+	// registered. Never the global registry.
+	Registerer prometheus.Registerer
 }
 
 // Pipeline is a built job: every stage constructed and checked, ready to
@@ -37,6 +43,7 @@ type Pipeline struct {
 	mem      memory.Allocator
 	log      *slog.Logger
 	budget   int64
+	exec     *executor.Executor
 	stop     chan struct{}
 	stopMu   sync.Mutex
 	stopped  bool
@@ -46,6 +53,7 @@ type Pipeline struct {
 type node struct {
 	def       *StageDef
 	entry     *stages.Entry
+	conf      any
 	stage     stages.Stage
 	inputs    []*node
 	consumers []*node
@@ -74,8 +82,40 @@ func Build(job *Job, opts BuildOptions) (*Pipeline, error) {
 	order := topoOrder(nodes, ps)
 
 	p := &Pipeline{job: job, mem: mem, log: log, budget: opts.MaxBytesInFlight, stop: make(chan struct{})}
+	var res Resources
+	for _, err := range stages.DecodeNode(job.resourcesNode, &res, "resources", job.Dir) {
+		var fe *stages.FieldError
+		if errors.As(err, &fe) {
+			ps.add(fe.Line, fe.Col, "", "%s: %s", fe.Path, fe.Msg)
+		} else {
+			ps.add(0, 0, "", "resources: %v", err)
+		}
+	}
+	if p.budget <= 0 {
+		p.budget = int64(res.MaxBytesInFlight)
+	}
 	if p.budget <= 0 {
 		p.budget = DefaultMaxBytesInFlight
+	}
+	services := map[string]any{}
+	for k, v := range opts.Services {
+		services[k] = v
+	}
+	if _, given := services[executor.ServiceKey]; !given && needsExecutor(nodes) {
+		ex, err := executor.New(executor.Options{
+			MemoryBudget:     int64(res.MemoryBudget),
+			MaxConcurrency:   res.MaxConcurrency,
+			ModelMemory:      int64(res.ModelMemory),
+			AdmissionTimeout: res.AdmissionTimeout.D(),
+			Registerer:       opts.Registerer,
+			Log:              log,
+		})
+		if err != nil {
+			ps.add(0, 0, "", "resources: %v", err)
+		} else {
+			p.exec = ex
+			services[executor.ServiceKey] = ex
+		}
 	}
 	failed := map[*node]bool{}
 	for _, n := range nodes {
@@ -92,6 +132,7 @@ func Build(job *Job, opts BuildOptions) (*Pipeline, error) {
 		}
 		if conf, ok := decodeNode(n, job, ps); ok {
 			confs[n] = conf
+			n.conf = conf
 		} else {
 			failed[n] = true
 		}
@@ -107,7 +148,7 @@ func Build(job *Job, opts BuildOptions) (*Pipeline, error) {
 			failed[n] = true
 			continue
 		}
-		if err := buildNode(n, confs[n], job, mem, log, opts.Services, ps); err != nil {
+		if err := buildNode(n, confs[n], job, mem, log, services, ps); err != nil {
 			failed[n] = true
 		}
 	}
@@ -117,6 +158,9 @@ func Build(job *Job, opts BuildOptions) (*Pipeline, error) {
 			if n.stage != nil {
 				_ = n.stage.Close()
 			}
+		}
+		if p.exec != nil {
+			_ = p.exec.Close()
 		}
 		return nil, err
 	}
@@ -326,12 +370,15 @@ func decodeNode(n *node, job *Job, ps *problems) (any, bool) {
 func buildNode(n *node, conf any, job *Job, mem memory.Allocator, log *slog.Logger, services map[string]any, ps *problems) error {
 	s := n.def
 	inputs := make([]*arrow.Schema, len(n.inputs))
+	inputIDs := make([]string, len(n.inputs))
 	for i, in := range n.inputs {
 		inputs[i] = in.stage.Schema()
+		inputIDs[i] = in.def.ID
 	}
 	env := &stages.Env{
 		ID:       s.ID,
 		Inputs:   inputs,
+		InputIDs: inputIDs,
 		Mem:      mem,
 		Log:      log.With("stage", s.ID),
 		JobDir:   job.Dir,
@@ -380,5 +427,23 @@ func (p *Pipeline) Close() error {
 			errs = append(errs, &StageError{Stage: n.def.ID, Err: err})
 		}
 	}
+	if p.exec != nil {
+		if err := p.exec.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("executor: %w", err))
+		}
+	}
 	return errors.Join(errs...)
 }
+
+// needsExecutor reports whether any stage runs models.
+func needsExecutor(nodes []*node) bool {
+	for _, n := range nodes {
+		if n.def.Type == "model" {
+			return true
+		}
+	}
+	return false
+}
+
+// Executor returns the job's executor, nil when no stage runs a model.
+func (p *Pipeline) Executor() *executor.Executor { return p.exec }

@@ -137,35 +137,13 @@ func applySet(job *Job, expr string) error {
 	if st.With == nil {
 		st.With = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: st.node.Line, Column: st.node.Column}
 	}
-	m := st.With
-	parts := strings.Split(key, ".")
-	for i, p := range parts {
-		var child *yaml.Node
-		for j := 0; j+1 < len(m.Content); j += 2 {
-			if m.Content[j].Value == p {
-				child = m.Content[j+1]
-				if i == len(parts)-1 {
-					m.Content[j+1] = value
-				}
-				break
-			}
-		}
-		if i == len(parts)-1 {
-			if child == nil {
-				m.Content = append(m.Content,
-					&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: p, Line: st.node.Line, Column: st.node.Column}, value)
-			}
-			return nil
-		}
-		if child == nil {
-			child = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: st.node.Line, Column: st.node.Column}
-			m.Content = append(m.Content,
-				&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: p, Line: st.node.Line, Column: st.node.Column}, child)
-		} else if child.Kind != yaml.MappingNode {
-			return fmt.Errorf("%s is not a mapping", strings.Join(parts[:i+1], "."))
-		}
-		m = child
+	if err := setKey(st.With, key, value, st.node.Line, st.node.Column); err != nil {
+		return err
 	}
+	if st.origins == nil {
+		st.origins = map[string]string{}
+	}
+	markOrigins(value, key, OriginSet, st.origins)
 	return nil
 }
 

@@ -33,6 +33,8 @@ type Job struct {
 
 	// problems found by Load that do not stop Build from finding more.
 	problems []Problem
+	// resourcesNode is the `resources:` block (with PIPE_* overrides).
+	resourcesNode *yaml.Node
 }
 
 // StageDef is one entry of a job's `stages` list.
@@ -45,6 +47,8 @@ type StageDef struct {
 
 	node, idNode, typeNode *yaml.Node
 	inputNodes             []*yaml.Node
+	// origins says where each setting of With came from, by dotted key.
+	origins map[string]string
 }
 
 // Line returns the line of the stage's entry in the job file.
@@ -100,7 +104,8 @@ func Load(data []byte, name, dir string, opts LoadOptions) (*Job, error) {
 	}
 	interpolate(root, lookup, ps)
 	job := &Job{File: name, Dir: dir, Source: data}
-	decodeJob(root, job, ps)
+	defaults := decodeJob(root, job, ps)
+	applyLayers(job, defaults, lookup, ps)
 	for _, s := range opts.Set {
 		if err := applySet(job, s); err != nil {
 			ps.add(0, 0, "", "--set %s: %v", s, err)
@@ -219,11 +224,13 @@ func kindName(n *yaml.Node) string {
 	return "nothing"
 }
 
-var jobKeys = []string{"version", "name", "description", "stages"}
+var jobKeys = []string{"version", "name", "description", "resources", "defaults", "stages"}
 var stageKeys = []string{"id", "type", "inputs", "with"}
 
-// decodeJob walks the root mapping into job, reporting every problem.
-func decodeJob(root *yaml.Node, job *Job, ps *problems) {
+// decodeJob walks the root mapping into job, reporting every problem, and
+// returns the `defaults:` block by stage type.
+func decodeJob(root *yaml.Node, job *Job, ps *problems) map[string]*yaml.Node {
+	defaults := map[string]*yaml.Node{}
 	var stagesNode *yaml.Node
 	haveVersion := false
 	for i := 0; i+1 < len(root.Content); i += 2 {
@@ -247,6 +254,25 @@ func decodeJob(root *yaml.Node, job *Job, ps *problems) {
 			job.Description = v.Value
 		case "stages":
 			stagesNode = v
+		case "resources":
+			if v.Kind != yaml.MappingNode {
+				ps.add(v.Line, v.Column, "", "resources: expected a mapping, got %s", kindName(v))
+				continue
+			}
+			job.resourcesNode = v
+		case "defaults":
+			if v.Kind != yaml.MappingNode {
+				ps.add(v.Line, v.Column, "", "defaults: expected a mapping of stage type to settings, got %s", kindName(v))
+				continue
+			}
+			for j := 0; j+1 < len(v.Content); j += 2 {
+				t, d := v.Content[j], v.Content[j+1]
+				if d.Kind != yaml.MappingNode {
+					ps.add(d.Line, d.Column, "", "defaults.%s: expected a mapping of settings, got %s", t.Value, kindName(d))
+					continue
+				}
+				defaults[t.Value] = d
+			}
 		default:
 			ps.add(k.Line, k.Column, "", "%s", unknownKey(k.Value, jobKeys))
 		}
@@ -256,11 +282,11 @@ func decodeJob(root *yaml.Node, job *Job, ps *problems) {
 	}
 	if stagesNode == nil {
 		ps.add(root.Line, root.Column, "", "missing key \"stages\"")
-		return
+		return defaults
 	}
 	if stagesNode.Kind != yaml.SequenceNode {
 		ps.add(stagesNode.Line, stagesNode.Column, "", "stages: expected a list of stages, got %s", kindName(stagesNode))
-		return
+		return defaults
 	}
 	if len(stagesNode.Content) == 0 {
 		ps.add(stagesNode.Line, stagesNode.Column, "", "stages: the list is empty")
@@ -270,6 +296,7 @@ func decodeJob(root *yaml.Node, job *Job, ps *problems) {
 			job.Stages = append(job.Stages, s)
 		}
 	}
+	return defaults
 }
 
 func decodeStage(n *yaml.Node, idx int, ps *problems) *StageDef {

@@ -127,6 +127,11 @@ func (p *Pipeline) Run(ctx context.Context) (*Report, error) {
 			closeErrs = append(closeErrs, &StageError{Stage: n.def.ID, Err: cerr})
 		}
 	}
+	if p.exec != nil {
+		if cerr := p.exec.Close(); cerr != nil {
+			closeErrs = append(closeErrs, fmt.Errorf("executor: %w", cerr))
+		}
+	}
 	if err == nil {
 		err = errors.Join(closeErrs...)
 	}

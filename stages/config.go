@@ -407,3 +407,22 @@ func resolvePaths(v reflect.Value, base string) {
 		}
 	}
 }
+
+// DecodeNode decodes n strictly into v, which points to a struct holding
+// defaults, walking it key by key as stage configs are: unknown keys and
+// wrong types are [*FieldError]s positioned at their node; path prefixes
+// the key paths in errors. Relative [Path] values resolve against base.
+func DecodeNode(n *yaml.Node, v any, path, base string) []error {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.Elem().Kind() != reflect.Struct {
+		return []error{fmt.Errorf("stages: DecodeNode needs a pointer to a struct, got %T", v)}
+	}
+	if n == nil {
+		return nil
+	}
+	errs := decodeStrict(n, rv.Elem(), path)
+	if len(errs) == 0 {
+		resolvePaths(rv.Elem(), base)
+	}
+	return errs
+}

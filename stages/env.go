@@ -15,6 +15,9 @@ type Env struct {
 	// Inputs holds the schema arriving on each of the stage's inputs, in the
 	// order of its `inputs` list. Empty for sources.
 	Inputs []*arrow.Schema
+	// InputIDs holds the ids of the stages feeding each input, in the same
+	// order, for messages that name them.
+	InputIDs []string
 	// Mem allocates every Arrow buffer the stage creates.
 	Mem memory.Allocator
 	// Log is the stage's logger, with the stage id attached.

@@ -9,7 +9,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	_ "github.com/pipe-ml/pipe/bridge/ort" // the cpu backend (ONNX Runtime)
+	_ "github.com/pipe-ml/pipe/bridge/apple/coreml" // ane and mps (Core ML; unavailable off macOS)
+	_ "github.com/pipe-ml/pipe/bridge/apple/metal"  // metal (unavailable off macOS)
+	_ "github.com/pipe-ml/pipe/bridge/ort"          // cpu (ONNX Runtime)
 	"github.com/pipe-ml/pipe/pipeline"
 	_ "github.com/pipe-ml/pipe/stages/all" // every stage type
 )
@@ -73,6 +75,7 @@ Arrow IPC) through a YAML-defined graph of stages and models, and writes Parquet
 		newInspectCmd(g),
 		newDocsCmd(g),
 		newVersionCmd(g),
+		newBackendsCmd(g),
 	)
 	return root
 }

@@ -7,9 +7,11 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"github.com/pipe-ml/pipe/executor"
 	"github.com/pipe-ml/pipe/pipeline"
 	"github.com/pipe-ml/pipe/stages"
 )
@@ -74,6 +76,10 @@ no sink commits and pipe exits 1. A second signal aborts at once.`,
 			if !quiet && rep != nil {
 				fmt.Fprintln(g.stderr)
 				_ = rep.WriteTable(g.stderr)
+				if ex := p.Executor(); ex != nil {
+					fmt.Fprintln(g.stderr)
+					_ = writeBackends(g.stderr, usedBackends(ex.Backends()), false)
+				}
 			}
 			if err != nil {
 				if errors.Is(err, pipeline.ErrInterrupted) {
@@ -91,7 +97,10 @@ no sink commits and pipe exits 1. A second signal aborts at once.`,
 }
 
 func newValidateCmd(g *globals) *cobra.Command {
-	var set []string
+	var (
+		set     []string
+		explain string
+	)
 	c := &cobra.Command{
 		Use:   "validate JOB",
 		Short: "Check a job without moving data",
@@ -109,11 +118,24 @@ Exits 0 when the job can run, 2 with every problem listed when it cannot.`,
 				return err
 			}
 			defer p.Close()
+			if explain != "" {
+				settings, err := p.Explain(explain)
+				if err != nil {
+					return usage("--explain: %v", err)
+				}
+				tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
+				fmt.Fprintf(tw, "# effective settings of stage %q; precedence: built-in default < job defaults < stage < PIPE_* variables < --set\n", explain)
+				for _, s := range settings {
+					fmt.Fprintf(tw, "%s:\t%s\t# %s\n", s.Key, s.Value, s.Origin)
+				}
+				return tw.Flush()
+			}
 			fmt.Fprintf(g.stdout, "%s: ok (%d stages)\n", args[0], len(p.Stats()))
 			return nil
 		},
 	}
 	c.Flags().StringArrayVar(&set, "set", nil, "override a stage setting: ID.KEY=VALUE")
+	c.Flags().StringVar(&explain, "explain", "", "print the effective settings of stage ID and where each came from")
 	return c
 }
 
@@ -147,4 +169,15 @@ func newDocsCmd(g *globals) *cobra.Command {
 			return pipeline.WriteDocs(g.stdout, stages.Default())
 		},
 	}
+}
+
+// usedBackends keeps the backends that ran a model.
+func usedBackends(bs []executor.BackendStatus) []executor.BackendStatus {
+	var out []executor.BackendStatus
+	for _, b := range bs {
+		if len(b.Models) > 0 {
+			out = append(out, b)
+		}
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -10,18 +11,34 @@ import (
 
 // Config is the `with:` block of a model stage.
 type Config struct {
-	Model     stages.Path             `yaml:"model" required:"true" doc:"The model file (.onnx; .mlpackage/.mlmodelc on the Apple backends)."`
-	SHA256    string                  `yaml:"sha256" doc:"Pin the model: its SHA-256 in hex must match before it is loaded."`
-	Backends  []string                `yaml:"backends" doc:"Backends to try, in order: auto (ane, then mps, then metal, then cpu, keeping those that are available and can run the model), or an explicit list such as [ane, cpu]."`
-	Strict    bool                    `yaml:"strict" doc:"Fail instead of falling back to a later backend."`
-	Inputs    map[string]InputBinding `yaml:"inputs" required:"true" doc:"Model input name -> column. The long form {column: img, shape: [3, 48, 192]} gives the per-row shape when the model leaves dimensions open."`
+	Model     stages.Path              `yaml:"model" required:"true" doc:"The model file (.onnx; .mlpackage/.mlmodelc on the Apple backends)."`
+	SHA256    string                   `yaml:"sha256" doc:"Pin the model: its SHA-256 in hex must match before it is loaded."`
+	Backends  []string                 `yaml:"backends" doc:"Backends to try, in order: auto (ane, then mps, then metal, then cpu, keeping those that are available and can run the model), or an explicit list such as [ane, cpu]."`
+	Strict    bool                     `yaml:"strict" doc:"Fail instead of falling back to a later backend."`
+	Inputs    map[string]InputBinding  `yaml:"inputs" required:"true" doc:"Model input name -> column. The long form {column: img, shape: [3, 48, 192]} gives the per-row shape when the model leaves dimensions open."`
 	Outputs   map[string]OutputBinding `yaml:"outputs" doc:"Model output name -> column, or -> a list of columns (one per value of the last dimension). Default: every tensor output, under its own name."`
-	Constants map[string]Constant     `yaml:"constants" doc:"Model inputs fed the same value for every row, such as a sample rate: a number, a list of numbers, or true/false."`
-	Keep      *[]string               `yaml:"keep" doc:"Input columns passed through to the output, in order. Default: all."`
-	Threads   int                     `yaml:"threads" doc:"Threads inside one model call (ONNX Runtime intra-op threads); 0: the runtime's default."`
-	Session   SessionConfig           `yaml:"session" doc:"Further runtime settings."`
-	Batch     BatchConfig             `yaml:"batch" doc:"Dynamic batching: how rows are grouped into model calls."`
-	Instances int                     `yaml:"instances" doc:"Batches of this stage run at once; output order is kept."`
+	Constants map[string]Constant      `yaml:"constants" doc:"Model inputs fed the same value for every row, such as a sample rate: a number, a list of numbers, or true/false."`
+	Keep      *[]string                `yaml:"keep" doc:"Input columns passed through to the output, in order. Default: all."`
+	Threads   int                      `yaml:"threads" doc:"Threads inside one model call (ONNX Runtime intra-op threads); 0: the runtime's default."`
+	Session   SessionConfig            `yaml:"session" doc:"Further runtime settings."`
+	Batch     BatchConfig              `yaml:"batch" doc:"Dynamic batching: how rows are grouped into model calls."`
+	Instances int                      `yaml:"instances" doc:"Batches of this stage run at once; output order is kept."`
+	Retry     RetryConfig              `yaml:"retry" doc:"Retries of transient backend errors, with exponential backoff and full jitter."`
+	Breaker   BreakerConfig            `yaml:"circuit_breaker" doc:"Circuit breaker per (model, backend): after repeated failures calls move to the next backend."`
+}
+
+// RetryConfig is the `retry:` block.
+type RetryConfig struct {
+	MaxAttempts int             `yaml:"max_attempts" doc:"Attempts in all, the first included."`
+	Initial     stages.Duration `yaml:"initial" doc:"Backoff cap of the first retry; each retry doubles it."`
+	Max         stages.Duration `yaml:"max" doc:"Largest backoff cap."`
+}
+
+// BreakerConfig is the `circuit_breaker:` block.
+type BreakerConfig struct {
+	Failures       int             `yaml:"failures" doc:"Consecutive failures that open the breaker."`
+	OpenFor        stages.Duration `yaml:"open_for" doc:"How long it stays open before letting probes through."`
+	HalfOpenProbes int             `yaml:"half_open_probes" doc:"Calls let through half-open; success closes it."`
 }
 
 // SessionConfig holds the runtime settings beyond threads.
@@ -165,6 +182,35 @@ func defaults() Config {
 	return Config{
 		Backends:  []string{"auto"},
 		Instances: 1,
-		Batch:     BatchConfig{MaxRows: 512, MaxDelay: stages.Duration(2_000_000)},
+		Batch:     BatchConfig{MaxRows: 512, MaxDelay: stages.Duration(2 * time.Millisecond)},
+		Retry:     RetryConfig{MaxAttempts: 3, Initial: stages.Duration(100 * time.Millisecond), Max: stages.Duration(5 * time.Second)},
+		Breaker:   BreakerConfig{Failures: 5, OpenFor: stages.Duration(30 * time.Second), HalfOpenProbes: 1},
 	}
+}
+
+// MarshalYAML writes the short form when there is no shape.
+func (b InputBinding) MarshalYAML() (any, error) {
+	if b.Shape == nil {
+		return b.Column, nil
+	}
+	return map[string]any{"column": b.Column, "shape": b.Shape}, nil
+}
+
+// MarshalYAML writes a column name or a list of names.
+func (b OutputBinding) MarshalYAML() (any, error) {
+	if b.Column != "" {
+		return b.Column, nil
+	}
+	return b.Columns, nil
+}
+
+// MarshalYAML writes the constant as it is written in a job.
+func (c Constant) MarshalYAML() (any, error) {
+	switch {
+	case c.Bool != nil:
+		return *c.Bool, nil
+	case c.List || len(c.Values) != 1:
+		return c.Values, nil
+	}
+	return c.Values[0], nil
 }

@@ -16,7 +16,7 @@
 //
 // Up to `instances` model calls run at once; results are emitted in input
 // order from a FIFO of calls. Calls go through the job's executor when the
-// runtime provides one under [ServiceOpener] (shared pools, admission
+// runtime offers one under [executor.ServiceKey] (shared pools, admission
 // control, retries, fallback); otherwise through a plain session of the
 // first usable backend. Run waits for every call it started before it
 // returns, including when its context is cancelled.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/pipe-ml/pipe/batcher"
 	"github.com/pipe-ml/pipe/bridge"
+	"github.com/pipe-ml/pipe/executor"
 	"github.com/pipe-ml/pipe/stages"
 )
 
@@ -83,17 +84,46 @@ func New(conf Config, env *stages.Env) (*Stage, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	backend, reason := r.Placement()
-	log.Info("model placed", "model", path, "backend", backend, "reason", reason)
+	log.Debug("model placed", "model", path, "backend", backend, "reason", reason)
 	return &Stage{conf: conf, plan: p, run: r, policy: policy, mem: env.Mem, log: log}, nil
 }
 
 // openRunner opens the model through the job's executor when it has one,
-// else on a plain session.
+// else on a plain session of the first usable backend.
 func openRunner(ctx context.Context, conf Config, env *stages.Env, opts bridge.Options) (Runner, error) {
-	if open, ok := env.Services[ServiceOpener].(Opener); ok {
-		return open(ctx, OpenRequest{Stage: env.ID, Config: conf, Options: opts})
+	ex, ok := env.Services[executor.ServiceKey].(*executor.Executor)
+	if !ok {
+		return openSession(ctx, string(conf.Model), conf.Backends, conf.Strict, opts)
 	}
-	return openSession(ctx, string(conf.Model), conf.Backends, conf.Strict, opts)
+	m, err := ex.Open(ctx, executor.ModelSpec{
+		Stage:    env.ID,
+		Path:     string(conf.Model),
+		SHA256:   conf.SHA256,
+		Backends: conf.Backends,
+		Strict:   conf.Strict,
+		Session:  opts,
+		Retry:    executor.RetryPolicy{MaxAttempts: conf.Retry.MaxAttempts, Initial: conf.Retry.Initial.D(), Max: conf.Retry.Max.D()},
+		Breaker:  executor.BreakerPolicy{Failures: conf.Breaker.Failures, OpenFor: conf.Breaker.OpenFor.D(), HalfOpenProbes: conf.Breaker.HalfOpenProbes},
+		PadTo:    conf.Batch.PadTo,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return executorRunner{m}, nil
+}
+
+// executorRunner adapts an executor model to [Runner].
+type executorRunner struct{ m *executor.Model }
+
+func (r executorRunner) Info() bridge.ModelInfo      { return r.m.Info() }
+func (r executorRunner) Placement() (string, string) { return r.m.Placement() }
+func (r executorRunner) Close() error                { return r.m.Close() }
+func (r executorRunner) Submit(ctx context.Context, in []bridge.Tensor, mem memory.Allocator) (Call, error) {
+	c, err := r.m.Submit(ctx, in, mem)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // checkModelFile reports a missing model file, and a file whose SHA-256

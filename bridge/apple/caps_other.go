@@ -1,0 +1,5 @@
+//go:build !darwin
+
+package apple
+
+func sysctl(string) (string, error) { return "", ErrNotMac }

@@ -1,0 +1,269 @@
+package pipeline
+
+import (
+	"fmt"
+
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/pipe-ml/pipe/stages"
+)
+
+// Resources is a job's `resources:` block: limits shared by every stage.
+type Resources struct {
+	MemoryBudget     stages.ByteSize `yaml:"memory_budget" doc:"Bytes of model input tensors in flight across all model stages (admission control)."`
+	MaxBytesInFlight stages.ByteSize `yaml:"max_bytes_in_flight" doc:"Bytes of batches queued between stages; a slow stage slows the readers instead of growing memory."`
+	ModelMemory      stages.ByteSize `yaml:"model_memory" doc:"Budget for loaded models; unused models are evicted least recently used above it."`
+	MaxConcurrency   map[string]int  `yaml:"max_concurrency" doc:"Batches running at once per backend, e.g. {cpu: 2, ane: 1}."`
+	AdmissionTimeout stages.Duration `yaml:"admission_timeout" doc:"Longest a batch waits for admission before failing as resource exhausted (transient)."`
+}
+
+// Origins of a setting, shown by `pipe validate --explain`.
+const (
+	OriginDefault = "built-in default"
+	OriginSet     = "--set"
+)
+
+// envOverrides are the PIPE_* variables that override a job. Those with a
+// stage type apply to every stage of that type; the others to resources.
+var envOverrides = []struct {
+	Var, Type, Key, Doc string
+}{
+	{"PIPE_BACKENDS", "model", "backends", "backend preference of every model stage (comma-separated or a YAML list)"},
+	{"PIPE_THREADS", "model", "threads", "threads per model call"},
+	{"PIPE_INSTANCES", "model", "instances", "batches run at once per model stage"},
+	{"PIPE_BATCH_MAX_ROWS", "model", "batch.max_rows", "largest batch of every model stage"},
+	{"PIPE_BATCH_MAX_DELAY", "model", "batch.max_delay", "longest wait for a batch to fill"},
+	{"PIPE_MEMORY_BUDGET", "", "memory_budget", "resources.memory_budget"},
+	{"PIPE_MAX_BYTES_IN_FLIGHT", "", "max_bytes_in_flight", "resources.max_bytes_in_flight"},
+	{"PIPE_MODEL_MEMORY", "", "model_memory", "resources.model_memory"},
+}
+
+// EnvOverrides lists the PIPE_* variables a job honours, for help texts.
+func EnvOverrides() [][2]string {
+	out := make([][2]string, len(envOverrides))
+	for i, e := range envOverrides {
+		out[i] = [2]string{e.Var, e.Doc}
+	}
+	return out
+}
+
+// envValue parses an override's text as YAML; a comma list becomes a list.
+func envValue(v string) *yaml.Node {
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(v), &doc); err != nil || len(doc.Content) == 0 {
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v}
+	}
+	n := doc.Content[0]
+	if n.Kind == yaml.ScalarNode && strings.Contains(v, ",") && !strings.HasPrefix(strings.TrimSpace(v), "[") {
+		seq := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
+		for _, part := range strings.Split(v, ",") {
+			seq.Content = append(seq.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: strings.TrimSpace(part)})
+		}
+		return seq
+	}
+	return n
+}
+
+// mergeDefaults adds the keys of def that m lacks, deeply; origin is
+// recorded for every key added.
+func mergeDefaults(m, def *yaml.Node, prefix, origin string, origins map[string]string) {
+	for i := 0; i+1 < len(def.Content); i += 2 {
+		k, v := def.Content[i], def.Content[i+1]
+		path := joinKey(prefix, k.Value)
+		var have *yaml.Node
+		for j := 0; j+1 < len(m.Content); j += 2 {
+			if m.Content[j].Value == k.Value {
+				have = m.Content[j+1]
+				break
+			}
+		}
+		switch {
+		case have == nil:
+			m.Content = append(m.Content, k, v)
+			markOrigins(v, path, origin, origins)
+		case have.Kind == yaml.MappingNode && v.Kind == yaml.MappingNode:
+			mergeDefaults(have, v, path, origin, origins)
+		}
+	}
+}
+
+// markOrigins records origin for path and every key below it.
+func markOrigins(v *yaml.Node, path, origin string, origins map[string]string) {
+	origins[path] = origin
+	if v.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(v.Content); i += 2 {
+			markOrigins(v.Content[i+1], joinKey(path, v.Content[i].Value), origin, origins)
+		}
+	}
+}
+
+func joinKey(prefix, k string) string {
+	if prefix == "" {
+		return k
+	}
+	return prefix + "." + k
+}
+
+// setKey sets the dotted key of m (creating mappings) to value.
+func setKey(m *yaml.Node, key string, value *yaml.Node, line, col int) error {
+	parts := strings.Split(key, ".")
+	for i, p := range parts {
+		var child *yaml.Node
+		for j := 0; j+1 < len(m.Content); j += 2 {
+			if m.Content[j].Value == p {
+				child = m.Content[j+1]
+				if i == len(parts)-1 {
+					m.Content[j+1] = value
+				}
+				break
+			}
+		}
+		if i == len(parts)-1 {
+			if child == nil {
+				m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: p, Line: line, Column: col}, value)
+			}
+			return nil
+		}
+		if child == nil {
+			child = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: line, Column: col}
+			m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: p, Line: line, Column: col}, child)
+		} else if child.Kind != yaml.MappingNode {
+			return fmt.Errorf("%s is not a mapping", strings.Join(parts[:i+1], "."))
+		}
+		m = child
+	}
+	return nil
+}
+
+// applyLayers merges the job's defaults and the PIPE_* variables into
+// every stage, recording where each setting came from. The precedence, low
+// to high: built-in defaults, the job's `defaults:` block, the stage's own
+// `with:`, PIPE_* variables, --set.
+func applyLayers(job *Job, defaults map[string]*yaml.Node, lookup func(string) (string, bool), ps *problems) {
+	for _, s := range job.Stages {
+		s.origins = map[string]string{}
+		if s.With != nil {
+			markOrigins(s.With, "", fmt.Sprintf("stage (%s:%d)", job.File, s.node.Line), s.origins)
+			delete(s.origins, "")
+		}
+		if def, ok := defaults[s.Type]; ok {
+			if s.With == nil {
+				s.With = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: s.node.Line, Column: s.node.Column}
+			}
+			mergeDefaults(s.With, def, "", fmt.Sprintf("job defaults (%s:%d)", job.File, def.Line), s.origins)
+		}
+		for _, e := range envOverrides {
+			if e.Type == "" || e.Type != s.Type {
+				continue
+			}
+			v, ok := lookup(e.Var)
+			if !ok || v == "" {
+				continue
+			}
+			if s.With == nil {
+				s.With = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: s.node.Line, Column: s.node.Column}
+			}
+			val := envValue(v)
+			setPos(val, s.node.Line, s.node.Column)
+			if err := setKey(s.With, e.Key, val, s.node.Line, s.node.Column); err != nil {
+				ps.add(s.node.Line, s.node.Column, s.ID, "%s: %v", e.Var, err)
+				continue
+			}
+			markOrigins(val, e.Key, "env "+e.Var, s.origins)
+		}
+	}
+	for _, e := range envOverrides {
+		if e.Type != "" {
+			continue
+		}
+		v, ok := lookup(e.Var)
+		if !ok || v == "" {
+			continue
+		}
+		if job.resourcesNode == nil {
+			job.resourcesNode = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: 1, Column: 1}
+		}
+		val := envValue(v)
+		setPos(val, 1, 1)
+		if err := setKey(job.resourcesNode, e.Key, val, 1, 1); err != nil {
+			ps.add(0, 0, "", "%s: %v", e.Var, err)
+		}
+	}
+}
+
+// Setting is one effective setting of a stage, for `pipe validate --explain`.
+type Setting struct {
+	Key, Value, Origin string
+}
+
+// Explain returns the effective settings of stage id after defaults,
+// variables and overrides, each with where it came from.
+func (p *Pipeline) Explain(id string) ([]Setting, error) {
+	for _, n := range p.nodes {
+		if n.def.ID != id {
+			continue
+		}
+		var root yaml.Node
+		if err := root.Encode(n.conf); err != nil {
+			return nil, err
+		}
+		var out []Setting
+		flattenSettings(&root, "", func(key, val string) {
+			origin := OriginDefault
+			for k := key; k != ""; k = parentKey(k) {
+				if o, ok := n.def.origins[k]; ok {
+					origin = o
+					break
+				}
+			}
+			out = append(out, Setting{Key: key, Value: val, Origin: origin})
+		})
+		sort.SliceStable(out, func(i, j int) bool { return false })
+		return out, nil
+	}
+	ids := make([]string, len(p.nodes))
+	for i, n := range p.nodes {
+		ids[i] = n.def.ID
+	}
+	return nil, fmt.Errorf("no stage with id %q%s", id, hintIDs(id, ids))
+}
+
+func hintIDs(id string, ids []string) string {
+	if n := nearest(id, ids); n != "" {
+		return fmt.Sprintf(" (did you mean %q?)", n)
+	}
+	return ""
+}
+
+func parentKey(k string) string {
+	if i := strings.LastIndexByte(k, '.'); i >= 0 {
+		return k[:i]
+	}
+	return ""
+}
+
+// flattenSettings walks an encoded config, calling f for every leaf with
+// its dotted key and its value in YAML flow style.
+func flattenSettings(n *yaml.Node, prefix string, f func(key, val string)) {
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	if n.Kind == yaml.MappingNode && (prefix == "" || len(n.Content) > 0) {
+		isStruct := true
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			flattenSettings(n.Content[i+1], joinKey(prefix, n.Content[i].Value), f)
+		}
+		_ = isStruct
+		return
+	}
+	n.Style = yaml.FlowStyle
+	b, err := yaml.Marshal(n)
+	val := strings.TrimSpace(string(b))
+	if err != nil {
+		val = n.Value
+	}
+	f(prefix, val)
+}

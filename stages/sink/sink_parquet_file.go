@@ -1,0 +1,513 @@
+package sink
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"github.com/pipe-ml/pipe/stages"
+)
+
+// fileBufferBytes sizes the buffer between the Parquet writer and the file,
+// so that page headers and footers do not each cost a system call.
+const fileBufferBytes = 1 << 20
+
+// sinkState is where a sink is in its life.
+type sinkState int
+
+const (
+	stateOpen sinkState = iota
+	stateCommitted
+	stateAborted
+	stateClosed
+)
+
+// ParquetSink is the parquet_sink stage: it writes its input into a folder
+// of Parquet part files and makes them visible atomically. It implements
+// [stages.Sink], [stages.Aborter] and [stages.OutputDirer]. Build it with
+// [NewParquet] or from a job through the registry.
+type ParquetSink struct {
+	conf       ParquetConfig
+	dir        string
+	staging    string
+	schema     *arrow.Schema
+	mem        memory.Allocator
+	props      *parquet.WriterProperties
+	arrowProps pqarrow.ArrowWriterProperties
+	old        []string // part files in dir when the sink was built
+	holdFinal  bool     // completed files wait in staging until Commit
+	prepared   bool     // dir and staging folder exist
+	state      sinkState
+
+	cur      *partFile
+	next     int      // index of the next part file
+	produced []string // names of the files this run completed, in order
+
+	// rowsIn counts the rows received by Write, for error messages.
+	rowsIn int64
+	// fslCols are the top-level fixed_size_list columns, which the Parquet
+	// writer cannot write with null entries.
+	fslCols []int
+
+	// carry holds zero-copy slices (retained) of rows not yet handed to the
+	// writer because they end off the WriteBatchRows grid.
+	carry     []arrow.RecordBatch
+	carryRows int64
+}
+
+// partFile is the file being written.
+type partFile struct {
+	name      string // part-00000.parquet
+	tmp       string // its path in the staging folder while written
+	f         *os.File
+	bw        *bufio.Writer
+	fw        *pqarrow.FileWriter
+	rows      int64 // rows handed to fw
+	rgRows    int64 // rows handed to fw in the current row group
+	newRG     bool  // start a row group before the next write
+	wroteRows bool
+}
+
+// Schema returns nil: a sink emits nothing.
+func (s *ParquetSink) Schema() *arrow.Schema { return nil }
+
+// OutputDir returns the output folder.
+func (s *ParquetSink) OutputDir() string { return s.dir }
+
+// Files returns the final paths of the files completed so far, in order.
+// Before Commit they may still wait in the staging folder (overwrite).
+func (s *ParquetSink) Files() []string {
+	out := make([]string, len(s.produced))
+	for i, n := range s.produced {
+		out[i] = filepath.Join(s.dir, n)
+	}
+	return out
+}
+
+// Write writes the rows of rec, which is borrowed for the call. A tail of
+// rec that ends off the row grid is retained until the next Write or
+// Commit. Failures are [*FileError] values naming the file.
+func (s *ParquetSink) Write(ctx context.Context, rec arrow.RecordBatch) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if s.state != stateOpen {
+		return fmt.Errorf("write after %s", s.stateName())
+	}
+	if s.schema == nil {
+		if err := checkSchema(rec.Schema(), s.props, s.arrowProps); err != nil {
+			return err
+		}
+		s.schema = rec.Schema()
+		s.fslCols = fixedSizeListColumns(s.schema)
+	} else if !rec.Schema().Equal(s.schema) {
+		return fmt.Errorf("batch schema differs from the sink's input schema:\nbatch: %s\nsink:  %s", rec.Schema(), s.schema)
+	}
+	for _, i := range s.fslCols {
+		if col := rec.Column(i); col.NullN() > 0 {
+			row := 0
+			for col.IsValid(row) {
+				row++
+			}
+			return &stages.ColumnError{Column: s.schema.Field(i).Name, Msg: fmt.Sprintf(
+				"null fixed_size_list entry in input row %d (row %d of the batch): the Parquet writer cannot store null fixed-size lists (fill or filter them first)",
+				s.rowsIn+int64(row), row)}
+		}
+	}
+	n := rec.NumRows()
+	s.rowsIn += n
+	for off := int64(0); off < n; {
+		if s.cur == nil {
+			if err := s.openFile(); err != nil {
+				return err
+			}
+		}
+		f := s.cur
+		room := s.conf.RowGroupRows - (f.rgRows + s.carryRows)
+		endsFile := false
+		if s.conf.MaxRowsPerFile > 0 {
+			if left := s.conf.MaxRowsPerFile - (f.rows + s.carryRows); left <= room {
+				room, endsFile = left, true
+			}
+		}
+		take := min(room, n-off)
+		atCut := take == room
+		if err := s.feed(rec, off, take, atCut); err != nil {
+			return s.fail("write", err)
+		}
+		off += take
+		if !atCut {
+			continue
+		}
+		if endsFile {
+			if err := s.finishFile(); err != nil {
+				return err
+			}
+		} else {
+			f.rgRows, f.newRG = 0, true
+		}
+	}
+	return nil
+}
+
+// feed hands rows [off, off+k) of rec to the writer in runs aligned to the
+// WriteBatchRows grid of the current row group. With atCut the rows end the
+// row group (or file), so nothing is carried.
+func (s *ParquetSink) feed(rec arrow.RecordBatch, off, k int64, atCut bool) error {
+	if s.carryRows > 0 {
+		t := min(WriteBatchRows-s.carryRows, k)
+		if t > 0 {
+			s.carry = append(s.carry, rec.NewSlice(off, off+t))
+			s.carryRows += t
+			off, k = off+t, k-t
+		}
+		if s.carryRows == WriteBatchRows || (atCut && k == 0) {
+			if err := s.flushCarry(); err != nil {
+				return err
+			}
+		}
+		if s.carryRows > 0 {
+			return nil
+		}
+	}
+	body := k
+	if !atCut {
+		body -= k % WriteBatchRows
+	}
+	if body > 0 {
+		if err := s.writeRange(rec, off, body); err != nil {
+			return err
+		}
+	}
+	if rest := k - body; rest > 0 {
+		s.carry = append(s.carry, rec.NewSlice(off+body, off+k))
+		s.carryRows += rest
+	}
+	return nil
+}
+
+// writeRange writes rows [off, off+k) of rec, slicing only when needed.
+func (s *ParquetSink) writeRange(rec arrow.RecordBatch, off, k int64) error {
+	if off == 0 && k == rec.NumRows() {
+		return s.writeRun(rec)
+	}
+	part := rec.NewSlice(off, off+k)
+	defer part.Release()
+	return s.writeRun(part)
+}
+
+// flushCarry writes the carried rows as one run.
+func (s *ParquetSink) flushCarry() error {
+	if s.carryRows == 0 {
+		return nil
+	}
+	defer s.releaseCarry()
+	if len(s.carry) == 1 {
+		return s.writeRun(s.carry[0])
+	}
+	cols := make([]arrow.Array, s.schema.NumFields())
+	defer func() {
+		for _, c := range cols {
+			if c != nil {
+				c.Release()
+			}
+		}
+	}()
+	parts := make([]arrow.Array, len(s.carry))
+	for i := range cols {
+		for j, r := range s.carry {
+			parts[j] = r.Column(i)
+		}
+		c, err := array.Concatenate(parts, s.mem)
+		if err != nil {
+			return fmt.Errorf("column %q: %w", s.schema.Field(i).Name, err)
+		}
+		cols[i] = c
+	}
+	run := array.NewRecordBatch(s.schema, cols, s.carryRows)
+	defer run.Release()
+	return s.writeRun(run)
+}
+
+func (s *ParquetSink) releaseCarry() {
+	for _, r := range s.carry {
+		r.Release()
+	}
+	clear(s.carry)
+	s.carry, s.carryRows = s.carry[:0], 0
+}
+
+// writeRun hands one aligned run to the writer.
+func (s *ParquetSink) writeRun(rec arrow.RecordBatch) error {
+	f := s.cur
+	if f.newRG {
+		if err := f.fw.NewBufferedRowGroupChecked(); err != nil {
+			return err
+		}
+		f.newRG = false
+	}
+	if err := f.fw.WriteBuffered(rec); err != nil {
+		return err
+	}
+	f.rows += rec.NumRows()
+	f.rgRows += rec.NumRows()
+	f.wroteRows = true
+	return nil
+}
+
+// prepare creates the output and staging folders, clearing a staging folder
+// left by a crashed run.
+func (s *ParquetSink) prepare() error {
+	if s.prepared {
+		return nil
+	}
+	if err := os.MkdirAll(s.dir, 0o755); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(s.staging); err != nil {
+		return err
+	}
+	if err := os.Mkdir(s.staging, 0o755); err != nil {
+		return err
+	}
+	s.prepared = true
+	return nil
+}
+
+// openFile starts the next part file in the staging folder.
+func (s *ParquetSink) openFile() error {
+	name := fmt.Sprintf("part-%05d.parquet", s.next)
+	final := filepath.Join(s.dir, name)
+	if err := s.prepare(); err != nil {
+		return &FileError{Op: "create", Path: final, Err: err}
+	}
+	tmp := filepath.Join(s.staging, name+inProgressSuffix)
+	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return &FileError{Op: "create", Path: final, Err: err}
+	}
+	bw := bufio.NewWriterSize(f, fileBufferBytes)
+	fw, err := pqarrow.NewFileWriter(s.schema, bw, s.props, s.arrowProps)
+	if err != nil {
+		_ = f.Close()
+		_ = os.Remove(tmp)
+		return &FileError{Op: "create", Path: final, Err: err}
+	}
+	s.next++
+	s.cur = &partFile{name: name, tmp: tmp, f: f, bw: bw, fw: fw}
+	return nil
+}
+
+// finishFile completes the current file: pending rows, footer, fsync, and
+// a rename to its final name (or, with holdFinal, to its completed name in
+// the staging folder), then fsyncs the folder.
+func (s *ParquetSink) finishFile() error {
+	f := s.cur
+	if err := s.flushCarry(); err != nil {
+		return s.fail("write", err)
+	}
+	if err := f.fw.Close(); err != nil {
+		return s.fail("close", err)
+	}
+	if err := f.bw.Flush(); err != nil {
+		return s.fail("write", err)
+	}
+	if !s.conf.skipSync {
+		if err := f.f.Sync(); err != nil {
+			return s.fail("sync", err)
+		}
+	}
+	err := f.f.Close()
+	f.f = nil
+	if err != nil {
+		return s.fail("close", err)
+	}
+	dst, dstDir := filepath.Join(s.dir, f.name), s.dir
+	if s.holdFinal {
+		dst, dstDir = filepath.Join(s.staging, f.name), s.staging
+	}
+	if err := os.Rename(f.tmp, dst); err != nil {
+		return s.fail("rename", err)
+	}
+	s.produced = append(s.produced, f.name)
+	s.cur = nil
+	if err := s.syncDir(dstDir); err != nil {
+		return &FileError{Op: "sync", Path: dstDir, Err: err}
+	}
+	return nil
+}
+
+// fail wraps err as a [*FileError] on the current file and discards the file.
+func (s *ParquetSink) fail(op string, err error) error {
+	path := s.dir
+	if s.cur != nil {
+		path = filepath.Join(s.dir, s.cur.name)
+	}
+	s.discardFile()
+	return &FileError{Op: op, Path: path, Err: err}
+}
+
+// discardFile releases the current file's writer and deletes the file.
+func (s *ParquetSink) discardFile() {
+	f := s.cur
+	if f == nil {
+		return
+	}
+	s.cur = nil
+	s.releaseCarry()
+	// Closing the writer releases its buffered row group; what it flushes
+	// goes nowhere.
+	f.bw.Reset(io.Discard)
+	_ = f.fw.Close()
+	if f.f != nil {
+		_ = f.f.Close()
+	}
+	_ = os.Remove(f.tmp)
+}
+
+// Commit completes the last file, moves every completed file to its final
+// name, removes old part files this run did not produce (overwrite), and
+// removes the staging folder. A run that wrote no rows leaves one file
+// holding the schema and no rows, when the schema is known.
+func (s *ParquetSink) Commit(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if s.state != stateOpen {
+		return fmt.Errorf("commit after %s", s.stateName())
+	}
+	if s.cur == nil && len(s.produced) == 0 && s.schema != nil {
+		if err := s.openFile(); err != nil {
+			return err
+		}
+	}
+	if s.cur != nil {
+		if err := s.finishFile(); err != nil {
+			return err
+		}
+	}
+	if s.holdFinal {
+		for _, name := range s.produced {
+			dst := filepath.Join(s.dir, name)
+			if err := os.Rename(filepath.Join(s.staging, name), dst); err != nil {
+				return &FileError{Op: "rename", Path: dst, Err: err}
+			}
+		}
+	}
+	keep := make(map[string]bool, len(s.produced))
+	for _, n := range s.produced {
+		keep[n] = true
+	}
+	for _, n := range s.old {
+		if !keep[n] {
+			if err := os.Remove(filepath.Join(s.dir, n)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return &FileError{Op: "remove", Path: filepath.Join(s.dir, n), Err: err}
+			}
+		}
+	}
+	if s.prepared {
+		if err := s.syncDir(s.dir); err != nil {
+			return &FileError{Op: "sync", Path: s.dir, Err: err}
+		}
+		if err := os.RemoveAll(s.staging); err != nil {
+			return &FileError{Op: "remove", Path: s.staging, Err: err}
+		}
+	}
+	s.state = stateCommitted
+	return nil
+}
+
+// Abort discards this run's output: the file being written, the staging
+// folder and the files this run already completed. Part files of earlier
+// runs are left alone. It is a no-op after Commit.
+func (s *ParquetSink) Abort() error {
+	if s.state != stateOpen {
+		return nil
+	}
+	s.state = stateAborted
+	s.discardFile()
+	s.releaseCarry()
+	var errs []error
+	if !s.holdFinal {
+		for _, n := range s.produced {
+			if err := os.Remove(filepath.Join(s.dir, n)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				errs = append(errs, &FileError{Op: "remove", Path: filepath.Join(s.dir, n), Err: err})
+			}
+		}
+	}
+	if s.prepared {
+		if err := os.RemoveAll(s.staging); err != nil {
+			errs = append(errs, &FileError{Op: "remove", Path: s.staging, Err: err})
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Close releases everything the sink holds. Without a prior Commit or
+// Abort it aborts. It is safe to call more than once.
+func (s *ParquetSink) Close() error {
+	var err error
+	if s.state == stateOpen {
+		err = s.Abort()
+	}
+	s.discardFile()
+	s.releaseCarry()
+	s.state = stateClosed
+	return err
+}
+
+func (s *ParquetSink) stateName() string {
+	switch s.state {
+	case stateCommitted:
+		return "commit"
+	case stateAborted:
+		return "abort"
+	case stateClosed:
+		return "close"
+	}
+	return "open"
+}
+
+// fixedSizeListColumns returns the indexes of the top-level
+// fixed_size_list columns of s.
+func fixedSizeListColumns(s *arrow.Schema) []int {
+	var out []int
+	for i, f := range s.Fields() {
+		if f.Type.ID() == arrow.FIXED_SIZE_LIST {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// syncDir fsyncs a folder so that renames in it are durable.
+func (s *ParquetSink) syncDir(dir string) error {
+	if s.conf.skipSync {
+		return nil
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+var (
+	_ stages.Sink        = (*ParquetSink)(nil)
+	_ stages.Aborter     = (*ParquetSink)(nil)
+	_ stages.OutputDirer = (*ParquetSink)(nil)
+)

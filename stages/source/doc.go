@@ -1,0 +1,56 @@
+// Package source holds the stages that read data into a job: the file
+// sources parquet_source, csv_source, jsonl_source and ipc_source, and the
+// synthetic generate source. Each registers itself into the default
+// [stages.Registry] from init; a blank import of this package (or of
+// stages/all) makes them available to job files. [Inspect] describes one
+// data file for `pipe inspect`.
+//
+// # Files
+//
+// Every file source takes `paths`: files, folders (every data file inside,
+// recursively, skipping names that start with "." or "_") and glob patterns.
+// Patterns expand in sorted order and the files are read in the order
+// written, so a job reads the same rows in the same order on every run. A
+// pattern that matches nothing is an error naming it. Constructors check that
+// every file has the schema of the first one (nullability may differ; the
+// stage reports a field as nullable when any file has it nullable) and read
+// metadata only: Parquet footers, Arrow IPC message headers, the header line
+// of CSV files. CSV and JSON lines sources without an explicit schema also
+// read the first infer_rows records of the first file to infer one.
+//
+// # Ownership
+//
+// A batch returned by Next belongs to the caller, which releases it. Batches
+// are built from the allocator of the stage's [stages.Env]; the sources keep
+// no reference to a batch after returning it, except the Arrow IPC source,
+// whose returned batches may be zero-copy slices of a batch it decoded (the
+// slices retain the shared buffers, so releasing them in any order is safe).
+// Parquet batches are passed through from pqarrow without copying.
+//
+// # Concurrency
+//
+// A source is used by one goroutine at a time, as [stages.Source] requires.
+// The file sources start no goroutines: the Parquet reader runs with
+// Parallel false (see below). The generator fills the columns of a large
+// batch on GOMAXPROCS goroutines that have all returned before Next does.
+// Next checks its context before reading and returns the context's error
+// when it is cancelled.
+//
+// # Errors
+//
+// Every error about a file is a [*FileError] naming the file and, where
+// known, the row group, line and column. A value that does not parse as its
+// column's type is a [*FileError] whose Err is a [*ValueError]. A file whose
+// schema differs from the first file's wraps [ErrSchemaMismatch]; a pattern
+// that matches nothing wraps [ErrNoMatch].
+//
+// arrow-go panics on some malformed files. Every call into its readers runs
+// behind a recover boundary that turns a panic into an error wrapping
+// [ErrCorruptInput] (with the stack, see [*PanicError]); a source never uses
+// a reader again after it panicked. The Parquet reader runs with Parallel
+// false because a panic in one of pqarrow's own goroutines cannot be
+// recovered and ends the process. Compressed Arrow IPC buffers are checked
+// before arrow-go decodes them: arrow-go allocates whatever uncompressed
+// length a buffer's 8-byte prefix claims, and an allocation the machine
+// cannot satisfy aborts the Go runtime. See [ErrLimit].
+package source

@@ -1,0 +1,138 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/pipe-ml/pipe/stages"
+)
+
+// The fuzz targets check one property: whatever the bytes, a source returns
+// rows or an error naming the file, and never panics. Seeds live in
+// testdata/fuzz/<target>/; FuzzParquet and FuzzIPC also take small files of
+// the shared corpus.
+
+// fuzzRead builds a source over data written to a file named name and
+// drains it, checking the property. leakCheck also asserts that no Arrow
+// byte is left allocated.
+func fuzzRead(t *testing.T, name string, data []byte, leakCheck bool, build func(path string, mem memory.Allocator) (stages.Source, error)) {
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	src, err := build(path, mem)
+	if err == nil {
+		// A malformed file may declare billions of rows of a null column:
+		// reading stops after a million.
+		for rows := int64(0); rows < 1<<20; {
+			var rec interface{ Release() }
+			r, e := src.Next(context.Background())
+			if e != nil {
+				if !errors.Is(e, io.EOF) {
+					err = e
+				}
+				break
+			}
+			if r.NumRows() < 1 {
+				t.Errorf("batch of %d rows", r.NumRows())
+			}
+			rows += r.NumRows()
+			rec = r
+			rec.Release()
+		}
+		src.Close()
+	}
+	if err != nil && !strings.Contains(err.Error(), name) {
+		t.Errorf("error does not name the file: %v", err)
+	}
+	if leakCheck && mem.CurrentAlloc() != 0 {
+		t.Errorf("%d bytes left allocated", mem.CurrentAlloc())
+	}
+}
+
+func FuzzCSV(f *testing.F) {
+	for _, s := range []string{
+		"a,b\n1,2\n", "a,b\n1,x\n", "a\n\"unterminated\n", "a,a\n1,2\n", "\uFEFFa;b\n1;2\n", "a,b\n1\n",
+		"a,b,c\n1,2.5,true\n,NA,\n2024-01-02,1e400,\"q\"\"x\"\n", "", "\n", "a\n" + strings.Repeat("9", 40) + "\n",
+	} {
+		f.Add([]byte(s), true, uint8(','))
+	}
+	f.Add([]byte("1\tx\n2\ty\n"), false, uint8('\t'))
+	f.Fuzz(func(t *testing.T, data []byte, header bool, delim uint8) {
+		d := string(rune(delim))
+		if _, err := parseDelimiter(d); err != nil {
+			d = ","
+		}
+		fuzzRead(t, "fuzz.csv", data, true, func(path string, mem memory.Allocator) (stages.Source, error) {
+			return NewCSV(CSVConfig{Paths: []stages.Path{stages.Path(path)}, Header: header, Delimiter: d, InferRows: 3,
+				NullValues: []string{"", "NA"}, BatchRows: 2}, mem)
+		})
+	})
+}
+
+func FuzzJSONL(f *testing.F) {
+	for _, s := range []string{
+		"{000000", `{"a": 1}` + "\n" + `{"a": "x"}`, `{"a": [1, {"b": null}], "c": true}`, "[1]\n", "null\n", `{"a": 1e999}`,
+		`{"t": "2024-01-02T03:04:05Z"}` + "\n" + `{"t": "nope"}`, `{"a": 1}{"a": 2}`, "\n\n", `{"a": "\ud800"}`,
+	} {
+		f.Add([]byte(s), false)
+	}
+	f.Add([]byte(`{"a": 1, "b": "x"}`), true)
+	f.Fuzz(func(t *testing.T, data []byte, explicit bool) {
+		c := JSONLConfig{InferRows: 3, BatchRows: 2}
+		if explicit {
+			c.Schema = []SchemaColumn{{Name: "a", Type: "int64"}, {Name: "b", Type: "string"}, {Name: "t", Type: "timestamp"}}
+		}
+		fuzzRead(t, "fuzz.jsonl", data, true, func(path string, mem memory.Allocator) (stages.Source, error) {
+			c.Paths = []stages.Path{stages.Path(path)}
+			return NewJSONL(c, mem)
+		})
+	})
+}
+
+// addCorpusSeeds adds the corpus files under dir with one of the suffixes
+// and at most maxBytes long.
+func addCorpusSeeds(f *testing.F, dir string, maxBytes int64, suffixes ...string) {
+	_ = filepath.WalkDir(filepath.Join(corpusRoot, dir), func(p string, e os.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return nil
+		}
+		for _, s := range suffixes {
+			if info, err := e.Info(); err == nil && strings.HasSuffix(p, s) && info.Size() <= maxBytes {
+				if b, err := os.ReadFile(p); err == nil {
+					f.Add(b)
+				}
+			}
+		}
+		return nil
+	})
+}
+
+func FuzzParquet(f *testing.F) {
+	addCorpusSeeds(f, "parquet-testing", 2048, ".parquet")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		// arrow-go leaves bytes allocated on some error paths (see
+		// corpus.tsv): no leak check here.
+		fuzzRead(t, "fuzz.parquet", data, false, func(path string, mem memory.Allocator) (stages.Source, error) {
+			return NewParquet(ParquetConfig{Paths: []stages.Path{stages.Path(path)}, BatchRows: 4096}, mem)
+		})
+	})
+}
+
+func FuzzIPC(f *testing.F) {
+	addCorpusSeeds(f, "arrow-testing/data/arrow-ipc-stream/integration/2.0.0-compression", 4096, ".stream", ".arrow_file")
+	addCorpusSeeds(f, "arrow-testing/data/arrow-ipc-stream/integration/cpp-21.0.0", 1500, ".stream", ".arrow_file")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fuzzRead(t, "fuzz.arrow", data, false, func(path string, mem memory.Allocator) (stages.Source, error) {
+			return NewIPC(IPCConfig{Paths: []stages.Path{stages.Path(path)}, BatchRows: 4096, MaxBatchBytes: 64 << 20}, mem)
+		})
+	})
+}

@@ -1,0 +1,454 @@
+package source
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/pipe-ml/pipe/stages"
+)
+
+// CSVConfig is the `with:` block of a csv_source stage.
+type CSVConfig struct {
+	Paths      []stages.Path  `yaml:"paths" required:"true" doc:"CSV files, folders or glob patterns, read in the order written (each pattern's matches sorted)."`
+	Header     bool           `yaml:"header" doc:"The first line of each file names the columns."`
+	Delimiter  string         `yaml:"delimiter" doc:"The field separator: one character; \"tab\" or \"\\t\" for tabs."`
+	Schema     []SchemaColumn `yaml:"schema" doc:"Explicit columns as a list of {name, type}; matched by name against the header, or by position without one. Inferred when absent."`
+	InferRows  int            `yaml:"infer_rows" doc:"Rows read to infer the schema when none is given."`
+	NullValues []string       `yaml:"null_values" doc:"Texts that mean null."`
+	BatchRows  int            `yaml:"batch_rows" doc:"Largest number of rows in one emitted batch."`
+}
+
+func init() {
+	stages.MustRegister(stages.Type[CSVConfig]{
+		Name: "csv_source",
+		Kind: stages.KindSource,
+		Spec: stages.Spec{
+			Summary: "Reads CSV files.",
+			Description: "Reads delimited text files with RFC 4180 quoting. Every file must have the same header " +
+				"(or the same number of fields without one).\n\n" +
+				"Without `schema`, each column's type is inferred from the first `infer_rows` rows: int64, " +
+				"float64, bool, timestamp (RFC 3339 or `2006-01-02 15:04:05`, UTC when no zone), else string. " +
+				"A later value that does not parse is an error naming the file, line and column; give a " +
+				"`schema` (or more `infer_rows`) to fix it. Every column is nullable; `null_values` lists the " +
+				"texts read as null.",
+			Example: "- id: read\n  type: csv_source\n  with:\n    paths: [data/tx.csv]\n    schema:\n" +
+				"      - {name: id, type: int64}\n      - {name: amount, type: float32}\n      - {name: country, type: string}\n",
+		},
+		Defaults: func() CSVConfig {
+			return CSVConfig{Header: true, Delimiter: ",", InferRows: 1000,
+				NullValues: []string{"", "NA", "NULL", "null"}, BatchRows: defaultBatchRows}
+		},
+		New: func(c CSVConfig, env *stages.Env) (stages.Stage, error) {
+			return NewCSV(c, env.Mem)
+		},
+	})
+}
+
+// CSV is the csv_source stage. It implements [stages.Source].
+type CSV struct {
+	mem      memory.Allocator
+	conf     CSVConfig
+	comma    rune
+	paths    []string
+	header   []string // column names of the files (generated without a header)
+	schema   *arrow.Schema
+	cols     []int // cols[i] is the field index in a record of schema column i
+	inferred bool
+	nulls    map[string]bool
+
+	next   int // index of the next file to open
+	fi     int // index of the open file; -1 when none
+	f      *os.File
+	r      *csv.Reader
+	broken error
+}
+
+// NewCSV builds a CSV source. It reads the header of every file and, when
+// the schema is to be inferred, the first infer_rows records.
+func NewCSV(c CSVConfig, mem memory.Allocator) (*CSV, error) {
+	if err := checkBatchRows(c.BatchRows); err != nil {
+		return nil, err
+	}
+	comma, err := parseDelimiter(c.Delimiter)
+	if err != nil {
+		return nil, err
+	}
+	if c.InferRows < 1 && len(c.Schema) == 0 {
+		return nil, fmt.Errorf("infer_rows must be at least 1, got %d", c.InferRows)
+	}
+	paths, err := expandPaths(c.Paths, []string{".csv", ".tsv"})
+	if err != nil {
+		return nil, err
+	}
+	if mem == nil {
+		mem = memory.DefaultAllocator
+	}
+	s := &CSV{mem: mem, conf: c, comma: comma, paths: paths, fi: -1, nulls: map[string]bool{}}
+	for _, v := range c.NullValues {
+		s.nulls[v] = true
+	}
+	for i, p := range paths {
+		h, err := s.readHeader(p)
+		if err != nil {
+			return nil, err
+		}
+		if i == 0 {
+			s.header = h
+			continue
+		}
+		if d := headerDiff(s.header, h, c.Header); d != "" {
+			return nil, fileErr(p, fmt.Errorf("%w %s: %s", ErrSchemaMismatch, paths[0], d))
+		}
+	}
+	if len(c.Schema) > 0 {
+		if err := s.useSchema(c.Schema); err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
+	if err := s.infer(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func parseDelimiter(d string) (rune, error) {
+	switch d {
+	case "tab", `\t`:
+		return '\t', nil
+	}
+	r, n := utf8.DecodeRuneInString(d)
+	if n == 0 || n != len(d) || r == utf8.RuneError || r == '"' || r == '\r' || r == '\n' {
+		return 0, fmt.Errorf("delimiter must be one character other than a quote or line break, got %q", d)
+	}
+	return r, nil
+}
+
+// openCSV opens path and returns a reader past any UTF-8 byte order mark.
+func (s *CSV) openCSV(path string) (*os.File, *csv.Reader, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	br := bufio.NewReaderSize(f, 1<<16)
+	if b, err := br.Peek(3); err == nil && string(b) == "\uFEFF" {
+		_, _ = br.Discard(3)
+	}
+	r := csv.NewReader(br)
+	r.Comma = s.comma
+	r.FieldsPerRecord = -1
+	r.ReuseRecord = true
+	return f, r, nil
+}
+
+// readHeader returns the column names of path: its header, or c0, c1, ...
+// for the fields of its first record; nil for an empty file.
+func (s *CSV) readHeader(path string) ([]string, error) {
+	f, r, err := s.openCSV(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	rec, err := r.Read()
+	if errors.Is(err, io.EOF) {
+		if s.conf.Header {
+			return nil, fileErr(path, errors.New("empty file: no header line"))
+		}
+		return nil, nil
+	}
+	if err != nil {
+		return nil, csvErr(path, err)
+	}
+	if !s.conf.Header {
+		names := make([]string, len(rec))
+		for i := range names {
+			names[i] = fmt.Sprintf("c%d", i)
+		}
+		return names, nil
+	}
+	names := append([]string(nil), rec...)
+	seen := map[string]bool{}
+	for i, n := range names {
+		if seen[n] {
+			return nil, &FileError{Path: path, RowGroup: -1, Batch: -1, Line: 1, Column: n, Err: fmt.Errorf("header names column %d like an earlier one", i)}
+		}
+		seen[n] = true
+	}
+	return names, nil
+}
+
+// headerDiff describes how header got differs from want.
+func headerDiff(want, got []string, named bool) string {
+	if want == nil || got == nil {
+		return "" // an empty file without a header fits anything
+	}
+	if len(want) != len(got) {
+		return fmt.Sprintf("has %d columns, the first file has %d", len(got), len(want))
+	}
+	if named {
+		for i := range want {
+			if want[i] != got[i] {
+				return fmt.Sprintf("column %d is %q, in the first file %q", i, got[i], want[i])
+			}
+		}
+	}
+	return ""
+}
+
+// useSchema maps an explicit schema onto the files' columns.
+func (s *CSV) useSchema(cols []SchemaColumn) error {
+	sc, err := explicitSchema(cols)
+	if err != nil {
+		return err
+	}
+	s.schema = sc
+	s.cols = make([]int, len(cols))
+	if !s.conf.Header {
+		if s.header != nil && len(s.header) != len(cols) {
+			return fileErr(s.paths[0], fmt.Errorf("schema lists %d columns, the file has %d fields per line", len(cols), len(s.header)))
+		}
+		for i := range s.cols {
+			s.cols[i] = i
+		}
+		return nil
+	}
+	hs := arrow.NewSchema(func() []arrow.Field {
+		fs := make([]arrow.Field, len(s.header))
+		for i, n := range s.header {
+			fs[i] = arrow.Field{Name: n, Type: arrow.Null}
+		}
+		return fs
+	}(), nil)
+	for i, c := range cols {
+		idx, err := stages.Column(hs, c.Name)
+		if err != nil {
+			return fmt.Errorf("%s: %w", s.paths[0], err)
+		}
+		s.cols[i] = idx
+	}
+	return nil
+}
+
+// infer reads up to infer_rows records across the files and sets the schema.
+func (s *CSV) infer() error {
+	if s.header == nil {
+		return fileErr(s.paths[0], errors.New("cannot infer a schema from an empty file; give a schema"))
+	}
+	kinds := make([]inferKind, len(s.header))
+	for i := range kinds {
+		kinds[i] = newInferKind()
+	}
+	left := s.conf.InferRows
+	for _, p := range s.paths {
+		if left == 0 {
+			break
+		}
+		err := func() error {
+			f, r, err := s.openCSV(p)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			r.FieldsPerRecord = len(s.header)
+			if s.conf.Header {
+				if _, err := r.Read(); err != nil {
+					return csvErr(p, err)
+				}
+			}
+			for ; left > 0; left-- {
+				rec, err := r.Read()
+				if errors.Is(err, io.EOF) {
+					return nil
+				}
+				if err != nil {
+					return csvErr(p, err)
+				}
+				for i, v := range rec {
+					if !s.nulls[v] {
+						kinds[i].observe(v)
+					}
+				}
+			}
+			return nil
+		}()
+		if err != nil {
+			return err
+		}
+	}
+	fields := make([]arrow.Field, len(s.header))
+	s.cols = make([]int, len(s.header))
+	for i, n := range s.header {
+		fields[i] = arrow.Field{Name: n, Type: kinds[i].result(), Nullable: true}
+		s.cols[i] = i
+	}
+	s.schema = arrow.NewSchema(fields, nil)
+	s.inferred = true
+	return nil
+}
+
+// csvErr converts an encoding/csv error into a [*FileError].
+func csvErr(path string, err error) error {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return &FileError{Path: path, RowGroup: -1, Batch: -1, Line: int64(pe.Line), Err: fmt.Errorf("column %d: %w", pe.Column, pe.Err)}
+	}
+	return fileErr(path, err)
+}
+
+// Schema returns the schema of every batch.
+func (s *CSV) Schema() *arrow.Schema { return s.schema }
+
+// Next returns the next batch of at most batch_rows rows of one file, owned
+// by the caller, or io.EOF after the last file.
+func (s *CSV) Next(ctx context.Context) (arrow.RecordBatch, error) {
+	if s.broken != nil {
+		return nil, s.broken
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for {
+		if s.r == nil {
+			if s.next >= len(s.paths) {
+				return nil, io.EOF
+			}
+			s.fi = s.next
+			s.next++
+			f, r, err := s.openCSV(s.paths[s.fi])
+			if err != nil {
+				return nil, s.fail(fileErr(s.paths[s.fi], err))
+			}
+			s.f, s.r = f, r
+			if s.conf.Header {
+				if _, err := r.Read(); err != nil && !errors.Is(err, io.EOF) {
+					return nil, s.fail(csvErr(s.paths[s.fi], err))
+				}
+			}
+			if s.header != nil {
+				r.FieldsPerRecord = len(s.header)
+			}
+		}
+		rec, err := s.readBatch()
+		if err != nil {
+			return nil, s.fail(err)
+		}
+		if rec != nil {
+			return rec, nil
+		}
+		s.closeFile()
+	}
+}
+
+// readBatch reads up to batch_rows records of the open file; nil at its end.
+func (s *CSV) readBatch() (arrow.RecordBatch, error) {
+	b := array.NewRecordBuilder(s.mem, s.schema)
+	defer b.Release()
+	apps := make([]appender, len(s.cols))
+	for i := range apps {
+		apps[i] = newAppender(b.Field(i))
+	}
+	path := s.paths[s.fi]
+	rows := 0
+	for rows < s.conf.BatchRows {
+		rec, err := s.r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, csvErr(path, err)
+		}
+		for i, idx := range s.cols {
+			v := rec[idx]
+			if s.nulls[v] {
+				b.Field(i).AppendNull()
+				continue
+			}
+			if !apps[i](v) {
+				line, _ := s.r.FieldPos(idx)
+				return nil, &FileError{Path: path, RowGroup: -1, Batch: -1, Line: int64(line),
+					Column: s.schema.Field(i).Name, Err: s.valueErr(v, i)}
+			}
+		}
+		rows++
+	}
+	if rows == 0 {
+		return nil, nil
+	}
+	return b.NewRecordBatch(), nil
+}
+
+// valueErr describes a value of column i that does not parse.
+func (s *CSV) valueErr(v string, i int) error {
+	e := &ValueError{Value: truncate(v), Type: s.schema.Field(i).Type.String()}
+	if s.inferred {
+		e.Hint = fmt.Sprintf("type inferred from the first %d rows; give a schema or raise infer_rows", s.conf.InferRows)
+	}
+	return e
+}
+
+func (s *CSV) fail(err error) error {
+	s.broken = err
+	s.closeFile()
+	return err
+}
+
+func (s *CSV) closeFile() {
+	if s.f != nil {
+		_ = s.f.Close()
+		s.f, s.r = nil, nil
+	}
+}
+
+// Close closes the open file.
+func (s *CSV) Close() error {
+	s.closeFile()
+	if s.broken == nil {
+		s.broken = errors.New("csv_source: closed")
+	}
+	return nil
+}
+
+// describeCSV infers the schema of a CSV file and counts its records.
+func describeCSV(path string) (*Info, error) {
+	c := CSVConfig{Paths: []stages.Path{stages.Path(path)}, Header: true, Delimiter: ",", InferRows: 1000,
+		NullValues: []string{"", "NA", "NULL", "null"}, BatchRows: defaultBatchRows}
+	if strings.HasSuffix(strings.ToLower(path), ".tsv") {
+		c.Delimiter = "\t"
+	}
+	s, err := NewCSV(c, memory.DefaultAllocator)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	f, r, err := s.openCSV(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	info := &Info{Path: path, Format: FormatCSV, Schema: s.schema}
+	for {
+		_, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, csvErr(path, err)
+		}
+		info.Rows++
+	}
+	if info.Rows > 0 {
+		info.Rows-- // the header
+	}
+	return info, nil
+}

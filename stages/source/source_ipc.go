@@ -1,0 +1,311 @@
+package source
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/pipe-ml/pipe/stages"
+)
+
+// IPCConfig is the `with:` block of an ipc_source stage.
+type IPCConfig struct {
+	Paths         []stages.Path   `yaml:"paths" required:"true" doc:"Arrow IPC files (file or stream format), folders or glob patterns, read in the order written."`
+	BatchRows     int             `yaml:"batch_rows" doc:"Largest number of rows in one emitted batch; larger record batches are sliced without copying."`
+	MaxBatchBytes stages.ByteSize `yaml:"max_batch_bytes" doc:"Largest record batch body, and largest total uncompressed size its compressed buffers may declare."`
+}
+
+const defaultMaxBatchBytes = 1 << 30
+
+func init() {
+	stages.MustRegister(stages.Type[IPCConfig]{
+		Name: "ipc_source",
+		Kind: stages.KindSource,
+		Spec: stages.Spec{
+			Summary: "Reads Arrow IPC files and streams (Feather v2), plain or lz4/zstd compressed.",
+			Description: "Reads Arrow IPC data in the file format (`ARROW1` magic; `.arrow`, `.feather`) or the " +
+				"stream format (`.arrows`), detected from each file's first bytes. Record batches larger than " +
+				"`batch_rows` are sliced without copying.\n\n" +
+				"Before a file is decoded its message headers are walked: the row count comes from them, and " +
+				"a compressed buffer whose declared uncompressed length exceeds what its codec can produce, or " +
+				"a batch above `max_batch_bytes`, is rejected with an error instead of an allocation that " +
+				"would abort the process.",
+			Example: "- id: read\n  type: ipc_source\n  with:\n    paths: [\"data/*.arrow\"]\n    batch_rows: 4096\n",
+		},
+		Defaults: func() IPCConfig { return IPCConfig{BatchRows: defaultBatchRows, MaxBatchBytes: defaultMaxBatchBytes} },
+		New: func(c IPCConfig, env *stages.Env) (stages.Stage, error) {
+			return NewIPC(c, env.Mem)
+		},
+	})
+}
+
+// ipcFile is what construction learns about one input file.
+type ipcFile struct {
+	path   string
+	layout *ipcLayout
+	schema *arrow.Schema
+}
+
+// IPC is the ipc_source stage. It implements [stages.Source] and
+// [stages.RowCounter].
+type IPC struct {
+	mem       memory.Allocator
+	batchRows int
+	maxBody   int64
+	files     []ipcFile
+	schema    *arrow.Schema
+
+	next   int // index of the next file to open
+	fi     int // index of the open file; -1 when none
+	f      *os.File
+	fr     *ipc.FileReader // file format
+	sr     *ipc.Reader     // stream format
+	batch  int             // index of the next record batch of the open file
+	cur    arrow.RecordBatch
+	off    int64 // rows of cur already emitted
+	broken error
+}
+
+// NewIPC builds an Arrow IPC source, walking the message headers of every
+// file and reading its schema, but no data. Batches come from mem.
+func NewIPC(c IPCConfig, mem memory.Allocator) (*IPC, error) {
+	if err := checkBatchRows(c.BatchRows); err != nil {
+		return nil, err
+	}
+	if c.MaxBatchBytes <= 0 {
+		return nil, fmt.Errorf("max_batch_bytes must be positive, got %d", c.MaxBatchBytes)
+	}
+	paths, err := expandPaths(c.Paths, []string{".arrow", ".arrows", ".feather", ".ipc", ".arrow_file", ".stream"})
+	if err != nil {
+		return nil, err
+	}
+	if mem == nil {
+		mem = memory.DefaultAllocator
+	}
+	s := &IPC{mem: mem, batchRows: c.BatchRows, maxBody: int64(c.MaxBatchBytes), fi: -1}
+	schemas := make([]*arrow.Schema, len(paths))
+	for i, p := range paths {
+		f, err := openIPCMeta(p, mem, s.maxBody)
+		if err != nil {
+			return nil, err
+		}
+		s.files = append(s.files, f)
+		schemas[i] = f.schema
+	}
+	if s.schema, err = unifySchemas(paths, schemas); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// openIPCMeta walks path's messages and reads its schema.
+func openIPCMeta(path string, mem memory.Allocator, maxBody int64) (ipcFile, error) {
+	out := ipcFile{path: path}
+	f, err := os.Open(path)
+	if err != nil {
+		return out, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return out, fileErr(path, err)
+	}
+	if out.layout, err = scanIPC(f, st.Size(), maxBody); err != nil {
+		return out, fileErr(path, err)
+	}
+	err = guard(func() error {
+		if out.layout.file {
+			r, err := ipc.NewFileReader(f, ipc.WithAllocator(mem), ipc.WithBodySizeLimit(maxBody))
+			if err != nil {
+				return err
+			}
+			defer r.Close()
+			out.schema = r.Schema()
+			return nil
+		}
+		r, err := ipc.NewReader(bufio.NewReader(f), ipc.WithAllocator(mem), ipc.WithBodySizeLimit(maxBody))
+		if err != nil {
+			return err
+		}
+		defer r.Release()
+		out.schema = r.Schema()
+		return nil
+	})
+	if err == nil && out.schema == nil {
+		err = errors.New("no schema")
+	}
+	if err != nil {
+		return out, fileErr(path, err)
+	}
+	return out, nil
+}
+
+// Schema returns the schema of every batch.
+func (s *IPC) Schema() *arrow.Schema { return s.schema }
+
+// TotalRows returns the row count of all files, from their message headers.
+func (s *IPC) TotalRows() (int64, bool) {
+	var n int64
+	for _, f := range s.files {
+		n += f.layout.rows
+	}
+	return n, true
+}
+
+// Next returns the next batch of at most batch_rows rows, owned by the
+// caller, or io.EOF after the last file. A returned batch may be a slice of
+// a larger decoded batch; it holds its own references to the buffers.
+func (s *IPC) Next(ctx context.Context) (arrow.RecordBatch, error) {
+	if s.broken != nil {
+		return nil, s.broken
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for {
+		if s.cur != nil {
+			n := s.cur.NumRows()
+			if s.off < n {
+				end := min(n, s.off+int64(s.batchRows))
+				var out arrow.RecordBatch
+				if s.off == 0 && end == n {
+					out = s.cur
+					s.cur = nil
+				} else {
+					out = s.cur.NewSlice(s.off, end)
+					s.off = end
+				}
+				return withSchema(s.schema, out), nil
+			}
+			s.cur.Release()
+			s.cur = nil
+		}
+		if s.f == nil {
+			if s.next >= len(s.files) {
+				return nil, io.EOF
+			}
+			s.fi = s.next
+			s.next++
+			if err := s.open(); err != nil {
+				return nil, s.fail(err)
+			}
+		}
+		rec, err := s.read()
+		if err != nil {
+			return nil, s.fail(err)
+		}
+		if rec == nil {
+			s.closeFile()
+			continue
+		}
+		s.batch++
+		s.cur, s.off = rec, 0
+	}
+}
+
+// open opens file s.fi and its arrow-go reader.
+func (s *IPC) open() error {
+	f, err := os.Open(s.files[s.fi].path)
+	if err != nil {
+		return err
+	}
+	s.f, s.batch = f, 0
+	return guard(func() error {
+		if s.files[s.fi].layout.file {
+			r, err := ipc.NewFileReader(f, ipc.WithAllocator(s.mem), ipc.WithBodySizeLimit(s.maxBody))
+			s.fr = r
+			return err
+		}
+		r, err := ipc.NewReader(bufio.NewReaderSize(f, 1<<16), ipc.WithAllocator(s.mem), ipc.WithBodySizeLimit(s.maxBody))
+		s.sr = r
+		return err
+	})
+}
+
+// read returns the next record batch of the open file (owned), or nil at
+// its end.
+func (s *IPC) read() (arrow.RecordBatch, error) {
+	var rec arrow.RecordBatch
+	err := guard(func() error {
+		if s.fr != nil {
+			if s.batch >= s.fr.NumRecords() {
+				return nil
+			}
+			r, err := s.fr.RecordBatchAt(s.batch)
+			rec = r
+			return err
+		}
+		if s.sr.Next() {
+			rec = s.sr.RecordBatch()
+			rec.Retain()
+			return nil
+		}
+		return s.sr.Err()
+	})
+	if err != nil && rec != nil {
+		rec.Release()
+		rec = nil
+	}
+	return rec, err
+}
+
+// fail records err against the open file and batch, abandons the readers
+// and returns the error to give from now on.
+func (s *IPC) fail(err error) error {
+	fe := &FileError{Path: s.files[s.fi].path, RowGroup: -1, Batch: s.batch, Err: err}
+	if s.f == nil {
+		fe.Batch = -1
+	}
+	s.broken = fe
+	s.closeFile()
+	return fe
+}
+
+func (s *IPC) closeFile() {
+	if s.cur != nil {
+		s.cur.Release()
+		s.cur = nil
+	}
+	if s.fr != nil {
+		_ = guard(func() error { return s.fr.Close() })
+		s.fr = nil
+	}
+	if s.sr != nil {
+		_ = guard(func() error { s.sr.Release(); return nil })
+		s.sr = nil
+	}
+	if s.f != nil {
+		_ = s.f.Close()
+		s.f = nil
+	}
+}
+
+// Close releases the open file, readers and pending batch.
+func (s *IPC) Close() error {
+	s.closeFile()
+	if s.broken == nil {
+		s.broken = errors.New("ipc_source: closed")
+	}
+	return nil
+}
+
+// describeIPC summarises an Arrow IPC file for [Inspect].
+func describeIPC(path string) (*Info, error) {
+	f, err := openIPCMeta(path, memory.DefaultAllocator, defaultMaxBatchBytes)
+	if err != nil {
+		return nil, err
+	}
+	info := &Info{Path: path, Format: FormatIPCStream, Schema: f.schema, Rows: f.layout.rows,
+		Batches: len(f.layout.batchRows), Compression: f.layout.compression}
+	if f.layout.file {
+		info.Format = FormatIPCFile
+	}
+	return info, nil
+}

@@ -1,0 +1,412 @@
+package source
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/pipe-ml/pipe/stages"
+)
+
+// maxJSONLine bounds one line of a JSON lines file.
+const maxJSONLine = 64 << 20
+
+// JSONLConfig is the `with:` block of a jsonl_source stage.
+type JSONLConfig struct {
+	Paths     []stages.Path  `yaml:"paths" required:"true" doc:"JSON lines files, folders or glob patterns, read in the order written (each pattern's matches sorted)."`
+	Schema    []SchemaColumn `yaml:"schema" doc:"Explicit columns as a list of {name, type}. Inferred when absent."`
+	InferRows int            `yaml:"infer_rows" doc:"Lines read to infer the schema when none is given."`
+	BatchRows int            `yaml:"batch_rows" doc:"Largest number of rows in one emitted batch."`
+}
+
+func init() {
+	stages.MustRegister(stages.Type[JSONLConfig]{
+		Name: "jsonl_source",
+		Kind: stages.KindSource,
+		Spec: stages.Spec{
+			Summary: "Reads JSON lines files: one JSON object per line.",
+			Description: "Reads files holding one JSON object per line (blank lines are skipped). A key missing " +
+				"from a line, or `null`, is a null; keys not in the schema are ignored.\n\n" +
+				"Without `schema`, columns are the keys of the first `infer_rows` lines in order of first " +
+				"appearance, typed int64 (integers only), float64 (any other number), bool, timestamp " +
+				"(strings that all read as RFC 3339 times) or string. Objects, arrays and mixed values become " +
+				"string columns holding the JSON text. A value of the wrong type is an error naming the file, " +
+				"line and column. Lines may be up to 64 MiB.",
+			Example: "- id: read\n  type: jsonl_source\n  with:\n    paths: [\"events/*.jsonl\"]\n    schema:\n" +
+				"      - {name: id, type: int64}\n      - {name: text, type: string}\n",
+		},
+		Defaults: func() JSONLConfig { return JSONLConfig{InferRows: 1000, BatchRows: defaultBatchRows} },
+		New: func(c JSONLConfig, env *stages.Env) (stages.Stage, error) {
+			return NewJSONL(c, env.Mem)
+		},
+	})
+}
+
+// JSONL is the jsonl_source stage. It implements [stages.Source].
+type JSONL struct {
+	mem      memory.Allocator
+	conf     JSONLConfig
+	paths    []string
+	schema   *arrow.Schema
+	inferred bool
+
+	next   int
+	fi     int
+	f      *os.File
+	sc     *bufio.Scanner
+	line   int64
+	broken error
+}
+
+// NewJSONL builds a JSON lines source. Without an explicit schema it reads
+// the first infer_rows lines to infer one.
+func NewJSONL(c JSONLConfig, mem memory.Allocator) (*JSONL, error) {
+	if err := checkBatchRows(c.BatchRows); err != nil {
+		return nil, err
+	}
+	if c.InferRows < 1 && len(c.Schema) == 0 {
+		return nil, fmt.Errorf("infer_rows must be at least 1, got %d", c.InferRows)
+	}
+	paths, err := expandPaths(c.Paths, []string{".jsonl", ".ndjson", ".json"})
+	if err != nil {
+		return nil, err
+	}
+	if mem == nil {
+		mem = memory.DefaultAllocator
+	}
+	s := &JSONL{mem: mem, conf: c, paths: paths, fi: -1}
+	if len(c.Schema) > 0 {
+		if s.schema, err = explicitSchema(c.Schema); err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
+	if err := s.infer(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// newLineScanner returns a scanner of the lines of r.
+func newLineScanner(r io.Reader) *bufio.Scanner {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 1<<16), maxJSONLine)
+	return sc
+}
+
+// scanErr converts a scanner error into a [*FileError] at line.
+func scanErr(path string, line int64, err error) error {
+	if errors.Is(err, bufio.ErrTooLong) {
+		err = fmt.Errorf("line longer than %d MiB", maxJSONLine>>20)
+	}
+	return &FileError{Path: path, RowGroup: -1, Batch: -1, Line: line, Err: err}
+}
+
+// jsonObject decodes one line into its keys (in order) and raw values.
+func jsonObject(line []byte) ([]string, map[string]json.RawMessage, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(line, &m); err != nil {
+		return nil, nil, jsonErr(err)
+	}
+	if m == nil {
+		return nil, nil, errors.New("expected a JSON object, got null")
+	}
+	dec := json.NewDecoder(bytes.NewReader(line))
+	var keys []string
+	if _, err := dec.Token(); err != nil { // {
+		return nil, nil, jsonErr(err)
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, nil, jsonErr(err)
+		}
+		k, _ := t.(string)
+		keys = append(keys, k)
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return nil, nil, jsonErr(err)
+		}
+	}
+	return keys, m, nil
+}
+
+// jsonErr rewords encoding/json's errors about the top-level value.
+func jsonErr(err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field == "" {
+		return fmt.Errorf("expected a JSON object, got %s", te.Value)
+	}
+	return fmt.Errorf("invalid JSON: %w", err)
+}
+
+// infer reads up to infer_rows lines across the files and sets the schema.
+func (s *JSONL) infer() error {
+	var order []string
+	kinds := map[string]*inferKind{}
+	left := s.conf.InferRows
+	for _, p := range s.paths {
+		if left == 0 {
+			break
+		}
+		err := func() error {
+			f, err := os.Open(p)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			sc := newLineScanner(f)
+			var line int64
+			for left > 0 && sc.Scan() {
+				line++
+				b := bytes.TrimSpace(sc.Bytes())
+				if len(b) == 0 {
+					continue
+				}
+				left--
+				keys, m, err := jsonObject(b)
+				if err != nil {
+					return &FileError{Path: p, RowGroup: -1, Batch: -1, Line: line, Err: err}
+				}
+				for _, k := range keys {
+					kind := kinds[k]
+					if kind == nil {
+						nk := newInferKind()
+						kind = &nk
+						kinds[k] = kind
+						order = append(order, k)
+					}
+					observeJSON(kind, m[k])
+				}
+			}
+			if err := sc.Err(); err != nil {
+				return scanErr(p, line+1, err)
+			}
+			return nil
+		}()
+		if err != nil {
+			return err
+		}
+	}
+	if len(order) == 0 {
+		return fileErr(s.paths[0], errors.New("cannot infer a schema: no object with keys in the first lines; give a schema"))
+	}
+	fields := make([]arrow.Field, len(order))
+	for i, k := range order {
+		fields[i] = arrow.Field{Name: k, Type: kinds[k].result(), Nullable: true}
+	}
+	s.schema = arrow.NewSchema(fields, nil)
+	s.inferred = true
+	return nil
+}
+
+// observeJSON narrows kind with one raw JSON value.
+func observeJSON(k *inferKind, raw json.RawMessage) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return
+	}
+	k.seen++
+	switch raw[0] {
+	case '"':
+		var str string
+		if json.Unmarshal(raw, &str) != nil {
+			k.other = true
+			return
+		}
+		k.isBool, k.isInt, k.isFloat = false, false, false
+		if k.isTime {
+			_, k.isTime = parseTime(str)
+		}
+	case 't', 'f':
+		k.isInt, k.isFloat, k.isTime = false, false, false
+	case '{', '[':
+		k.other = true
+	default: // a number
+		k.isBool, k.isTime = false, false
+		if k.isInt {
+			_, err := strconv.ParseInt(string(raw), 10, 64)
+			k.isInt = err == nil
+		}
+	}
+}
+
+// Schema returns the schema of every batch.
+func (s *JSONL) Schema() *arrow.Schema { return s.schema }
+
+// Next returns the next batch of at most batch_rows rows of one file, owned
+// by the caller, or io.EOF after the last file.
+func (s *JSONL) Next(ctx context.Context) (arrow.RecordBatch, error) {
+	if s.broken != nil {
+		return nil, s.broken
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for {
+		if s.sc == nil {
+			if s.next >= len(s.paths) {
+				return nil, io.EOF
+			}
+			s.fi = s.next
+			s.next++
+			f, err := os.Open(s.paths[s.fi])
+			if err != nil {
+				return nil, s.fail(fileErr(s.paths[s.fi], err))
+			}
+			s.f, s.sc, s.line = f, newLineScanner(f), 0
+		}
+		rec, err := s.readBatch()
+		if err != nil {
+			return nil, s.fail(err)
+		}
+		if rec != nil {
+			return rec, nil
+		}
+		s.closeFile()
+	}
+}
+
+// readBatch reads up to batch_rows objects of the open file; nil at its end.
+func (s *JSONL) readBatch() (arrow.RecordBatch, error) {
+	b := array.NewRecordBuilder(s.mem, s.schema)
+	defer b.Release()
+	apps := make([]appender, s.schema.NumFields())
+	for i := range apps {
+		apps[i] = newAppender(b.Field(i))
+	}
+	path := s.paths[s.fi]
+	rows := 0
+	for rows < s.conf.BatchRows && s.sc.Scan() {
+		s.line++
+		line := bytes.TrimSpace(s.sc.Bytes())
+		if len(line) == 0 {
+			continue
+		}
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(line, &m); err != nil {
+			return nil, &FileError{Path: path, RowGroup: -1, Batch: -1, Line: s.line, Err: jsonErr(err)}
+		}
+		if m == nil {
+			return nil, &FileError{Path: path, RowGroup: -1, Batch: -1, Line: s.line, Err: errors.New("expected a JSON object, got null")}
+		}
+		for i, f := range s.schema.Fields() {
+			raw, ok := m[f.Name]
+			if !ok || string(raw) == "null" {
+				b.Field(i).AppendNull()
+				continue
+			}
+			if err := appendJSON(apps[i], f.Type, raw); err != nil {
+				ve := &ValueError{Value: truncate(string(raw)), Type: f.Type.String()}
+				if s.inferred {
+					ve.Hint = fmt.Sprintf("type inferred from the first %d lines; give a schema or raise infer_rows", s.conf.InferRows)
+				}
+				return nil, &FileError{Path: path, RowGroup: -1, Batch: -1, Line: s.line, Column: f.Name, Err: ve}
+			}
+		}
+		rows++
+	}
+	if err := s.sc.Err(); err != nil {
+		return nil, scanErr(path, s.line+1, err)
+	}
+	if rows == 0 {
+		return nil, nil
+	}
+	return b.NewRecordBatch(), nil
+}
+
+// appendJSON appends a non-null raw JSON value to a column of type dt.
+func appendJSON(app appender, dt arrow.DataType, raw json.RawMessage) error {
+	bad := errors.New("wrong type")
+	switch dt.ID() {
+	case arrow.STRING:
+		if raw[0] != '"' {
+			app(string(raw)) // objects, arrays, numbers, bools: their JSON text
+			return nil
+		}
+		fallthrough
+	case arrow.TIMESTAMP, arrow.DATE32:
+		if raw[0] != '"' {
+			return bad
+		}
+		var str string
+		if err := json.Unmarshal(raw, &str); err != nil {
+			return err
+		}
+		if !app(str) {
+			return bad
+		}
+		return nil
+	case arrow.BOOL:
+		if raw[0] != 't' && raw[0] != 'f' {
+			return bad
+		}
+	default: // numbers
+		if c := raw[0]; c != '-' && (c < '0' || c > '9') {
+			return bad
+		}
+	}
+	if !app(string(raw)) {
+		return bad
+	}
+	return nil
+}
+
+func (s *JSONL) fail(err error) error {
+	s.broken = err
+	s.closeFile()
+	return err
+}
+
+func (s *JSONL) closeFile() {
+	if s.f != nil {
+		_ = s.f.Close()
+		s.f, s.sc = nil, nil
+	}
+}
+
+// Close closes the open file.
+func (s *JSONL) Close() error {
+	s.closeFile()
+	if s.broken == nil {
+		s.broken = errors.New("jsonl_source: closed")
+	}
+	return nil
+}
+
+// describeJSONL infers the schema of a JSON lines file and counts its
+// non-blank lines.
+func describeJSONL(path string) (*Info, error) {
+	s, err := NewJSONL(JSONLConfig{Paths: []stages.Path{stages.Path(path)}, InferRows: 1000, BatchRows: defaultBatchRows}, memory.DefaultAllocator)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	info := &Info{Path: path, Format: FormatJSONL, Schema: s.schema}
+	sc := newLineScanner(f)
+	var line int64
+	for sc.Scan() {
+		line++
+		if len(bytes.TrimSpace(sc.Bytes())) > 0 {
+			info.Rows++
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, scanErr(path, line+1, err)
+	}
+	return info, nil
+}

@@ -1,0 +1,133 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pipe-ml/pipe/internal/stagetest"
+	"github.com/pipe-ml/pipe/stages"
+)
+
+func TestParquetSource(t *testing.T) {
+	mem := stagetest.Mem(t)
+	dir := t.TempDir()
+	recs := genRecords(t, mem, `{count: 2500, batch_rows: 1000, columns: [{name: id, type: int64}, {name: x, type: float32}, {name: s, type: string, null_fraction: 0.1}, {name: v, type: vector, dims: 3}]}`)
+	writeParquet(t, filepath.Join(dir, "a.parquet"), recs, 1000) // row groups 1000, 1000, 500
+	writeParquet(t, filepath.Join(dir, "b.parquet"), recs, 2500)
+	stagetest.Release(recs)
+	other := genRecords(t, mem, `{count: 10, columns: [{name: id, type: int32}]}`)
+	writeParquet(t, filepath.Join(dir, "c.parquet"), other, 10)
+	stagetest.Release(other)
+
+	tests := []struct {
+		name, with string
+		rows       int64
+		batch      int64
+		cols       string
+		err        string
+	}{
+		{"all", `{paths: [a.parquet, b.parquet]}`, 5000, 65536, "id,x,s,v", ""},
+		{"small batches", `{paths: ["[ab].parquet"], batch_rows: 300}`, 5000, 300, "id,x,s,v", ""},
+		{"projection reorders", `{paths: [a.parquet], columns: [v, id]}`, 2500, 65536, "v,id", ""},
+		{"unknown column", `{paths: [a.parquet], columns: [id, nope]}`, 0, 0, "", `a.parquet|column "nope": not found`},
+		{"schema mismatch", `{paths: [a.parquet, c.parquet]}`, 0, 0, "", "c.parquet|schema differs from the first file|a.parquet"},
+		{"no match", `{paths: ["*.pq"]}`, 0, 0, "", "matches no file"},
+		{"bad batch_rows", `{paths: [a.parquet], batch_rows: 0}`, 0, 0, "", "batch_rows must be at least 1"},
+		{"missing paths", `{batch_rows: 10}`, 0, 0, "", `missing required key "paths"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src, err := build(t, mem, "parquet_source", tt.with, dir)
+			if tt.err != "" {
+				wantErr(t, err, tt.err)
+				return
+			}
+			wantErr(t, err, "")
+			if got := fieldNames(src.Schema()); strings.ReplaceAll(got, ", ", ",") != tt.cols {
+				t.Errorf("columns %s, want %s", got, tt.cols)
+			}
+			if n, ok := src.(stages.RowCounter).TotalRows(); !ok || n != tt.rows {
+				t.Errorf("TotalRows %d %v, want %d", n, ok, tt.rows)
+			}
+			got, err := drain(t, src, tt.batch)
+			if err != nil || got != tt.rows {
+				t.Fatalf("read %d rows, err %v; want %d", got, err, tt.rows)
+			}
+		})
+	}
+}
+
+func TestParquetRowGroups(t *testing.T) {
+	mem := stagetest.Mem(t)
+	dir := t.TempDir()
+	recs := genRecords(t, mem, `{count: 2500, columns: [{name: id, type: int64}]}`)
+	writeParquet(t, filepath.Join(dir, "a.parquet"), recs, 1000)
+	stagetest.Release(recs)
+	src, err := build(t, mem, "parquet_source", `{paths: [a.parquet, a.parquet], batch_rows: 700}`, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := src.(*Parquet)
+	var layout []string
+	for _, g := range p.RowGroups() {
+		layout = append(layout, fmt.Sprintf("%s:%d:%d", filepath.Base(g.File), g.Index, g.Rows))
+	}
+	if got := strings.Join(layout, " "); got != "a.parquet:0:1000 a.parquet:1:1000 a.parquet:2:500" {
+		t.Errorf("layout %s", got)
+	}
+	// A batch never spans two row groups: 700+300, 700+300, 500.
+	out, err := stagetest.Drain(context.Background(), src)
+	defer stagetest.Release(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sizes []string
+	for _, r := range out {
+		sizes = append(sizes, fmt.Sprint(r.NumRows()))
+	}
+	if got := strings.Join(sizes, ","); got != "700,300,700,300,500" {
+		t.Errorf("batch sizes %s", got)
+	}
+	ids := colValues(out, 0)
+	if ids[0] != "0" || ids[len(ids)-1] != "2499" || len(ids) != 2500 {
+		t.Errorf("ids %s..%s (%d)", ids[0], ids[len(ids)-1], len(ids))
+	}
+}
+
+func TestParquetCorruptFile(t *testing.T) {
+	mem := stagetest.Mem(t)
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "bad.parquet"), "PAR1 this is not a parquet file PAR1")
+	_, err := build(t, mem, "parquet_source", `{paths: [bad.parquet]}`, dir)
+	wantErr(t, err, "bad.parquet")
+	var fe *FileError
+	if !errors.As(err, &fe) {
+		t.Errorf("error %T is not a *FileError", err)
+	}
+}
+
+func BenchmarkParquetSource(b *testing.B) {
+	dir := b.TempDir()
+	path := filepath.Join(dir, "bench.parquet")
+	recs := genRecords(b, nil, `{count: 200000, columns: [{name: id, type: int64}, {name: f0, type: float32}, {name: f1, type: float32}, {name: f2, type: float32}, {name: f3, type: float32}, {name: s, type: string}]}`)
+	writeParquet(b, path, recs, 65536)
+	stagetest.Release(recs)
+	b.ResetTimer()
+	for b.Loop() {
+		src, err := NewParquet(ParquetConfig{Paths: []stages.Path{stages.Path(path)}, BatchRows: defaultBatchRows}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		out, err := stagetest.Drain(context.Background(), src)
+		if err != nil || stagetest.Rows(out) != 200000 {
+			b.Fatal(err)
+		}
+		stagetest.Release(out)
+		src.Close()
+	}
+	b.ReportMetric(float64(200000*b.N)/b.Elapsed().Seconds(), "rows/s")
+}
