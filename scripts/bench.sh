@@ -4,10 +4,11 @@
 # REPEAT times, and reports medians and the ratio job/baseline: these
 # machines are noisy, so only same-run ratios are meaningful.
 #
-#   scripts/bench.sh [copy] ...      (default: all)
+#   scripts/bench.sh [copy|mlp|batching|adaptive] ...      (default: all)
 #
-# Environment: ROWS (copy input rows, default 10000000), REPEAT (default 3),
-# BENCH_DIR (default testdata/bench).
+# Environment: ROWS (copy input rows, default 10000000), MLP_ROWS (default
+# 2000000), JSONL_ROWS (default 100000), REPEAT (default 3), BENCH_DIR
+# (default testdata/bench). ONNX Runtime is installed if missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -60,12 +61,105 @@ bench_copy() {
 	printf '  ratio job/loop: %.3f (target >= 0.9); runs: job %s, loop %s\n' "$(echo "$ls / $js" | bc -l)" "${job_s[*]}" "${loop_s[*]}"
 }
 
+MLP_ROWS=${MLP_ROWS:-2000000}
+PIPE_ARGS=()
+JSONL_ROWS=${JSONL_ROWS:-100000}
+
+# job_rate JOB VAR=VALUE...: runs a pipe job and prints its rows/s (rows
+# written by its last stage over the run's wall time, from metrics.json).
+job_rate() {
+	local job=$1 out
+	shift
+	out=$(mktemp -d)
+	env "$@" OUT="$out" $PIPE run -q "$job" "${PIPE_ARGS[@]}" >/dev/null
+	python3 - "$out/metrics.json" <<'PY' 2>/dev/null || jq -r '(.stages[-1].rows_in / .duration_seconds)' "$out/metrics.json"
+import json, sys
+m = json.load(open(sys.argv[1]))
+print(m["stages"][-1]["rows_in"] / m["duration_seconds"])
+PY
+	rm -rf "$out"
+}
+
+bench_mlp() {
+	local input="$BENCH_DIR/mlp-input/part-00000.parquet"
+	if [[ ! -f "$input" ]] || [[ "$(cat "$BENCH_DIR/mlp-input/.rows" 2>/dev/null)" != "$MLP_ROWS" ]]; then
+		echo "mlp: generating $MLP_ROWS rows into $input"
+		ROWS=$MLP_ROWS OUT="$BENCH_DIR/mlp-input" $PIPE run -q pipelines/bench/mlp-input.yaml
+		echo "$MLP_ROWS" >"$BENCH_DIR/mlp-input/.rows"
+	fi
+	go build -o bin/ortloop ./internal/cmd/ortloop
+	local threads=${THREADS:-1} job=() loop=()
+	for i in $(seq "$REPEAT"); do
+		job+=("$(job_rate pipelines/bench/mlp.yaml IN="$input" THREADS="$threads")")
+		loop+=("$(bin/ortloop -rows "$MLP_ROWS" -batch 512 -threads "$threads" | sed -n 's/.*rows_per_second=\([0-9.]*\).*/\1/p')")
+	done
+	local j l
+	j=$(printf '%s\n' "${job[@]}" | median)
+	l=$(printf '%s\n' "${loop[@]}" | median)
+	printf '\nmlp: Parquet -> MLP 32-256-256-8 -> Parquet, %d rows, batch 512, %d intra-op thread(s), median of %d\n' "$MLP_ROWS" "$threads" "$REPEAT"
+	printf '  pipe run (mlp.yaml)       %12.0f rows/s   runs: %s\n' "$j" "${job[*]}"
+	printf '  ORT loop (ortloop)        %12.0f rows/s   runs: %s\n' "$l" "${loop[*]}"
+	printf '  ratio job/loop: %.3f (target >= 0.85)\n' "$(echo "$j / $l" | bc -l)"
+}
+
+jsonl_input() {
+	JSONL="$BENCH_DIR/rows.jsonl"
+	if [[ ! -f "$JSONL" ]] || [[ "$(cat "$BENCH_DIR/rows.jsonl.rows" 2>/dev/null)" != "$JSONL_ROWS" ]]; then
+		go run ./internal/cmd/jsonlgen -out "$JSONL" -rows "$JSONL_ROWS"
+		echo "$JSONL_ROWS" >"$BENCH_DIR/rows.jsonl.rows"
+	fi
+}
+
+bench_batching() {
+	jsonl_input
+	local one=() many=()
+	for i in $(seq "$REPEAT"); do
+		one+=("$(job_rate pipelines/bench/jsonl-mlp.yaml IN="$JSONL" MAX_ROWS=1)")
+		many+=("$(job_rate pipelines/bench/jsonl-mlp.yaml IN="$JSONL" MAX_ROWS=256)")
+	done
+	local a b
+	a=$(printf '%s\n' "${one[@]}" | median)
+	b=$(printf '%s\n' "${many[@]}" | median)
+	printf '\nbatching: JSON lines read one row per batch -> MLP, %d rows, median of %d\n' "$JSONL_ROWS" "$REPEAT"
+	printf '  max_rows: 1      %12.0f rows/s   runs: %s\n' "$a" "${one[*]}"
+	printf '  max_rows: 256    %12.0f rows/s   runs: %s\n' "$b" "${many[*]}"
+	printf '  gain: %.2fx (target >= 4x)\n' "$(echo "$b / $a" | bc -l)"
+}
+
+bench_adaptive() {
+	jsonl_input
+	local best=0 best_n=0 line=""
+	for n in 1 2 4 8 16 32 64 128 256 512 1024 2048; do
+		local r
+		r=$(job_rate pipelines/bench/jsonl-mlp.yaml IN="$JSONL" MAX_ROWS=$n)
+		line+=" $n:$(printf '%.0f' "$r")"
+		if (($(echo "$r > $best" | bc -l))); then best=$r best_n=$n; fi
+	done
+	local ad=()
+	PIPE_ARGS=(--set score.batch.adaptive.target_latency=50ms --set score.batch.adaptive.min_rows=1)
+	for i in $(seq "$REPEAT"); do
+		ad+=("$(job_rate pipelines/bench/jsonl-mlp.yaml IN="$JSONL" MAX_ROWS=2048)")
+	done
+	PIPE_ARGS=()
+	local a
+	a=$(printf '%s\n' "${ad[@]}" | median)
+	printf '\nadaptive: same job, fixed max_rows swept 1..2048 vs adaptive (target_latency 50ms, 1..2048)\n'
+	printf '  sweep rows/s:%s\n' "$line"
+	printf '  best fixed: max_rows %d at %.0f rows/s; adaptive: %.0f rows/s (runs: %s)\n' "$best_n" "$best" "$a" "${ad[*]}"
+	printf '  ratio adaptive/best: %.3f (target >= 0.9)\n' "$(echo "$a / $best" | bc -l)"
+}
+
 targets=("$@")
-[[ ${#targets[@]} -eq 0 ]] && targets=(copy)
-[[ -x $PIPE ]] || go build -o $PIPE ./cmd/pipe
+[[ ${#targets[@]} -eq 0 ]] && targets=(copy mlp batching adaptive)
+go build -o $PIPE ./cmd/pipe
+PIPE_ORT_LIB=$(scripts/install-ort.sh)
+export PIPE_ORT_LIB
 for t in "${targets[@]}"; do
 	case $t in
 	copy) bench_copy ;;
+	mlp) bench_mlp ;;
+	batching) bench_batching ;;
+	adaptive) bench_adaptive ;;
 	*) echo "unknown benchmark $t" >&2; exit 2 ;;
 	esac
 done

@@ -1,6 +1,9 @@
 package source
 
 import (
+	"runtime"
+	"fmt"
+	"time"
 	"context"
 	"errors"
 	"io"
@@ -28,6 +31,19 @@ func fuzzRead(t *testing.T, name string, data []byte, leakCheck bool, build func
 		t.Fatal(err)
 	}
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	t0 := time.Now()
+	tm := time.AfterFunc(4*time.Second, func() {
+		os.WriteFile("/tmp/hang-input", data, 0o644)
+		buf := make([]byte, 1<<20)
+		n := runtime.Stack(buf, true)
+		os.WriteFile("/tmp/hang-stack", buf[:n], 0o644)
+	})
+	defer tm.Stop()
+	defer func() {
+		if time.Since(t0) > time.Second {
+			os.WriteFile(fmt.Sprintf("/tmp/slow-%d", time.Now().UnixNano()), data, 0o644)
+		}
+	}()
 	src, err := build(path, mem)
 	if err == nil {
 		// A malformed file may declare billions of rows of a null column:
