@@ -1,16 +1,16 @@
 package source
 
 import (
-	"runtime"
-	"fmt"
-	"time"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
