@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"encoding/binary"
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -114,29 +115,69 @@ func (e *edge) drain() {
 	e.q, e.bytes = nil, 0
 }
 
-// recordBytes estimates the memory a batch holds: the sum of its buffers.
+// recordBytes estimates the memory a batch holds for the in-flight budget
+// and the run report: the bytes its rows reach in their buffers. A slice of
+// a larger batch counts only its own rows, not the whole buffers it shares.
 func recordBytes(rec arrow.RecordBatch) int64 {
 	var n int64
 	for _, c := range rec.Columns() {
-		n += dataBytes(c.Data())
+		n += dataBytes(c.Data(), int64(c.Data().Offset()), int64(c.Len()))
 	}
 	return n
 }
 
-func dataBytes(d arrow.ArrayData) int64 {
-	var n int64
-	for _, b := range d.Buffers() {
+// dataBytes returns the bytes that rows [off, off+n) of d occupy.
+func dataBytes(d arrow.ArrayData, off, n int64) int64 {
+	bufs := d.Buffers()
+	var total int64
+	if len(bufs) > 0 && bufs[0] != nil {
+		total += (n + 7) / 8 // validity bits
+	}
+	switch t := d.DataType().(type) {
+	case arrow.FixedWidthDataType:
+		if t.ID() == arrow.BOOL {
+			return total + (n+7)/8
+		}
+		return total + n*int64(t.BitWidth()/8)
+	case *arrow.FixedSizeListType:
+		k := int64(t.Len())
+		child := d.Children()[0]
+		return total + dataBytes(child, int64(child.Offset())+off*k, n*k)
+	case arrow.BinaryDataType:
+		if len(bufs) < 3 || bufs[1] == nil || bufs[2] == nil || n == 0 {
+			return total
+		}
+		width := int64(4)
+		if t.ID() == arrow.LARGE_STRING || t.ID() == arrow.LARGE_BINARY {
+			width = 8
+		}
+		offs := bufs[1].Bytes()
+		if int64(len(offs)) < (off+n+1)*width {
+			return total + int64(bufs[1].Len()+bufs[2].Len())
+		}
+		start, end := readOffset(offs, off, width), readOffset(offs, off+n, width)
+		return total + (n+1)*width + (end - start)
+	}
+	// Other layouts: count whole buffers, children and dictionary.
+	for _, b := range bufs {
 		if b != nil {
-			n += int64(b.Len())
+			total += int64(b.Len())
 		}
 	}
 	for _, c := range d.Children() {
-		n += dataBytes(c)
+		total += dataBytes(c, int64(c.Offset()), int64(c.Len()))
 	}
 	if d.DataType().ID() == arrow.DICTIONARY {
 		if dict := d.Dictionary(); dict != nil {
-			n += dataBytes(dict)
+			total += dataBytes(dict, int64(dict.Offset()), int64(dict.Len()))
 		}
 	}
-	return n
+	return total
+}
+
+func readOffset(b []byte, i, width int64) int64 {
+	if width == 8 {
+		return int64(binary.LittleEndian.Uint64(b[i*8:]))
+	}
+	return int64(int32(binary.LittleEndian.Uint32(b[i*4:])))
 }

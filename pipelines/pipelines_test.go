@@ -5,6 +5,7 @@ package pipelines_test
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -68,17 +69,14 @@ func TestEveryJobValidates(t *testing.T) {
 	files, _ := filepath.Glob("*.yaml")
 	more, _ := filepath.Glob("bench/*.yaml")
 	files = append(files, more...)
-	if len(files) < 3 {
+	if len(files) < 6 {
 		t.Fatalf("only %d jobs", len(files))
 	}
 	for _, f := range files {
 		t.Run(f, func(t *testing.T) {
-			job, err := pipeline.LoadFile(f, pipeline.LoadOptions{Env: env(map[string]string{"ROWS": "10", "OUT": t.TempDir(), "IN": "bench/copy.yaml"})})
+			job, err := pipeline.LoadFile(f, pipeline.LoadOptions{Env: env(map[string]string{"ROWS": "10", "OUT": t.TempDir(), "IN": smallInput(t, f)})})
 			if err != nil {
 				t.Fatal(err)
-			}
-			if strings.Contains(f, "copy.yaml") {
-				return // its input is made by copy-input.yaml first
 			}
 			p, err := pipeline.Build(job, pipeline.BuildOptions{Mem: stagetest.Mem(t)})
 			if err != nil {
@@ -90,6 +88,56 @@ func TestEveryJobValidates(t *testing.T) {
 			p.Close()
 		})
 	}
+}
+
+// TestBenchJobsRun runs every benchmark job end to end on a few rows, so
+// that `make bench` cannot rot unnoticed.
+func TestBenchJobsRun(t *testing.T) {
+	needORT(t)
+	for _, f := range []string{"bench/copy-input.yaml", "bench/copy.yaml", "bench/mlp-input.yaml", "bench/mlp.yaml", "bench/jsonl-mlp.yaml"} {
+		t.Run(f, func(t *testing.T) {
+			out := t.TempDir()
+			rep := runJob(t, f, map[string]string{"ROWS": "300", "OUT": out, "IN": smallInput(t, f), "MAX_ROWS": "16"})
+			want := int64(300)
+			if strings.Contains(f, "jsonl") {
+				want = 40
+			}
+			if got := rep.Stages[len(rep.Stages)-1].RowsIn; got != want {
+				t.Fatalf("sink got %d rows, want %d", got, want)
+			}
+		})
+	}
+}
+
+// smallInput makes the input file a benchmark job reads (named by its IN
+// variable), at a few rows; "" for jobs without input.
+func smallInput(t *testing.T, job string) string {
+	t.Helper()
+	dir := t.TempDir()
+	switch filepath.Base(job) {
+	case "copy.yaml", "mlp.yaml":
+		gen := "bench/copy-input.yaml"
+		if filepath.Base(job) == "mlp.yaml" {
+			gen = "bench/mlp-input.yaml"
+		}
+		runJob(t, gen, map[string]string{"ROWS": "300", "OUT": dir})
+		return filepath.Join(dir, "part-00000.parquet")
+	case "jsonl-mlp.yaml":
+		var b strings.Builder
+		for i := 0; i < 40; i++ {
+			fmt.Fprintf(&b, `{"id":%d`, i)
+			for j := 0; j < 32; j++ {
+				fmt.Fprintf(&b, `,"f%d":%g`, j, float64(i*j%7)/7-0.5)
+			}
+			b.WriteString("}\n")
+		}
+		p := filepath.Join(dir, "rows.jsonl")
+		if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	return ""
 }
 
 // readDir reads every part file of a sink's output folder into one table's

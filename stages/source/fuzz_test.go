@@ -3,14 +3,11 @@ package source
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
@@ -31,19 +28,6 @@ func fuzzRead(t *testing.T, name string, data []byte, leakCheck bool, build func
 		t.Fatal(err)
 	}
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	t0 := time.Now()
-	tm := time.AfterFunc(4*time.Second, func() {
-		os.WriteFile("/tmp/hang-input", data, 0o644)
-		buf := make([]byte, 1<<20)
-		n := runtime.Stack(buf, true)
-		os.WriteFile("/tmp/hang-stack", buf[:n], 0o644)
-	})
-	defer tm.Stop()
-	defer func() {
-		if time.Since(t0) > time.Second {
-			os.WriteFile(fmt.Sprintf("/tmp/slow-%d", time.Now().UnixNano()), data, 0o644)
-		}
-	}()
 	src, err := build(path, mem)
 	if err == nil {
 		// A malformed file may declare billions of rows of a null column:

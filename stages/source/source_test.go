@@ -234,3 +234,35 @@ func colValues(recs []arrow.RecordBatch, i int) []string {
 }
 
 var _ = array.NewRecordBatch
+
+// TestCancelled checks every source returns the context's error when it is
+// cancelled before Next.
+func TestCancelled(t *testing.T) {
+	mem := stagetest.Mem(t)
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "a.csv"), "a\n1\n")
+	writeFile(t, filepath.Join(dir, "a.jsonl"), "{\"a\": 1}\n")
+	recs := genRecords(t, mem, `{count: 3, columns: [{name: a, type: int64}]}`)
+	writeParquet(t, filepath.Join(dir, "a.parquet"), recs, 10)
+	writeIPC(t, filepath.Join(dir, "a.arrow"), recs, true)
+	stagetest.Release(recs)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for typ, with := range map[string]string{
+		"csv_source": `{paths: [a.csv]}`, "jsonl_source": `{paths: [a.jsonl]}`, "parquet_source": `{paths: [a.parquet]}`,
+		"ipc_source": `{paths: [a.arrow]}`, "generate": `{count: 5, columns: [{name: a, type: bool}]}`,
+	} {
+		t.Run(typ, func(t *testing.T) {
+			src, err := build(t, mem, typ, with, dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rec, err := src.Next(ctx); !errors.Is(err, context.Canceled) {
+				if rec != nil {
+					rec.Release()
+				}
+				t.Errorf("Next on a cancelled context: %v, want context.Canceled", err)
+			}
+		})
+	}
+}
