@@ -55,6 +55,7 @@ type node struct {
 	entry     *stages.Entry
 	conf      any
 	stage     stages.Stage
+	details   any // the stage's own report, taken before Close
 	inputs    []*node
 	consumers []*node
 	stats     *StageStats

@@ -54,6 +54,10 @@ type StageReport struct {
 	Errors         int64   `json:"errors"`
 	// RowsPerSecond is rows out (rows in for sinks) per second of the run.
 	RowsPerSecond float64 `json:"rows_per_second"`
+	// Details holds figures of the stage's own (a model stage's placement
+	// and batching), when it has any.
+	Details any `json:"details,omitempty"`
+	summary string
 }
 
 func (r *Report) fill(p *Pipeline, err error) {
@@ -85,6 +89,9 @@ func (r *Report) fill(p *Pipeline, err error) {
 		if r.Seconds > 0 {
 			sr.RowsPerSecond = float64(rows) / r.Seconds
 		}
+		if d, ok := n.details.(fmt.Stringer); ok && d != nil {
+			sr.Details, sr.summary = d, d.String()
+		}
 		r.Stages = append(r.Stages, sr)
 	}
 }
@@ -104,6 +111,11 @@ func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintf(tw, "\t\t\t\t\t\t\t\t\t\n")
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	for _, s := range r.Stages {
+		if s.summary != "" {
+			fmt.Fprintf(w, "%s: %s\n", s.ID, s.summary)
+		}
 	}
 	_, err := fmt.Fprintf(w, "%s in %s\n", r.Status, roundDur(r.Seconds))
 	return err

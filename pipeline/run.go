@@ -123,6 +123,9 @@ func (p *Pipeline) Run(ctx context.Context) (*Report, error) {
 	}
 	var closeErrs []error
 	for _, n := range p.nodes {
+		if r, ok := n.stage.(stages.Reporter); ok {
+			n.details = r.Report()
+		}
 		if cerr := n.stage.Close(); cerr != nil {
 			closeErrs = append(closeErrs, &StageError{Stage: n.def.ID, Err: cerr})
 		}

@@ -50,6 +50,8 @@
 //
 // A good stage implements, where they apply: [Flusher] (a transform that
 // holds rows back until end of input), [RowCounter] (a source that knows its
-// row count from metadata, for progress and ETA), and [Aborter] (a sink that
-// can discard what it has written when the run fails).
+// row count from metadata, for progress and ETA), [Aborter] (a sink that
+// can discard what it has written when the run fails), [OutputDirer] (a sink
+// writing into a folder, where the run report goes) and [Reporter] (figures
+// of its own for the run report).
 package stages

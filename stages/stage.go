@@ -2,6 +2,7 @@ package stages
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/apache/arrow-go/v18/arrow"
 )
@@ -115,4 +116,12 @@ type Aborter interface {
 // runtime can put the run report (metrics.json) beside the data.
 type OutputDirer interface {
 	OutputDir() string
+}
+
+// Reporter is implemented by stages with figures of their own for the run
+// report, such as a model stage's placement and batching. The runtime calls
+// Report after the stage's last other call, before Close; the value is
+// written as JSON under the stage's "details" and summarised by String.
+type Reporter interface {
+	Report() fmt.Stringer
 }

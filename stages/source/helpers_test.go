@@ -3,9 +3,7 @@ package source
 import (
 	"context"
 	"strconv"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"go.yaml.in/yaml/v3"
@@ -28,15 +26,6 @@ func yamlNode(t *testing.T, s string) *yaml.Node {
 		t.Fatal(err)
 	}
 	return doc.Content[0]
-}
-
-// cpuTime returns the CPU time the process has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // drainRecs reads src to the end; the batches are released when t ends.

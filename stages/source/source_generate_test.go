@@ -2,11 +2,9 @@ package source
 
 import (
 	"context"
-	"io"
 	"math"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 
@@ -137,43 +135,6 @@ func TestGenerateConfigErrors(t *testing.T) {
 // benchmark shape (id, 32 float32, a 16-byte string); it is skipped under
 // -short and only logs under the race detector. It measures the process's
 // CPU time, so a busy machine does not fail it.
-func TestGenerateSpeed(t *testing.T) {
-	if testing.Short() {
-		t.Skip("speed test skipped with -short")
-	}
-	cols := "[{name: id, type: int64}"
-	for i := range 32 {
-		cols += ", {name: f" + itoa(i) + ", type: float32}"
-	}
-	cols += ", {name: s, type: string}]"
-	n := 1_000_000
-	if raceEnabled {
-		n = 50_000
-	}
-	g, err := NewGenerate(GenerateConfig{Count: int64(n), Seed: 1, BatchRows: defaultBatchRows, Columns: parseGenCols(t, cols)}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	start, cpu0 := time.Now(), cpuTime()
-	for {
-		rec, err := g.Next(context.Background())
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		rec.Release()
-	}
-	wall, cpu := time.Since(start), cpuTime()-cpu0
-	// CPU time, not wall time: the test machine may be shared.
-	rate := float64(n) / cpu.Seconds()
-	t.Logf("generate: %.1fM rows per CPU second, %.1fM rows/s wall (id, 32 float32, string16)", rate/1e6, float64(n)/wall.Seconds()/1e6)
-	if !raceEnabled && rate < 2e6 {
-		t.Errorf("generate: %.1fM rows per CPU second, want > 2M", rate/1e6)
-	}
-}
-
 func parseGenCols(t *testing.T, cols string) []GenColumn {
 	t.Helper()
 	e, _ := stages.Default().Lookup("generate")

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
@@ -232,8 +231,6 @@ func colValues(recs []arrow.RecordBatch, i int) []string {
 	}
 	return out
 }
-
-var _ = array.NewRecordBatch
 
 // TestCancelled checks every source returns the context's error when it is
 // cancelled before Next.

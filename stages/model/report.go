@@ -1,0 +1,65 @@
+package model
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/pipe-ml/pipe/batcher"
+)
+
+// Report describes where a model stage ran and how it batched: it answers
+// "why are my batches small?".
+type Report struct {
+	Backend string `json:"backend"`
+	Reason  string `json:"placement_reason"`
+	Batches int64  `json:"batches"`
+	Rows    int64  `json:"rows"`
+	PadRows int64  `json:"pad_rows"`
+	// Flushes counts batches by why they left the batcher: full,
+	// preferred (a preferred size when the delay was spent), deadline
+	// (max_delay spent), end_of_input.
+	Flushes map[string]int64 `json:"flushes"`
+	// Sizes counts batches by real rows, by power-of-two bucket: "≤512"
+	// counts batches of 257 to 512 rows.
+	Sizes     map[string]int64 `json:"batch_sizes"`
+	MeanRows  float64          `json:"mean_batch_rows"`
+	MaxWaitMs float64          `json:"max_wait_ms"`
+	Copied    int64            `json:"batches_copied"`
+}
+
+func (r *Report) String() string {
+	var fl []string
+	for _, k := range []string{"full", "preferred", "deadline", "end_of_input"} {
+		if n := r.Flushes[k]; n > 0 {
+			fl = append(fl, fmt.Sprintf("%s %d", k, n))
+		}
+	}
+	return fmt.Sprintf("backend %s; %d batches, mean %.1f rows; flushes: %s; longest wait %.1fms",
+		r.Backend, r.Batches, r.MeanRows, strings.Join(fl, ", "), r.MaxWaitMs)
+}
+
+// Report returns the stage's placement and batching figures.
+func (s *Stage) Report() fmt.Stringer {
+	st := s.stats
+	backend, reason := s.run.Placement()
+	r := &Report{
+		Backend: backend, Reason: reason,
+		Batches: st.Batches, Rows: st.Rows, PadRows: st.PadRows, Copied: st.Copied,
+		Flushes:   map[string]int64{},
+		Sizes:     map[string]int64{},
+		MaxWaitMs: float64(st.MaxWaited.Microseconds()) / 1000,
+	}
+	names := map[batcher.Reason]string{batcher.Full: "full", batcher.Preferred: "preferred", batcher.Deadline: "deadline", batcher.EndOfInput: "end_of_input"}
+	for reason, name := range names {
+		r.Flushes[name] = st.Flushes[reason]
+	}
+	for i, n := range st.Sizes {
+		if n > 0 {
+			r.Sizes[fmt.Sprintf("≤%d", 1<<i)] = n
+		}
+	}
+	if st.Batches > 0 {
+		r.MeanRows = float64(st.Rows) / float64(st.Batches)
+	}
+	return r
+}
