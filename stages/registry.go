@@ -245,3 +245,19 @@ func joinNames(names []string) string {
 	}
 	return s
 }
+
+// RegisterEntry adds an entry taken from another registry (for example the
+// default one) to r, so that a registry of one's own can offer built-in
+// types beside custom ones.
+func RegisterEntry(r *Registry, e *Entry) error {
+	if e == nil || e.Name == "" {
+		return errors.New("stages: register entry: empty entry")
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, dup := r.entries[e.Name]; dup {
+		return fmt.Errorf("stages: register %q: duplicate type name", e.Name)
+	}
+	r.entries[e.Name] = e
+	return nil
+}

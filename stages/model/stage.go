@@ -40,9 +40,11 @@ type Stage struct {
 	plan   *plan
 	run    Runner
 	policy batcher.Policy
-	mem    memory.Allocator
-	log    *slog.Logger
-	stats  batcher.Stats
+	// mem pools tensor buffers: converted inputs, outputs (which become
+	// the output columns) and coalesced batches.
+	mem   *tensorPool
+	log   *slog.Logger
+	stats batcher.Stats
 }
 
 // New builds a model stage: it checks the model file (and its pin), opens
@@ -85,7 +87,7 @@ func New(conf Config, env *stages.Env) (*Stage, error) {
 	}
 	backend, reason := r.Placement()
 	log.Debug("model placed", "model", path, "backend", backend, "reason", reason)
-	return &Stage{conf: conf, plan: p, run: r, policy: policy, mem: env.Mem, log: log}, nil
+	return &Stage{conf: conf, plan: p, run: r, policy: policy, mem: newTensorPool(env.Mem), log: log}, nil
 }
 
 // openRunner opens the model through the job's executor when it has one,
@@ -188,8 +190,12 @@ func (s *Stage) Placement() (backend, reason string) { return s.run.Placement() 
 // reason and the batch-size distribution.
 func (s *Stage) BatchStats() batcher.Stats { return s.stats }
 
-// Close releases the model.
-func (s *Stage) Close() error { return s.run.Close() }
+// Close releases the model and the pooled tensor buffers.
+func (s *Stage) Close() error {
+	err := s.run.Close()
+	s.mem.close()
+	return err
+}
 
 // inflight is one submitted batch.
 type inflight struct {
