@@ -17,6 +17,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
+	"github.com/pipe-ml/pipe/stages"
 	"github.com/pipe-ml/pipe/stages/sink"
 )
 
@@ -55,7 +56,9 @@ func copyFile(in, out string, batch int64) (int64, error) {
 		return 0, err
 	}
 	defer rr.Release()
-	props, arrowProps, err := sink.ParquetWriterProperties(sink.DefaultParquetConfig(), mem)
+	conf := sink.DefaultParquetConfig()
+	conf.Path = stages.Path(out) // validated, not used: this loop writes out itself
+	props, arrowProps, err := sink.ParquetWriterProperties(conf, mem)
 	if err != nil {
 		return 0, err
 	}
