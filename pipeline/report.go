@@ -20,15 +20,20 @@ var Version = "dev"
 // Report is what a run leaves behind: its outcome and the figures of every
 // stage. It is written as metrics.json next to every sink's output.
 type Report struct {
-	Job      string        `json:"job"`
-	File     string        `json:"file"`
-	Status   string        `json:"status"` // succeeded, failed, interrupted
-	Error    string        `json:"error,omitempty"`
-	Started  time.Time     `json:"started"`
-	Finished time.Time     `json:"finished"`
-	Seconds  float64       `json:"duration_seconds"`
-	Versions Versions      `json:"versions"`
-	Stages   []StageReport `json:"stages"`
+	Job      string    `json:"job"`
+	File     string    `json:"file"`
+	Status   string    `json:"status"` // succeeded, failed, interrupted
+	Error    string    `json:"error,omitempty"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
+	Seconds  float64   `json:"duration_seconds"`
+	Versions Versions  `json:"versions"`
+	// Fingerprint identifies the job, its models and its inputs (see
+	// [Pipeline.Fingerprint]).
+	Fingerprint string        `json:"fingerprint"`
+	Stages      []StageReport `json:"stages"`
+	// Backends holds the figures of every backend that ran a model.
+	Backends []BackendReport `json:"backends,omitempty"`
 }
 
 // Versions records what produced a report.
@@ -57,6 +62,9 @@ type StageReport struct {
 	// Details holds figures of the stage's own (a model stage's placement
 	// and batching), when it has any.
 	Details any `json:"details,omitempty"`
+	// Latency is the distribution of the stage's batch latencies, for
+	// stages that time their batches (model stages).
+	Latency *LatencyReport `json:"batch_latency,omitempty"`
 	summary string
 }
 
@@ -92,8 +100,11 @@ func (r *Report) fill(p *Pipeline, err error) {
 		if d, ok := n.details.(fmt.Stringer); ok && d != nil {
 			sr.Details, sr.summary = d, d.String()
 		}
+		sr.Latency = stageLatency(n.stage)
 		r.Stages = append(r.Stages, sr)
 	}
+	r.Fingerprint = p.Fingerprint()
+	r.Backends = backendReports(p)
 }
 
 // WriteTable prints the per-stage figures as an aligned table.
@@ -185,6 +196,11 @@ func writeFileAtomic(path string, data []byte) error {
 		return err
 	}
 	tmp := f.Name()
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
 	if _, err := f.Write(data); err != nil {
 		f.Close()
 		os.Remove(tmp)
