@@ -66,7 +66,6 @@ func copyFile(in, out string, batch int64) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer f.Close()
 	w, err := pqarrow.NewFileWriter(rr.Schema(), f, props, arrowProps)
 	if err != nil {
 		return 0, err
@@ -82,8 +81,15 @@ func copyFile(in, out string, batch int64) (int64, error) {
 	if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
 		return rows, err
 	}
+	// Close writes the footer and closes f; fsync through a new descriptor,
+	// as parquet_sink does before its rename.
 	if err := w.Close(); err != nil {
 		return rows, err
 	}
-	return rows, f.Sync()
+	g, err := os.Open(out)
+	if err != nil {
+		return rows, err
+	}
+	defer g.Close()
+	return rows, g.Sync()
 }
