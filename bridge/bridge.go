@@ -38,6 +38,12 @@ type Session interface {
 	Close() error
 }
 
+// ExtraStrict is the [Options.Extra] key, set to "1", by which the executor
+// asks for strict placement: a backend that would silently run part of a
+// model elsewhere (ONNX Runtime's CPU fallback under an execution provider)
+// must fail to open it instead.
+const ExtraStrict = "strict"
+
 // Options are the session settings a job can give. Backends ignore those
 // that do not apply to them.
 type Options struct {

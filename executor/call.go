@@ -198,6 +198,9 @@ func (c *Call) run() {
 		case err == nil:
 			cd.tr.h.success(d, c.rows)
 			cd.tr.br.record(outcomeSuccess, probe, e.clock.Now())
+			if ref, ok := m.claimCanary(cd); ok {
+				c.runCanary(cd, ref, out)
+			}
 			c.finish(out, nil)
 			return
 		case class == bridge.ClassCanceled || c.ctx.Err() != nil:

@@ -20,7 +20,28 @@
 // loads the model is chosen; the others stay in order as fallbacks and are
 // opened only when needed. [Model.Placement] and the log say which backend
 // was chosen and why the others were not. Strict makes any fallback an
-// error.
+// error, and reaches the backend as Options.Extra "strict" = "1"
+// ([ExtraStrict]): ane and mps then refuse a .onnx model that would
+// partly run on ONNX Runtime's CPU fallback.
+//
+// # Canary
+//
+// A model placed on a backend other than Options.CanaryBackend (cpu)
+// runs its first real batch there too, once, in the same worker before the
+// call completes; [Model.Canary] reports the largest absolute and relative
+// difference per output (the Neural Engine computes in float16), and the
+// log has one line per output. A reference that cannot run the model is
+// reported, never an error of the call.
+//
+// # System health
+//
+// Options.Health (default apple.ReadHealth) is read every
+// Options.HealthInterval on the executor's clock: serious heat halves the
+// concurrency of the ane, mps and metal subpools (pond Resize), critical
+// heat drops it to one, and memory pressure closes every cached model no
+// Model references. The poller stops at the first reading that says the
+// signals do not exist here (apple.ErrNotMac off macOS).
+// [Executor.SystemHealth] returns the last reading.
 //
 // # Model registry
 //
@@ -72,10 +93,10 @@
 // # Concurrency
 //
 // Executor, Model and Call are safe for concurrent use. Every goroutine the
-// executor starts (pond workers, and a helper that requeues a call on a
-// full lane) is waited for by [Executor.Close], which first waits for every
-// admitted call to complete: cancel their contexts for a hard stop.
-// [Model.Close] waits for that model's calls. Tasks check their context
+// executor starts (pond workers, a helper that requeues a call on a full
+// lane, the health poller) is waited for by [Executor.Close], which first
+// stops the poller, then waits for every admitted call to complete:
+// cancel their contexts for a hard stop. [Model.Close] waits for that model's calls. Tasks check their context
 // before loading a model and before each run; a running backend call is
 // interrupted through its context.
 //

@@ -12,6 +12,8 @@ import (
 	"github.com/alitto/pond/v2"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pipe-ml/pipe/bridge/apple"
 )
 
 // Options configure an [Executor]. The zero value is usable.
@@ -55,6 +57,20 @@ type Options struct {
 	Clock Clock
 	// Rand returns numbers in [0, 1) for retry jitter; nil: math/rand/v2.
 	Rand func() float64
+	// Health reads the system's health signals (thermal state, memory
+	// pressure) every HealthInterval: serious heat halves the concurrency
+	// of the ane, mps and metal lanes, critical heat drops them to 1, and
+	// memory pressure evicts unused models. nil: apple.ReadHealth, which
+	// fails with apple.ErrNotMac off macOS, and the poller then stops.
+	Health func() (apple.Health, error)
+	// HealthInterval is the time between readings of Health, on Clock.
+	// 0: DefaultHealthInterval; negative: no polling.
+	HealthInterval time.Duration
+	// CanaryBackend is the reference of the canary: a model placed on any
+	// other backend runs its first real batch there too, once, and
+	// [Model.Canary] reports the differences. "": DefaultCanaryBackend
+	// (cpu); "none": no canary.
+	CanaryBackend string
 }
 
 // DefaultAutoOrder is the preference of `backends: [auto]`.
@@ -115,6 +131,7 @@ type Executor struct {
 	met     *metrics
 	mem     memory.Allocator // warm-up tensors
 	root    pond.Pool
+	sig     *signals       // the health poller; nil when off
 	calls   sync.WaitGroup // admitted calls not yet completed
 	helpers sync.WaitGroup // goroutines resubmitting a call to a full lane
 
@@ -176,6 +193,9 @@ func New(opts Options) (*Executor, error) {
 	// queue is bounded all the same (pond's default is unbounded) and stays
 	// empty since the root never reaches its limit.
 	e.root = pond.NewPool(0, pond.WithQueueSize(1))
+	if e.sig = newSignals(e); e.sig != nil {
+		e.sig.start()
+	}
 	return e, nil
 }
 
@@ -194,7 +214,7 @@ func (e *Executor) laneFor(name string) (*lane, error) {
 	if q == 0 {
 		q = 2 * conc
 	}
-	l := &lane{name: name, conc: conc, queue: q, pool: e.root.NewSubpool(conc, pond.WithQueueSize(q))}
+	l := &lane{name: name, conc: conc, queue: q, pool: e.root.NewSubpool(e.sig.laneConcurrency(name, conc), pond.WithQueueSize(q))}
 	e.lanes[name] = l
 	return l, nil
 }
@@ -243,6 +263,9 @@ func (e *Executor) Close() error {
 	e.closed = true
 	e.mu.Unlock()
 
+	if e.sig != nil {
+		e.sig.close()
+	}
 	e.calls.Wait()
 	e.helpers.Wait()
 	for _, l := range e.lanes {

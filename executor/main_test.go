@@ -112,6 +112,14 @@ func newEnv(t *testing.T, opts Options) *env {
 	if opts.Rand == nil {
 		opts.Rand = func() float64 { return 0.5 }
 	}
+	// The health poller and the canary are off unless a test asks for
+	// them: they would add timers and reference runs to every test.
+	if opts.Health == nil && opts.HealthInterval == 0 {
+		opts.HealthInterval = -1
+	}
+	if opts.CanaryBackend == "" {
+		opts.CanaryBackend = "none"
+	}
 	opts.Registerer = v.reg
 	e, err := New(opts)
 	if err != nil {

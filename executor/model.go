@@ -93,6 +93,8 @@ type Model struct {
 
 	waits, rejections prometheus.Counter
 
+	can canary // the one-shot comparison with the reference backend
+
 	mu     sync.Mutex
 	cur    int // the candidate new calls start on
 	reason string
@@ -132,6 +134,9 @@ func (e *Executor) Open(ctx context.Context, spec ModelSpec) (*Model, error) {
 	if spec.SHA256 != "" && !strings.EqualFold(spec.SHA256, sha) {
 		return nil, &HashMismatchError{Path: spec.Path, Want: strings.ToLower(spec.SHA256), Got: sha}
 	}
+	if spec.Strict {
+		spec.Session = strictOptions(spec.Session)
+	}
 	m := &Model{e: e, spec: spec, label: modelLabel(spec.Path), sha: sha, size: size, retry: spec.Retry.withDefaults()}
 	m.waits = e.met.waits.WithLabelValues(m.label, spec.Stage)
 	m.rejections = e.met.rejections.WithLabelValues(m.label, spec.Stage)
@@ -141,6 +146,20 @@ func (e *Executor) Open(ctx context.Context, spec ModelSpec) (*Model, error) {
 	name, reason := m.Placement()
 	e.log.Info("model placed", "stage", spec.Stage, "model", spec.Path, "backend", name, "reason", reason)
 	return m, nil
+}
+
+// ExtraStrict is [bridge.ExtraStrict], set when ModelSpec.Strict is.
+const ExtraStrict = bridge.ExtraStrict
+
+// strictOptions returns o with [ExtraStrict] set, on a copy of Extra.
+func strictOptions(o bridge.Options) bridge.Options {
+	extra := maps.Clone(o.Extra)
+	if extra == nil {
+		extra = map[string]string{}
+	}
+	extra[ExtraStrict] = "1"
+	o.Extra = extra
+	return o
 }
 
 // optionsKey is the canonical text of session options, part of the

@@ -116,8 +116,8 @@ func EPOptions(c EPConfig) (map[string]string, error) {
 
 // DimOverrideOptions returns Extra entries "dim.<name>" = "<size>" that pin
 // symbolic dimensions of an ONNX model (ONNX Runtime's
-// AddFreeDimensionOverrideByName), from [ShapePlan.DimOverrides]. This is a
-// proposed extension of the ONNX Runtime backend's Extra keys.
+// AddFreeDimensionOverrideByName), from [ShapePlan.DimOverrides]; the ONNX
+// Runtime backend (bridge/ort) applies them when it creates the session.
 func DimOverrideOptions(dims map[string]int64) map[string]string {
 	out := make(map[string]string, len(dims))
 	for k, v := range dims {

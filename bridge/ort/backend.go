@@ -2,10 +2,12 @@ package ort
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -24,7 +26,28 @@ const (
 	// ExtraEPPrefix starts the keys of that provider's options:
 	// "ep.MLComputeUnits" = "CPUAndNeuralEngine".
 	ExtraEPPrefix = "ep."
+	// ExtraDisableCPUFallback = "1" sets the session config entry
+	// session.disable_cpu_ep_fallback: creating the session fails when a
+	// node cannot run on the execution provider, instead of the node
+	// silently running on the CPU one.
+	ExtraDisableCPUFallback = "ort.disable_cpu_ep_fallback"
+	// ExtraStrict = "1" (or "true") is the executor's strict placement; on a
+	// backend with an execution provider it implies
+	// [ExtraDisableCPUFallback]. The cpu backend has nothing to fall back
+	// from and ignores it.
+	ExtraStrict = bridge.ExtraStrict
+	// ExtraDimPrefix starts the keys that pin a symbolic dimension to a
+	// size (ONNX Runtime's AddFreeDimensionOverrideByName): "dim.N" = "8"
+	// makes every input dimension named N static 8, which the Neural
+	// Engine needs.
+	ExtraDimPrefix = "dim."
 )
+
+// dimOverride is one "dim.<name>" = "<size>" setting.
+type dimOverride struct {
+	name string
+	size int64
+}
 
 func init() {
 	bridge.Register(NewBackend("cpu", nil, CPUCapabilities()))
@@ -111,6 +134,9 @@ type sessionConfig struct {
 	ep           string
 	epKeys       []string
 	epValues     []string
+	// noCPUFallback sets session.disable_cpu_ep_fallback = 1.
+	noCPUFallback bool
+	dims          []dimOverride // sorted by name
 }
 
 // config resolves opts against the backend's defaults.
@@ -144,7 +170,63 @@ func (b *backend) config(opts bridge.Options) (sessionConfig, error) {
 		c.epKeys = append(c.epKeys, strings.TrimPrefix(k, ExtraEPPrefix))
 		c.epValues = append(c.epValues, extra[k])
 	}
+	if c.noCPUFallback, err = b.fallbackOff(extra, c.ep != ""); err != nil {
+		return c, err
+	}
+	if c.dims, err = b.dimOverrides(extra); err != nil {
+		return c, err
+	}
 	return c, nil
+}
+
+// fallbackOff reads [ExtraDisableCPUFallback] and, when the backend has an
+// execution provider, [ExtraStrict].
+func (b *backend) fallbackOff(extra map[string]string, hasEP bool) (bool, error) {
+	off := false
+	for _, k := range []string{ExtraDisableCPUFallback, ExtraStrict} {
+		v, ok := extra[k]
+		if !ok {
+			continue
+		}
+		on, err := flag(v)
+		if err != nil {
+			return false, &bridge.Error{Backend: b.name, Op: opOptions, Err: fmt.Errorf("%w: %s=%q: %v", ErrInvalidOption, k, v, err)}
+		}
+		if k == ExtraStrict && !hasEP {
+			continue
+		}
+		off = off || on
+	}
+	return off, nil
+}
+
+// flag reads a boolean option value.
+func flag(v string) (bool, error) {
+	switch strings.ToLower(v) {
+	case "1", "true":
+		return true, nil
+	case "0", "false", "":
+		return false, nil
+	}
+	return false, errors.New("want 1, true, 0 or false")
+}
+
+// dimOverrides reads the "dim.<name>" keys, sorted by name.
+func (b *backend) dimOverrides(extra map[string]string) ([]dimOverride, error) {
+	var out []dimOverride
+	for k, v := range extra {
+		name, ok := strings.CutPrefix(k, ExtraDimPrefix)
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if name == "" || err != nil || n <= 0 {
+			return nil, &bridge.Error{Backend: b.name, Op: opOptions, Err: fmt.Errorf("%w: %s=%q: want dim.<name> set to a size > 0", ErrInvalidOption, k, v)}
+		}
+		out = append(out, dimOverride{name: name, size: n})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out, nil
 }
 
 // graphOptLevel maps a [bridge.Options.GraphOpt] name to ONNX Runtime's

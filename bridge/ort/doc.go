@@ -26,7 +26,13 @@
 // (session.intra_op.allow_spinning and session.inter_op.allow_spinning).
 // Options.Extra may name an execution provider with "ep" and give its
 // options as "ep.<key>"; they are passed to
-// SessionOptionsAppendExecutionProvider.
+// SessionOptionsAppendExecutionProvider. "ort.disable_cpu_ep_fallback" =
+// "1" sets session.disable_cpu_ep_fallback, so session creation fails when
+// a node would fall back from the provider to the CPU; "strict" = "1" (the
+// executor's strict placement) implies it on a backend with a provider.
+// "dim.<name>" = "<size>" pins every dimension named name to size
+// (AddFreeDimensionOverrideByName): the session then reports, and
+// accepts, only that size.
 //
 // # Ownership
 //

@@ -91,7 +91,9 @@ func classify(op string, code int, msg string) bridge.Class {
 // newer than, or outside, what this runtime implements.
 func unsupportedModel(lowerMsg string) bool {
 	for _, s := range []string{"unsupported model ir version", "opset", "could not find an implementation",
-		"not supported", "unsupported"} {
+		"not supported", "unsupported",
+		// session.disable_cpu_ep_fallback: a node would need the CPU provider.
+		"fallback to cpu ep has been explicitly disabled"} {
 		if strings.Contains(lowerMsg, s) {
 			return true
 		}

@@ -102,10 +102,32 @@ func (b *backend) applyOptions(so *C.OrtSessionOptions, cfg sessionConfig) error
 			}
 		}
 	}
+	if cfg.noCPUFallback {
+		if err := b.configEntry(so, "session.disable_cpu_ep_fallback", "1"); err != nil {
+			return err
+		}
+	}
+	for _, d := range cfg.dims {
+		if err := b.dimEntry(so, d); err != nil {
+			return err
+		}
+	}
 	if cfg.ep != "" {
 		if err := b.appendEP(so, cfg); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// dimEntry pins one symbolic dimension.
+func (b *backend) dimEntry(so *C.OrtSessionOptions, d dimOverride) error {
+	cn := C.CString(d.name)
+	defer C.free(unsafe.Pointer(cn))
+	if e := C.pipe_ort_so_dim(so, cn, C.int64_t(d.size)); e.msg != nil {
+		err := takeError(b.name, opOptions, e)
+		err.Msg = ExtraDimPrefix + d.name + ": " + err.Msg
+		return err
 	}
 	return nil
 }

@@ -120,6 +120,11 @@ pipe_ort_err pipe_ort_so_config(OrtSessionOptions* so, const char* key, const ch
   return conv(api->AddSessionConfigEntry(so, key, value));
 }
 
+pipe_ort_err pipe_ort_so_dim(OrtSessionOptions* so, const char* name, int64_t value) {
+  NEED_API();
+  return conv(api->AddFreeDimensionOverrideByName(so, name, value));
+}
+
 pipe_ort_err pipe_ort_so_append_ep(OrtSessionOptions* so, const char* name, const char* const* keys,
                                    const char* const* values, size_t n) {
   NEED_API();

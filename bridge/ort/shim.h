@@ -35,6 +35,8 @@ void pipe_ort_so_release(OrtSessionOptions* so);
 pipe_ort_err pipe_ort_so_threads(OrtSessionOptions* so, int intra, int inter);
 pipe_ort_err pipe_ort_so_graph_opt(OrtSessionOptions* so, int level);
 pipe_ort_err pipe_ort_so_config(OrtSessionOptions* so, const char* key, const char* value);
+// pipe_ort_so_dim pins the symbolic dimension called name to value.
+pipe_ort_err pipe_ort_so_dim(OrtSessionOptions* so, const char* name, int64_t value);
 pipe_ort_err pipe_ort_so_append_ep(OrtSessionOptions* so, const char* name, const char* const* keys,
                                    const char* const* values, size_t n);
 

@@ -26,10 +26,18 @@ footer for Parquet, by reading for the others).
 
 For a model (.onnx): its inputs and outputs with element types and shapes
 (symbolic dimensions by name), opset, producer and metadata, as the backend
-loads it.`,
+loads it.
+
+With --backend ane or mps (macOS 14.4+, Apple silicon), also where Core ML
+expects to run each operation (Neural Engine, GPU or CPU) and the share per
+device, for .mlpackage, .mlmodel and .mlmodelc models; elsewhere the
+command fails saying why the backend is unavailable.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := args[0]
+			if units, ok := coreMLUnits(backend); ok && (isCoreMLModel(path) || strings.EqualFold(filepath.Ext(path), ".onnx")) {
+				return inspectPlacement(cmd.Context(), g.stdout, path, backend, units)
+			}
 			if strings.EqualFold(filepath.Ext(path), ".onnx") {
 				return inspectModel(cmd.Context(), g.stdout, path, backend)
 			}

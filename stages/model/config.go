@@ -43,9 +43,10 @@ type BreakerConfig struct {
 
 // SessionConfig holds the runtime settings beyond threads.
 type SessionConfig struct {
-	InterOpThreads int    `yaml:"inter_op_threads" doc:"Threads across independent operators; 0: the runtime's default."`
-	GraphOpt       string `yaml:"graph_optimization" doc:"Graph optimization level: disable, basic, extended or all."`
-	Spinning       *bool  `yaml:"spinning" doc:"Let idle runtime threads spin (lower latency, more CPU); unset: the runtime's default."`
+	InterOpThreads int               `yaml:"inter_op_threads" doc:"Threads across independent operators; 0: the runtime's default."`
+	GraphOpt       string            `yaml:"graph_optimization" doc:"Graph optimization level: disable, basic, extended or all."`
+	Spinning       *bool             `yaml:"spinning" doc:"Let idle runtime threads spin (lower latency, more CPU); unset: the runtime's default."`
+	Extra          map[string]string `yaml:"extra" doc:"Backend-specific options, e.g. {dim.N: '8'} to fix a symbolic dimension, ep.* options of ONNX Runtime's execution providers, compute_units or cache_dir on the Apple backends."`
 }
 
 // BatchConfig is the `batch:` block; it maps onto batcher.Policy.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pipe-ml/pipe/batcher"
+	"github.com/pipe-ml/pipe/stages"
 )
 
 // ObserverService is the key of [stages.Env.Services] under which the
@@ -71,4 +72,21 @@ func (s *Stage) LatencyHistogram() (upper []float64, counts []int64) {
 		counts[i] = s.lat.counts[i].Load()
 	}
 	return upper, counts
+}
+
+// observerOf returns the job's batch observer, if it passed one.
+func observerOf(env *stages.Env) BatchObserver {
+	obs, _ := env.Services[ObserverService].(BatchObserver)
+	return obs
+}
+
+// observe records a completed batch.
+func (s *Stage) observe(f *inflight, took time.Duration) {
+	s.lat.observe(took)
+	if s.obs == nil {
+		return
+	}
+	backend, _ := s.run.Placement()
+	s.obs.ObserveBatch(s.id, BatchEvent{Backend: backend, Rows: f.batch.Rows, Padding: f.batch.Padding,
+		Reason: f.batch.Reason, Waited: f.batch.Waited, Latency: took})
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/pipe-ml/pipe/batcher"
+	"github.com/pipe-ml/pipe/executor"
 )
 
 // Report describes where a model stage ran and how it batched: it answers
@@ -25,6 +26,10 @@ type Report struct {
 	MeanRows  float64          `json:"mean_batch_rows"`
 	MaxWaitMs float64          `json:"max_wait_ms"`
 	Copied    int64            `json:"batches_copied"`
+	// Canary compares the first batch on an accelerated backend with the
+	// CPU's result (nil when the model runs on the CPU or no comparison
+	// was made).
+	Canary *executor.CanaryReport `json:"canary,omitempty"`
 }
 
 func (r *Report) String() string {
@@ -34,8 +39,12 @@ func (r *Report) String() string {
 			fl = append(fl, fmt.Sprintf("%s %d", k, n))
 		}
 	}
-	return fmt.Sprintf("backend %s; %d batches, mean %.1f rows; flushes: %s; longest wait %.1fms",
+	s := fmt.Sprintf("backend %s; %d batches, mean %.1f rows; flushes: %s; longest wait %.1fms",
 		r.Backend, r.Batches, r.MeanRows, strings.Join(fl, ", "), r.MaxWaitMs)
+	if r.Canary != nil {
+		s += "; " + r.Canary.String()
+	}
+	return s
 }
 
 // Report returns the stage's placement and batching figures.
@@ -60,6 +69,11 @@ func (s *Stage) Report() fmt.Stringer {
 	}
 	if st.Batches > 0 {
 		r.MeanRows = float64(st.Rows) / float64(st.Batches)
+	}
+	if er, ok := s.run.(executorRunner); ok {
+		if c, ok := er.m.Canary(); ok {
+			r.Canary = &c
+		}
 	}
 	return r
 }

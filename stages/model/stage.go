@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"strings"
 	"time"
@@ -45,6 +46,10 @@ type Stage struct {
 	mem   *tensorPool
 	log   *slog.Logger
 	stats batcher.Stats
+	// id, obs and lat serve observation: see observe.go.
+	id  string
+	obs BatchObserver // nil: nobody watches
+	lat latencyHistogram
 }
 
 // New builds a model stage: it checks the model file (and its pin), opens
@@ -66,6 +71,15 @@ func New(conf Config, env *stages.Env) (*Stage, error) {
 		InterOpThreads: conf.Session.InterOpThreads,
 		GraphOpt:       conf.Session.GraphOpt,
 		Spinning:       conf.Session.Spinning,
+		Extra:          conf.Session.Extra,
+	}
+	if conf.Strict {
+		// The executor sets it too; a plain session needs it here.
+		opts.Extra = maps.Clone(opts.Extra)
+		if opts.Extra == nil {
+			opts.Extra = map[string]string{}
+		}
+		opts.Extra[bridge.ExtraStrict] = "1"
 	}
 	r, err := openRunner(context.Background(), conf, env, opts)
 	if err != nil {
@@ -87,7 +101,8 @@ func New(conf Config, env *stages.Env) (*Stage, error) {
 	}
 	backend, reason := r.Placement()
 	log.Debug("model placed", "model", path, "backend", backend, "reason", reason)
-	return &Stage{conf: conf, plan: p, run: r, policy: policy, mem: newTensorPool(env.Mem), log: log}, nil
+	return &Stage{conf: conf, plan: p, run: r, policy: policy, mem: newTensorPool(env.Mem), log: log,
+		id: env.ID, obs: observerOf(env)}, nil
 }
 
 // openRunner opens the model through the job's executor when it has one,
@@ -341,7 +356,9 @@ func (s *Stage) complete(ctx context.Context, b *batcher.Batcher, f *inflight, e
 	if err != nil {
 		return fmt.Errorf("rows %d-%d: %w", f.first, f.first+int64(f.batch.Rows)-1, err)
 	}
-	b.Sizer().Observe(f.batch.Rows+f.batch.Padding, time.Since(f.started))
+	took := time.Since(f.started)
+	b.Sizer().Observe(f.batch.Rows+f.batch.Padding, took)
+	s.observe(f, took)
 	n := int64(f.batch.Rows)
 	used := make([]bool, len(outs))
 	var cols []arrow.Array

@@ -2,10 +2,12 @@ package coreml
 
 import (
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/pipe-ml/pipe/bridge"
 	"github.com/pipe-ml/pipe/bridge/apple"
+	"github.com/pipe-ml/pipe/bridge/ort"
 )
 
 // Model formats the backends open.
@@ -60,6 +62,32 @@ func (b *backend) Capabilities() bridge.Capabilities {
 		}
 	}
 	return c
+}
+
+// splitONNXExtra sorts a session's Extra for a .onnx model run through
+// ONNX Runtime's CoreML provider: overrides are the provider's own options
+// ("ep.<Key>" without the prefix); pass goes to the ONNX Runtime backend
+// as is (among them "strict", which turns off the CPU fallback, and
+// "dim.<name>", which pins symbolic dimensions); keyOpts are the settings
+// that change the converted Core ML model, for its cache key: the
+// provider options and the dimension overrides, as sorted "k=v".
+func splitONNXExtra(in map[string]string) (overrides, pass map[string]string, keyOpts []string) {
+	overrides, pass = map[string]string{}, map[string]string{}
+	for k, v := range in {
+		switch {
+		case strings.HasPrefix(k, ort.ExtraEPPrefix):
+			overrides[strings.TrimPrefix(k, ort.ExtraEPPrefix)] = v
+			keyOpts = append(keyOpts, k+"="+v)
+		case k == ort.ExtraEP, k == ExtraComputeUnits, k == ExtraCacheDir, k == ExtraMaxRows, k == ExtraCompileTimeout:
+		default:
+			if strings.HasPrefix(k, ort.ExtraDimPrefix) {
+				keyOpts = append(keyOpts, k+"="+v)
+			}
+			pass[k] = v
+		}
+	}
+	sort.Strings(keyOpts)
+	return overrides, pass, keyOpts
 }
 
 // formatOf returns the model format from the path's extension.

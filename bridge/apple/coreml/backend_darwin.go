@@ -94,18 +94,8 @@ func (b *backend) openONNX(ctx context.Context, path string, opts bridge.Options
 		return nil, fail(err)
 	}
 	caps, _ := apple.Probe()
-	overrides := map[string]string{}
-	extra := map[string]string{}
-	for k, v := range opts.Extra {
-		switch {
-		case strings.HasPrefix(k, ort.ExtraEPPrefix):
-			overrides[strings.TrimPrefix(k, ort.ExtraEPPrefix)] = v
-		case k == ort.ExtraEP, k == ExtraComputeUnits, k == ExtraCacheDir, k == ExtraMaxRows, k == ExtraCompileTimeout:
-		default:
-			extra[k] = v
-		}
-	}
-	key, err := apple.CacheKey(path, units, apple.CacheEnv{OSBuild: caps.OSBuild, ORTVersion: ort.Version, Chip: caps.Chip, Options: flatten(overrides)})
+	overrides, extra, keyOpts := splitONNXExtra(opts.Extra)
+	key, err := apple.CacheKey(path, units, apple.CacheEnv{OSBuild: caps.OSBuild, ORTVersion: ort.Version, Chip: caps.Chip, Options: keyOpts})
 	if err != nil {
 		return nil, &bridge.Error{Backend: b.name, Op: apple.OpLoad, Class: bridge.ClassModelCorrupt, Err: err}
 	}
@@ -128,14 +118,6 @@ func (b *backend) openONNX(ctx context.Context, path string, opts bridge.Options
 	o.Extra = extra
 	s, err := b.ortB.Open(ctx, path, o)
 	return s, apple.Reclassify(err)
-}
-
-func flatten(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k, v := range m {
-		out = append(out, k+"="+v)
-	}
-	return out
 }
 
 // nativeError converts a shim error.

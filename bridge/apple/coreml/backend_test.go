@@ -3,6 +3,7 @@ package coreml
 import (
 	"context"
 	"errors"
+	"maps"
 	"runtime"
 	"slices"
 	"strings"
@@ -49,5 +50,33 @@ func TestFormatOf(t *testing.T) {
 		if got := formatOf(path); got != want {
 			t.Errorf("formatOf(%q) = %q, want %q", path, got, want)
 		}
+	}
+}
+
+func TestSplitONNXExtra(t *testing.T) {
+	in := map[string]string{
+		"ep.MLComputeUnits":           "CPUOnly", // a provider option
+		"ep":                          "CoreML",  // set by the backend itself
+		ExtraComputeUnits:             "CPUOnly",
+		ExtraCacheDir:                 "/tmp/c",
+		ExtraMaxRows:                  "64",
+		ExtraCompileTimeout:           "1m",
+		"strict":                      "1", // the executor's strict placement
+		"dim.N":                       "8",
+		"dim.seq":                     "128",
+		"ort.disable_cpu_ep_fallback": "1",
+	}
+	overrides, pass, key := splitONNXExtra(in)
+	if want := map[string]string{"MLComputeUnits": "CPUOnly"}; !maps.Equal(overrides, want) {
+		t.Errorf("overrides = %v, want %v", overrides, want)
+	}
+	wantPass := map[string]string{"strict": "1", "dim.N": "8", "dim.seq": "128", "ort.disable_cpu_ep_fallback": "1"}
+	if !maps.Equal(pass, wantPass) {
+		t.Errorf("passed to ONNX Runtime = %v, want %v", pass, wantPass)
+	}
+	// The dimension overrides change the converted model, so they are part
+	// of its cache key; strict does not.
+	if want := []string{"dim.N=8", "dim.seq=128", "ep.MLComputeUnits=CPUOnly"}; !slices.Equal(key, want) {
+		t.Errorf("cache key options = %v, want %v", key, want)
 	}
 }

@@ -293,7 +293,8 @@ struct OrtApi {
   ORT_UNUSED(ReleaseThreadingOptions);                                                         // 122
   ORT_API2_STATUS(ModelMetadataGetCustomMetadataMapKeys, const OrtModelMetadata* model_metadata,
                   OrtAllocator* allocator, char*** keys, int64_t* num_keys);                   // 123
-  ORT_UNUSED(AddFreeDimensionOverrideByName);                                                  // 124
+  ORT_API2_STATUS(AddFreeDimensionOverrideByName, OrtSessionOptions* options, const char* dim_name,
+                  int64_t dim_value);                                                          // 124
   ORT_UNUSED(GetAvailableProviders);                                                           // 125
   ORT_UNUSED(ReleaseAvailableProviders);                                                       // 126
   ORT_UNUSED(GetStringTensorElementLength);                                                    // 127
@@ -413,6 +414,7 @@ ORT_API_ENTRY_CHECK(ReleaseSessionOptions, 100);
 ORT_API_ENTRY_CHECK(SessionGetModelMetadata, 111);
 ORT_API_ENTRY_CHECK(ReleaseModelMetadata, 118);
 ORT_API_ENTRY_CHECK(ModelMetadataGetCustomMetadataMapKeys, 123);
+ORT_API_ENTRY_CHECK(AddFreeDimensionOverrideByName, 124);
 ORT_API_ENTRY_CHECK(AddSessionConfigEntry, 130);
 ORT_API_ENTRY_CHECK(ModelMetadataGetGraphDescription, 158);
 ORT_API_ENTRY_CHECK(SessionOptionsAppendExecutionProvider, 216);

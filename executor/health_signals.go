@@ -1,0 +1,211 @@
+package executor
+
+import (
+	"errors"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/pipe-ml/pipe/bridge"
+	"github.com/pipe-ml/pipe/bridge/apple"
+)
+
+// DefaultHealthInterval is how often the executor reads the system's
+// health signals when Options.HealthInterval is 0.
+const DefaultHealthInterval = 2 * time.Second
+
+// accelerated reports whether backend name runs on the GPU or the Neural
+// Engine, whose concurrency the thermal state scales.
+func accelerated(name string) bool {
+	return name == apple.BackendANE || name == apple.BackendMPS || name == apple.BackendMetal
+}
+
+// SystemHealth is the last reading of the system's health signals and
+// what the executor did about it.
+type SystemHealth struct {
+	Health apple.Health
+	Advice apple.Advice
+	// Polls counts the readings made; 0 before the first.
+	Polls int
+	// Evictions counts the unused models closed because of memory
+	// pressure.
+	Evictions int
+	// Stopped is set when the poller gave up: the signals cannot be read
+	// here (not macOS, or built without cgo).
+	Stopped bool
+	Err     error // the last reading's error, if any
+}
+
+// signals polls the system's health (thermal state, memory pressure) and
+// applies its [apple.Advice]: it scales the concurrency of the accelerated
+// lanes and evicts unused models under memory pressure. Its goroutine is
+// started by [New] and stopped and waited for by [Executor.Close].
+type signals struct {
+	e     *Executor
+	read  func() (apple.Health, error)
+	every time.Duration
+
+	stop chan struct{} // closed by close
+	done chan struct{} // closed when the poller has returned
+	once sync.Once
+
+	mu    sync.Mutex
+	scale float64 // applied concurrency factor; 1 when calm
+	state SystemHealth
+}
+
+// newSignals returns the poller of e, not yet started; nil when polling is
+// off (a negative interval).
+func newSignals(e *Executor) *signals {
+	if e.opts.HealthInterval < 0 {
+		return nil
+	}
+	read := e.opts.Health
+	if read == nil {
+		read = apple.ReadHealth
+	}
+	every := e.opts.HealthInterval
+	if every == 0 {
+		every = DefaultHealthInterval
+	}
+	return &signals{e: e, read: read, every: every, scale: 1,
+		stop: make(chan struct{}), done: make(chan struct{})}
+}
+
+// start runs the poller: one reading at once, then one per interval of the
+// executor's clock, until close or until the signals prove unreadable here.
+func (s *signals) start() {
+	go func() {
+		defer close(s.done)
+		for {
+			if !s.poll() {
+				return
+			}
+			select {
+			case <-s.stop:
+				return
+			case <-s.e.clock.After(s.every):
+			}
+		}
+	}()
+}
+
+// close stops the poller and waits for it. It is idempotent.
+func (s *signals) close() {
+	s.once.Do(func() { close(s.stop) })
+	<-s.done
+}
+
+// poll reads the signals once and applies the advice; it returns false
+// when polling should stop.
+func (s *signals) poll() bool {
+	h, err := s.read()
+	if errors.Is(err, apple.ErrNotMac) || errors.Is(err, apple.ErrNoCgo) ||
+		(err != nil && errors.Is(err, bridge.ErrUnavailable)) {
+		s.mu.Lock()
+		s.state.Polls++
+		s.state.Stopped, s.state.Err = true, err
+		s.mu.Unlock()
+		s.e.log.Debug("system health signals unavailable; not polling", "err", err)
+		return false
+	}
+	// A partial reading keeps calm values for what failed; apply it.
+	a := h.Advice()
+	s.mu.Lock()
+	s.state.Polls++
+	s.state.Health, s.state.Advice, s.state.Err = h, a, err
+	old := s.scale
+	s.scale = a.Concurrency
+	s.mu.Unlock()
+
+	if a.Concurrency != old {
+		s.e.log.Warn("system health: scaling accelerated backends", "thermal", h.Thermal.String(),
+			"pressure", h.Pressure.String(), "concurrency_factor", a.Concurrency, "pause", a.Pause)
+		s.resizeLanes(a.Concurrency)
+	}
+	if a.Evict {
+		if n := s.e.reg.evictUnused(); n > 0 {
+			s.mu.Lock()
+			s.state.Evictions += n
+			s.mu.Unlock()
+			s.e.log.Warn("system health: memory pressure, evicted unused models", "pressure", h.Pressure.String(), "models", n)
+		}
+	}
+	return true
+}
+
+// resizeLanes sets every accelerated lane to its scaled concurrency.
+func (s *signals) resizeLanes(factor float64) {
+	e := s.e
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return
+	}
+	for name, l := range e.lanes {
+		if accelerated(name) {
+			l.pool.Resize(scaledConcurrency(e.opts.concurrency(name), factor))
+		}
+	}
+}
+
+// laneConcurrency is the concurrency a new lane for name starts with.
+func (s *signals) laneConcurrency(name string, base int) int {
+	if s == nil || !accelerated(name) {
+		return base
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return scaledConcurrency(base, s.scale)
+}
+
+// scaledConcurrency scales base by factor, rounding down but never below
+// 1: pond reads 0 as unlimited, and a paused accelerator (factor 0) still
+// drains its queue one run at a time.
+func scaledConcurrency(base int, factor float64) int {
+	return max(1, int(math.Floor(float64(base)*factor)))
+}
+
+// snapshot returns the last reading.
+func (s *signals) snapshot() SystemHealth {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state
+}
+
+// SystemHealth returns the last reading of the system's health signals
+// and what was done about it; ok is false when polling is off.
+func (e *Executor) SystemHealth() (h SystemHealth, ok bool) {
+	if e.sig == nil {
+		return SystemHealth{}, false
+	}
+	return e.sig.snapshot(), true
+}
+
+// evictUnused closes every loaded model no [Model] references, least
+// recently used first, whatever the memory budget; it returns how many it
+// closed.
+func (r *registry) evictUnused() int {
+	r.mu.Lock()
+	var victims []*entry
+	for {
+		var lru *entry
+		for _, es := range *r.index.Load() {
+			for _, e := range es {
+				if e.loaded && e.refs == 0 && (lru == nil || e.lastUsed < lru.lastUsed) {
+					lru = e
+				}
+			}
+		}
+		if lru == nil {
+			break
+		}
+		r.removeLocked(lru)
+		lru.loaded = false
+		r.total -= lru.size
+		victims = append(victims, lru)
+	}
+	r.mu.Unlock()
+	closeEntries(victims)
+	return len(victims)
+}
