@@ -32,6 +32,11 @@ type BuildOptions struct {
 	// Registerer receives the run's Prometheus metrics; nil: none are
 	// registered. Never the global registry.
 	Registerer prometheus.Registerer
+	// Overwrite lets the run replace complete output whatever its
+	// fingerprint (pipe run --overwrite): sinks get the
+	// [stages.OverwriteService] and [Pipeline.CheckOutputs] never reports
+	// [ErrUpToDate].
+	Overwrite bool
 }
 
 // Pipeline is a built job: every stage constructed and checked, ready to
@@ -48,6 +53,10 @@ type Pipeline struct {
 	stopMu   sync.Mutex
 	stopped  bool
 	ran      bool
+
+	overwrite bool      // BuildOptions.Overwrite
+	fpOnce    sync.Once // computes fp
+	fp        string    // the job's fingerprint
 }
 
 type node struct {
@@ -82,7 +91,7 @@ func Build(job *Job, opts BuildOptions) (*Pipeline, error) {
 	nodes, byID := checkGraph(job, reg, ps)
 	order := topoOrder(nodes, ps)
 
-	p := &Pipeline{job: job, mem: mem, log: log, budget: opts.MaxBytesInFlight, stop: make(chan struct{})}
+	p := &Pipeline{job: job, mem: mem, log: log, budget: opts.MaxBytesInFlight, stop: make(chan struct{}), overwrite: opts.Overwrite}
 	var res Resources
 	for _, err := range stages.DecodeNode(job.resourcesNode, &res, "resources", job.Dir) {
 		var fe *stages.FieldError
@@ -101,6 +110,9 @@ func Build(job *Job, opts BuildOptions) (*Pipeline, error) {
 	services := map[string]any{}
 	for k, v := range opts.Services {
 		services[k] = v
+	}
+	if opts.Overwrite {
+		services[stages.OverwriteService] = true
 	}
 	if _, given := services[executor.ServiceKey]; !given && needsExecutor(nodes) {
 		ex, err := executor.New(executor.Options{

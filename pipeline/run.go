@@ -44,6 +44,15 @@ func (p *Pipeline) Run(ctx context.Context) (*Report, error) {
 	if p.ran {
 		return nil, errors.New("pipeline: Run called twice")
 	}
+	// Refuse, before any data moves, to replace complete output the sinks
+	// may not replace.
+	if err := p.checkConflicts(p.Outputs()); err != nil {
+		rep := &Report{Job: p.job.Name, File: p.job.File, Started: time.Now()}
+		_ = p.Close()
+		rep.Finished = rep.Started
+		rep.fill(p, err)
+		return rep, err
+	}
 	p.ran = true
 	rep := &Report{Job: p.job.Name, File: p.job.File, Started: time.Now()}
 
@@ -146,6 +155,14 @@ func (p *Pipeline) Run(ctx context.Context) (*Report, error) {
 			rep.Error = werr.Error()
 		}
 	}
+	// The success markers come last, after the files, the manifests and
+	// the run reports.
+	if err == nil {
+		if merr := p.markComplete(); merr != nil {
+			err = merr
+			rep.Status, rep.Error = "failed", merr.Error()
+		}
+	}
 	return rep, err
 }
 
@@ -162,7 +179,7 @@ func (p *Pipeline) commit(ctx context.Context) error {
 			return &StageError{Stage: n.def.ID, Err: fmt.Errorf("commit: %w", err)}
 		}
 	}
-	return nil
+	return p.writeManifests()
 }
 
 func (p *Pipeline) abort() {

@@ -76,6 +76,7 @@ Arrow IPC) through a YAML-defined graph of stages and models, and writes Parquet
 		newDocsCmd(g),
 		newVersionCmd(g),
 		newBackendsCmd(g),
+		newBenchCmd(g),
 	)
 	return root
 }

@@ -88,7 +88,7 @@ stages:
 	}{
 		{"validate ok", []string{"validate", job}, 0, "ok (3 stages)", ""},
 		{"run ok", []string{"run", job}, 0, "", "succeeded"},
-		{"run again refuses existing output", []string{"run", job}, 2, "", "overwrite"},
+		{"run again: output is complete", []string{"run", job}, 0, "", "nothing to do"},
 		{"validate broken", []string{"validate", bad}, 2, "", `unknown stage type "generat" (did you mean "generate"?)`},
 		{"run broken", []string{"run", bad}, 2, "", "nothing ran"},
 		{"runtime failure", []string{"run", "-q", failing}, 1, "", `stage "c2"`},

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pipe-ml/pipe/executor"
+	"github.com/pipe-ml/pipe/observe"
 	"github.com/pipe-ml/pipe/pipeline"
 	"github.com/pipe-ml/pipe/stages"
 )
@@ -21,6 +22,8 @@ func newRunCmd(g *globals) *cobra.Command {
 		set    []string
 		quiet  bool
 		budget string
+
+		metricsAddr string
 	)
 	c := &cobra.Command{
 		Use:   "run JOB",
@@ -28,7 +31,13 @@ func newRunCmd(g *globals) *cobra.Command {
 		Long: `Run a job: build and check every stage, then stream the data through.
 
 The first SIGINT or SIGTERM stops the sources and drains what is in flight;
-no sink commits and pipe exits 1. A second signal aborts at once.`,
+no sink commits and pipe exits 1. A second signal aborts at once.
+
+Each sink's folder gets _manifest.json (files, rows, SHA-256, the job's
+fingerprint) and then _SUCCESS. Rerunning a job whose output is complete with
+the same fingerprint does nothing and exits 0; complete output of another
+fingerprint is refused (exit 2) unless --overwrite or the sink's overwrite: true.
+Output of a crashed run (no _SUCCESS) is replaced.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			log, err := g.logger()
@@ -43,8 +52,31 @@ no sink commits and pipe exits 1. A second signal aborts at once.`,
 				}
 				maxBytes = int64(b)
 			}
-			p, err := loadJob(g, args[0], set, pipeline.BuildOptions{Log: log, MaxBytesInFlight: maxBytes})
+			watch, err := observe.NewWatch(observe.WatchOptions{MetricsAddr: metricsAddr, Progress: !quiet,
+				Bars: observe.IsTerminal(g.stderr), Out: g.stderr, Log: log})
 			if err != nil {
+				return usage("--metrics-addr: %v", err)
+			}
+			defer watch.Stop()
+			opts := pipeline.BuildOptions{Log: log, MaxBytesInFlight: maxBytes}
+			opts.Overwrite, _ = cmd.Flags().GetBool("overwrite")
+			watch.Options(&opts)
+			p, err := loadJob(g, args[0], set, opts)
+			if err != nil {
+				return err
+			}
+			if err := p.CheckOutputs(); err != nil {
+				p.Close()
+				if errors.Is(err, pipeline.ErrUpToDate) {
+					if !quiet {
+						fmt.Fprintf(g.stderr, "output is complete (fingerprint %s); nothing to do\n", p.Fingerprint())
+					}
+					return nil
+				}
+				return &usageError{err}
+			}
+			if err := watch.Start(p); err != nil {
+				p.Close()
 				return err
 			}
 			ctx, cancel := context.WithCancel(cmd.Context())
@@ -73,6 +105,7 @@ no sink commits and pipe exits 1. A second signal aborts at once.`,
 				}
 			}()
 			rep, err := p.Run(ctx)
+			watch.Stop()
 			if !quiet && rep != nil {
 				fmt.Fprintln(g.stderr)
 				_ = rep.WriteTable(g.stderr)
@@ -91,7 +124,9 @@ no sink commits and pipe exits 1. A second signal aborts at once.`,
 		},
 	}
 	c.Flags().StringArrayVar(&set, "set", nil, "override a stage setting: ID.KEY=VALUE (repeatable; KEY may be dotted)")
-	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "print nothing but errors")
+	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "print nothing but errors (no progress, no summary)")
+	c.Flags().StringVar(&metricsAddr, "metrics-addr", "", "serve Prometheus /metrics on this address during the run (host:port; no host means loopback)")
+	c.Flags().Bool("overwrite", false, "replace complete output in the sinks' folders, whatever job wrote it (implies the sinks' overwrite: true)")
 	c.Flags().StringVar(&budget, "max-bytes-in-flight", "", "budget for batches queued between stages (default 256MiB)")
 	return c
 }

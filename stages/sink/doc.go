@@ -23,6 +23,17 @@
 // `overwrite: true` replaces earlier output, completed files wait in the
 // staging folder until Commit, so a failed run leaves the old output intact.
 //
+// The sink implements [stages.FileLister]: after Commit the runtime writes
+// the folder's manifest and then its success marker ([stages.SuccessFile]).
+// The staging folder, empty after Commit, is removed by Close, so that until
+// the manifest exists, part files without a success marker are always
+// beside a staging folder: that is how the sink recognises the output of a
+// crashed run, which it replaces without `overwrite`. Complete output (with
+// the marker) is replaced only with `overwrite: true` or
+// [stages.OverwriteService]; the marker is removed before the first file
+// moves, and written back by Abort when the old files were not touched.
+// Failpoints (failpoint.Inject) mark each step for crash tests.
+//
 // # Determinism
 //
 // The bytes written depend only on the rows and their order, never on the
@@ -34,7 +45,9 @@
 // next batch completes the run; only then are the pieces, at most
 // WriteBatchRows-1 rows in all, concatenated. Batches whose sizes are
 // multiples of WriteBatchRows are never copied. No timestamp is written in
-// the file metadata.
+// the file metadata. Sliced fixed_size_list columns are rebased to offset 0
+// (zero-copy) before they reach the writer, which otherwise writes the
+// values of the wrong rows (arrow-go v18.8.0).
 //
 // # Ownership
 //
@@ -52,6 +65,8 @@
 //
 // Problems with the config or the input schema are returned by the
 // constructor, naming the key or column. An output folder that already holds
-// part files is an error wrapping [ErrOutputExists] unless overwrite is set.
+// part files with no trace of pipe is an error wrapping [ErrOutputExists]
+// unless overwrite is set; complete output without overwrite is refused with
+// that error at the first Write.
 // Failures while writing are [*FileError] values naming the output file.
 package sink

@@ -61,7 +61,7 @@ type ParquetConfig struct {
 	RowGroupRows     int64       `yaml:"row_group_rows" doc:"Rows per row group; row groups are cut by row count, whatever the incoming batch sizes. A row group is buffered in memory (compressed) until it is complete."`
 	MaxRowsPerFile   int64       `yaml:"max_rows_per_file" doc:"Hard limit of rows per file; when reached the file is completed and the next one started. 0 means unlimited."`
 	Dictionary       bool        `yaml:"dictionary" doc:"Dictionary-encode columns. Off by default: on the benchmark schema (unique float32 values) it writes about 5x slower and the files come out larger; turn it on for low-cardinality columns."`
-	Overwrite        bool        `yaml:"overwrite" doc:"Replace part files already in the output folder. Old files are removed only at commit, so a failed run leaves them intact. Without it, existing part files are an error."`
+	Overwrite        bool        `yaml:"overwrite" doc:"Replace part files already in the output folder, including complete output of another job. Old files are removed only at commit, so a failed run leaves them intact. Without it, existing part files are an error (those of a crashed run excepted)."`
 
 	// pageBytes overrides the data and dictionary page size limits; tests
 	// set it to cut many pages from few rows. 0 keeps the writer's default.
@@ -91,9 +91,13 @@ When a file is complete (` + "`max_rows_per_file`" + ` reached, or the run commi
 renamed to its final name; no file under a final name is ever partial. A failed run removes the
 staging folder and the files it completed.
 
-**Existing output.** If the folder already holds ` + "`part-*.parquet`" + ` files the stage fails to build unless
-` + "`overwrite: true`" + `; then the new files replace the old ones at commit, and old part files the run did not
-produce are deleted. Until the commit the old output stays intact.
+**Existing output.** Complete output (with ` + "`_SUCCESS`" + `) is replaced only with ` + "`overwrite: true`" + ` or
+` + "`pipe run --overwrite`" + `; ` + "`pipe run`" + ` first compares the job's fingerprint with the folder's manifest and does
+nothing when they match. The output of a crashed run (part files beside ` + "`_pipe_staging/`" + ` or a manifest, no
+` + "`_SUCCESS`" + `) is replaced. Other ` + "`part-*.parquet`" + ` files make the stage fail to build unless ` + "`overwrite: true`" + `.
+New files replace old ones at commit, and old part files the run did not produce are deleted; until the
+commit the old output stays intact. After the commit the runtime writes ` + "`_manifest.json`" + ` (files, rows,
+SHA-256, fingerprint) and then ` + "`_SUCCESS`" + `.
 
 **Deterministic bytes.** The same rows in the same order give byte-identical files whatever the batch
 sizes: row groups are cut every ` + "`row_group_rows`" + ` rows and no timestamp is written. The Arrow schema is
@@ -243,8 +247,21 @@ func NewParquet(conf ParquetConfig, env *stages.Env) (*ParquetSink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("path: %w", err)
 	}
-	if len(old) > 0 && !conf.Overwrite {
+	overwrite := conf.Overwrite
+	if v, _ := env.Services[stages.OverwriteService].(bool); v {
+		overwrite = true
+	}
+	staging := filepath.Join(dir, StagingDir)
+	complete := exists(filepath.Join(dir, stages.SuccessFile))
+	// Part files without the success marker but with a trace of pipe (the
+	// staging folder, which lives until after the marker is written, or a
+	// manifest) are what a crashed run left: they are replaced.
+	crashed := !complete && (exists(staging) || exists(filepath.Join(dir, stages.ManifestFile)))
+	if len(old) > 0 && !overwrite && !complete && !crashed {
 		return nil, fmt.Errorf("%w: %s holds %d (%s ...); set overwrite: true to replace them", ErrOutputExists, dir, len(old), old[0])
+	}
+	if crashed && len(old) > 0 && env.Log != nil {
+		env.Log.Info("output folder holds an incomplete earlier run; it will be replaced", "path", dir, "files", len(old))
 	}
 	schema := env.Input()
 	if schema != nil {
@@ -256,7 +273,10 @@ func NewParquet(conf ParquetConfig, env *stages.Env) (*ParquetSink, error) {
 		fslCols:    fixedSizeListColumns(schema),
 		conf:       conf,
 		dir:        dir,
-		staging:    filepath.Join(dir, StagingDir),
+		staging:    staging,
+		overwrite:  overwrite,
+		complete:   complete && len(old) > 0,
+		crashed:    crashed && len(old) > 0,
 		schema:     schema,
 		mem:        mem,
 		props:      props,
@@ -264,6 +284,13 @@ func NewParquet(conf ParquetConfig, env *stages.Env) (*ParquetSink, error) {
 		old:        old,
 		holdFinal:  len(old) > 0,
 	}, nil
+}
+
+// exists reports whether path exists (any error but not-exist counts as
+// existing, so that a folder that cannot be read is never written over).
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return !errors.Is(err, os.ErrNotExist)
 }
 
 // FileError is a failure to write, complete or move one output file.

@@ -3,7 +3,6 @@ package sink
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -15,6 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
+	"github.com/pipe-ml/pipe/internal/failpoint"
 	"github.com/pipe-ml/pipe/stages"
 )
 
@@ -47,11 +47,20 @@ type ParquetSink struct {
 	old        []string // part files in dir when the sink was built
 	holdFinal  bool     // completed files wait in staging until Commit
 	prepared   bool     // dir and staging folder exist
-	state      sinkState
+	overwrite  bool     // may replace complete output (config or OverwriteService)
+	complete   bool     // dir held complete output (_SUCCESS) when built
+	crashed    bool     // dir held part files of a crashed run when built
+	// removedSuccess is set when prepare removed the old output's success
+	// marker; committing once Commit began to move files.
+	removedSuccess, committing bool
+	// keepStaging is set by an Abort after Commit.
+	keepStaging bool
+	state       sinkState
 
-	cur      *partFile
-	next     int      // index of the next part file
-	produced []string // names of the files this run completed, in order
+	cur          *partFile
+	next         int      // index of the next part file
+	produced     []string // names of the files this run completed, in order
+	producedRows []int64  // rows of each produced file
 
 	// rowsIn counts the rows received by Write, for error messages.
 	rowsIn int64
@@ -93,6 +102,21 @@ func (s *ParquetSink) Files() []string {
 	}
 	return out
 }
+
+// OutputFiles returns the files this run completed, with their rows, in
+// order; after Commit they are all under their final names. It implements
+// [stages.FileLister].
+func (s *ParquetSink) OutputFiles() []stages.OutputFile {
+	out := make([]stages.OutputFile, len(s.produced))
+	for i, n := range s.produced {
+		out[i] = stages.OutputFile{Path: filepath.Join(s.dir, n), Rows: s.producedRows[i]}
+	}
+	return out
+}
+
+// ReplacesOutput reports whether the sink may replace complete output found
+// in its folder: its overwrite setting, or [stages.OverwriteService].
+func (s *ParquetSink) ReplacesOutput() bool { return s.overwrite }
 
 // Write writes the rows of rec, which is borrowed for the call. A tail of
 // rec that ends off the row grid is retained until the next Write or
@@ -256,31 +280,14 @@ func (s *ParquetSink) writeRun(rec arrow.RecordBatch) error {
 		}
 		f.newRG = false
 	}
+	rec = rebaseLists(rec, s.fslCols)
+	defer rec.Release()
 	if err := f.fw.WriteBuffered(rec); err != nil {
 		return err
 	}
 	f.rows += rec.NumRows()
 	f.rgRows += rec.NumRows()
 	f.wroteRows = true
-	return nil
-}
-
-// prepare creates the output and staging folders, clearing a staging folder
-// left by a crashed run.
-func (s *ParquetSink) prepare() error {
-	if s.prepared {
-		return nil
-	}
-	if err := os.MkdirAll(s.dir, 0o755); err != nil {
-		return err
-	}
-	if err := os.RemoveAll(s.staging); err != nil {
-		return err
-	}
-	if err := os.Mkdir(s.staging, 0o755); err != nil {
-		return err
-	}
-	s.prepared = true
 	return nil
 }
 
@@ -322,6 +329,9 @@ func (s *ParquetSink) finishFile() error {
 	if err := f.bw.Flush(); err != nil {
 		return s.fail("write", err)
 	}
+	if err := failpoint.Inject("sink/beforeSync"); err != nil {
+		return s.fail("sync", err)
+	}
 	if !s.conf.skipSync {
 		if err := f.f.Sync(); err != nil {
 			return s.fail("sync", err)
@@ -336,13 +346,20 @@ func (s *ParquetSink) finishFile() error {
 	if s.holdFinal {
 		dst, dstDir = filepath.Join(s.staging, f.name), s.staging
 	}
+	if err := failpoint.Inject("sink/beforeRename"); err != nil {
+		return s.fail("rename", err)
+	}
 	if err := os.Rename(f.tmp, dst); err != nil {
 		return s.fail("rename", err)
 	}
 	s.produced = append(s.produced, f.name)
+	s.producedRows = append(s.producedRows, f.rows)
 	s.cur = nil
 	if err := s.syncDir(dstDir); err != nil {
 		return &FileError{Op: "sync", Path: dstDir, Err: err}
+	}
+	if err := failpoint.Inject("sink/afterRename"); err != nil {
+		return &FileError{Op: "rename", Path: dst, Err: err}
 	}
 	return nil
 }
@@ -375,97 +392,6 @@ func (s *ParquetSink) discardFile() {
 	_ = os.Remove(f.tmp)
 }
 
-// Commit completes the last file, moves every completed file to its final
-// name, removes old part files this run did not produce (overwrite), and
-// removes the staging folder. A run that wrote no rows leaves one file
-// holding the schema and no rows, when the schema is known.
-func (s *ParquetSink) Commit(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if s.state != stateOpen {
-		return fmt.Errorf("commit after %s", s.stateName())
-	}
-	if s.cur == nil && len(s.produced) == 0 && s.schema != nil {
-		if err := s.openFile(); err != nil {
-			return err
-		}
-	}
-	if s.cur != nil {
-		if err := s.finishFile(); err != nil {
-			return err
-		}
-	}
-	if s.holdFinal {
-		for _, name := range s.produced {
-			dst := filepath.Join(s.dir, name)
-			if err := os.Rename(filepath.Join(s.staging, name), dst); err != nil {
-				return &FileError{Op: "rename", Path: dst, Err: err}
-			}
-		}
-	}
-	keep := make(map[string]bool, len(s.produced))
-	for _, n := range s.produced {
-		keep[n] = true
-	}
-	for _, n := range s.old {
-		if !keep[n] {
-			if err := os.Remove(filepath.Join(s.dir, n)); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return &FileError{Op: "remove", Path: filepath.Join(s.dir, n), Err: err}
-			}
-		}
-	}
-	if s.prepared {
-		if err := s.syncDir(s.dir); err != nil {
-			return &FileError{Op: "sync", Path: s.dir, Err: err}
-		}
-		if err := os.RemoveAll(s.staging); err != nil {
-			return &FileError{Op: "remove", Path: s.staging, Err: err}
-		}
-	}
-	s.state = stateCommitted
-	return nil
-}
-
-// Abort discards this run's output: the file being written, the staging
-// folder and the files this run already completed. Part files of earlier
-// runs are left alone. It is a no-op after Commit.
-func (s *ParquetSink) Abort() error {
-	if s.state != stateOpen {
-		return nil
-	}
-	s.state = stateAborted
-	s.discardFile()
-	s.releaseCarry()
-	var errs []error
-	if !s.holdFinal {
-		for _, n := range s.produced {
-			if err := os.Remove(filepath.Join(s.dir, n)); err != nil && !errors.Is(err, os.ErrNotExist) {
-				errs = append(errs, &FileError{Op: "remove", Path: filepath.Join(s.dir, n), Err: err})
-			}
-		}
-	}
-	if s.prepared {
-		if err := os.RemoveAll(s.staging); err != nil {
-			errs = append(errs, &FileError{Op: "remove", Path: s.staging, Err: err})
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// Close releases everything the sink holds. Without a prior Commit or
-// Abort it aborts. It is safe to call more than once.
-func (s *ParquetSink) Close() error {
-	var err error
-	if s.state == stateOpen {
-		err = s.Abort()
-	}
-	s.discardFile()
-	s.releaseCarry()
-	s.state = stateClosed
-	return err
-}
-
 func (s *ParquetSink) stateName() string {
 	switch s.state {
 	case stateCommitted:
@@ -490,24 +416,9 @@ func fixedSizeListColumns(s *arrow.Schema) []int {
 	return out
 }
 
-// syncDir fsyncs a folder so that renames in it are durable.
-func (s *ParquetSink) syncDir(dir string) error {
-	if s.conf.skipSync {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
 var (
 	_ stages.Sink        = (*ParquetSink)(nil)
 	_ stages.Aborter     = (*ParquetSink)(nil)
 	_ stages.OutputDirer = (*ParquetSink)(nil)
+	_ stages.FileLister  = (*ParquetSink)(nil)
 )

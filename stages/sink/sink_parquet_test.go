@@ -304,8 +304,15 @@ func TestParquetRotation(t *testing.T) {
 				f.release()
 				first += tc.wantFiles[i]
 			}
+			// The staging folder outlives Commit, empty, until Close.
+			if ents, err := os.ReadDir(filepath.Join(s.OutputDir(), StagingDir)); err != nil || len(ents) != 0 {
+				t.Errorf("staging folder after commit: %d entries, %v; want it empty", len(ents), err)
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
 			if _, err := os.Stat(filepath.Join(s.OutputDir(), StagingDir)); !errors.Is(err, os.ErrNotExist) {
-				t.Errorf("staging folder left after commit: %v", err)
+				t.Errorf("staging folder left after close: %v", err)
 			}
 		})
 	}

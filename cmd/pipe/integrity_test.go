@@ -1,0 +1,378 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"github.com/pipe-ml/pipe/internal/failpoint"
+	"github.com/pipe-ml/pipe/pipeline"
+	"github.com/pipe-ml/pipe/stages"
+	"github.com/pipe-ml/pipe/stages/sink"
+)
+
+// integrityJob writes enough rows in small files that a run commits several
+// files while it runs.
+const integrityJob = `version: 1
+name: integrity
+stages:
+  - id: gen
+    type: generate
+    with:
+      count: ${ROWS}
+      seed: 7
+      batch_rows: 3000
+      columns:
+        - {name: id, type: int64}
+        - {name: x, type: vector, dims: 8, distribution: normal, mean: 0, std: 1}
+  - id: write
+    type: parquet_sink
+    inputs: [gen]
+    with: {path: "${OUT}", max_rows_per_file: 10000, row_group_rows: 5000}
+`
+
+// integrityRows is the job's row count: about half a second of work.
+const integrityRows = 150_000
+
+// harness runs the pipe binary built with failpoints on one job.
+type harness struct {
+	t      *testing.T
+	bin    string
+	job    string
+	golden map[string]string // part file name -> SHA-256 of the clean run
+	clean  time.Duration     // the clean run's wall time
+}
+
+// buildPipe builds cmd/pipe with the failpoints tag into a temporary folder.
+func buildPipe(t *testing.T) string {
+	t.Helper()
+	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := os.Stat(gobin); err != nil {
+		if gobin, err = exec.LookPath("go"); err != nil {
+			t.Fatalf("no go command to build pipe with: %v", err)
+		}
+	}
+	bin := filepath.Join(t.TempDir(), "pipe")
+	cmd := exec.Command(gobin, "build", "-tags", "failpoints", "-o", bin, "github.com/pipe-ml/pipe/cmd/pipe")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build -tags failpoints: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func newHarness(t *testing.T) *harness {
+	h := &harness{t: t, bin: buildPipe(t), job: filepath.Join(t.TempDir(), "job.yaml")}
+	if err := os.WriteFile(h.job, []byte(integrityJob), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "golden")
+	start := time.Now()
+	if code, stderr := h.run(out, nil); code != 0 {
+		t.Fatalf("clean run: exit %d\n%s", code, stderr)
+	}
+	h.clean = time.Since(start)
+	if _, err := pipeline.VerifyOutput(out); err != nil {
+		t.Fatalf("clean run: %v", err)
+	}
+	h.golden = partHashes(t, out)
+	if len(h.golden) < 10 {
+		t.Fatalf("clean run wrote %d files, want at least 10", len(h.golden))
+	}
+	return h
+}
+
+// command prepares a run of the job writing into out.
+func (h *harness) command(out string, env []string, args ...string) (*exec.Cmd, *bytes.Buffer) {
+	cmd := exec.Command(h.bin, append([]string{"run", "-q", h.job}, args...)...)
+	cmd.Env = append(os.Environ(), "ROWS="+strconv.Itoa(integrityRows), "OUT="+out, failpoint.EnvVar+"=")
+	cmd.Env = append(cmd.Env, env...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	return cmd, &stderr
+}
+
+// run runs the job to its end and returns the exit code; -1 when killed.
+func (h *harness) run(out string, env []string, args ...string) (int, string) {
+	h.t.Helper()
+	cmd, stderr := h.command(out, env, args...)
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return 0, stderr.String()
+	case errors.As(err, &ee):
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return -1, stderr.String()
+		}
+		return ee.ExitCode(), stderr.String()
+	}
+	h.t.Fatalf("run pipe: %v", err)
+	return 0, ""
+}
+
+// runKilled starts the job and sends SIGKILL after d. It reports whether
+// the process was killed (false when it had already finished).
+func (h *harness) runKilled(out string, d time.Duration, args ...string) bool {
+	h.t.Helper()
+	cmd, stderr := h.command(out, nil, args...)
+	if err := cmd.Start(); err != nil {
+		h.t.Fatal(err)
+	}
+	time.Sleep(d)
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return true
+		}
+	}
+	if err != nil {
+		h.t.Fatalf("run ended with %v before the kill:\n%s", err, stderr)
+	}
+	return false
+}
+
+// checkInvariants asserts what must hold whenever the process dies: every
+// part file under a final name reads fully, and _SUCCESS is present only
+// when the manifest lists every file with the right bytes and rows.
+func (h *harness) checkInvariants(out, when string) {
+	h.t.Helper()
+	names, _ := filepath.Glob(filepath.Join(out, "part-*.parquet"))
+	for _, p := range names {
+		if err := readFully(p); err != nil {
+			h.t.Errorf("%s: partial file under a final name: %v", when, err)
+		}
+	}
+	if _, err := os.Lstat(filepath.Join(out, stages.SuccessFile)); err == nil {
+		m, err := pipeline.VerifyOutput(out)
+		if err != nil {
+			h.t.Errorf("%s: _SUCCESS present but the output is not complete: %v", when, err)
+		} else if m.Rows != integrityRows {
+			h.t.Errorf("%s: _SUCCESS present with %d rows, want %d", when, m.Rows, integrityRows)
+		}
+	}
+}
+
+// finish reruns the job to completion and compares it with the clean run.
+func (h *harness) finish(out, when string) {
+	h.t.Helper()
+	if code, stderr := h.run(out, nil); code != 0 {
+		h.t.Fatalf("%s: rerun exit %d\n%s", when, code, stderr)
+	}
+	if _, err := pipeline.VerifyOutput(out); err != nil {
+		h.t.Fatalf("%s: after rerun: %v", when, err)
+	}
+	if got := partHashes(h.t, out); !mapsEqual(got, h.golden) {
+		h.t.Fatalf("%s: after rerun the part files differ from the clean run's:\n%v\nwant\n%v", when, got, h.golden)
+	}
+	if _, err := os.Stat(filepath.Join(out, sink.StagingDir)); !errors.Is(err, os.ErrNotExist) {
+		h.t.Errorf("%s: staging folder left after a complete rerun (%v)", when, err)
+	}
+}
+
+func TestOutputIntegrity(t *testing.T) {
+	h := newHarness(t)
+	t.Run("rerun", func(t *testing.T) {
+		out := filepath.Join(t.TempDir(), "out")
+		h.finish(out, "first run")
+		before := modTimes(t, out)
+		cmd := exec.Command(h.bin, "run", h.job)
+		cmd.Env = append(os.Environ(), "ROWS="+strconv.Itoa(integrityRows), "OUT="+out)
+		msg, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(msg), "output is complete (fingerprint") || !strings.Contains(string(msg), "nothing to do") {
+			t.Fatalf("rerun over complete output: %v\n%s", err, msg)
+		}
+		if after := modTimes(t, out); !mapsEqual(after, before) {
+			t.Errorf("a rerun with nothing to do changed files:\n%v\nwant\n%v", after, before)
+		}
+		code, stderr := h.run(out, []string{"ROWS=" + strconv.Itoa(integrityRows-1)})
+		if code != exitUsage || !strings.Contains(stderr, "another job") || !strings.Contains(stderr, "--overwrite") {
+			t.Fatalf("rerun with another fingerprint: exit %d, want %d naming both fingerprints\n%s", code, exitUsage, stderr)
+		}
+		if code, stderr := h.run(out, nil, "--overwrite"); code != 0 {
+			t.Fatalf("--overwrite: exit %d\n%s", code, stderr)
+		}
+		h.finish(out, "after --overwrite")
+	})
+	t.Run("chaos", func(t *testing.T) {
+		// SIGKILL at seeded random moments in [0, clean run time]; half of
+		// the runs start from an empty folder, half replace complete output
+		// (--overwrite); every fourth run is killed twice.
+		const kills = 20
+		seed := uint64(12)
+		if s, err := strconv.ParseUint(os.Getenv("PIPE_CHAOS_SEED"), 10, 64); err == nil {
+			seed = s
+		}
+		rng := rand.New(rand.NewPCG(seed, 1))
+		out := filepath.Join(t.TempDir(), "out")
+		killed := 0
+		for i := range kills {
+			when := fmt.Sprintf("seed %d kill %d", seed, i)
+			var args []string
+			if i%2 == 0 {
+				if err := os.RemoveAll(out); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				args = []string{"--overwrite"}
+			}
+			for range 1 + boolInt(i%4 == 2) {
+				d := time.Duration(rng.Int64N(int64(h.clean) + 1))
+				if h.runKilled(out, d, args...) {
+					killed++
+				}
+				h.checkInvariants(out, when)
+			}
+			h.finish(out, when)
+		}
+		if killed < kills/2 {
+			t.Errorf("only %d of %d runs were killed before they finished; the clean run time (%v) is too short", killed, kills, h.clean)
+		}
+		t.Logf("seed %d: %d runs killed mid-way, clean run %v", seed, killed, h.clean)
+	})
+	t.Run("failpoints", func(t *testing.T) {
+		tests := []struct {
+			fp        string
+			overwrite bool // start from complete output and run with --overwrite
+			action    string
+		}{
+			{"sink/beforeSync@3", false, "kill"},
+			{"sink/beforeRename@3", false, "kill"},
+			{"sink/afterRename@3", false, "kill"},
+			{"sink/beforeRename@2", true, "kill"},
+			{"sink/afterCommitRename@4", true, "kill"},
+			{"commit/beforeManifest", false, "kill"},
+			{"commit/afterManifest", false, "kill"},
+			{"commit/beforeSuccess", false, "kill"},
+			{"commit/beforeSuccess", true, "kill"},
+			{"sink/beforeRename@2", false, "error"},
+			{"commit/beforeSuccess", false, "error"},
+		}
+		for _, tc := range tests {
+			name, at, _ := strings.Cut(tc.fp, "@")
+			if at == "" {
+				at = "1"
+			}
+			t.Run(fmt.Sprintf("%s@%s/%s/overwrite=%v", name, at, tc.action, tc.overwrite), func(t *testing.T) {
+				out := filepath.Join(t.TempDir(), "out")
+				var args []string
+				if tc.overwrite {
+					h.finish(out, "setup")
+					args = []string{"--overwrite"}
+				}
+				code, stderr := h.run(out, []string{failpoint.EnvVar + "=" + name + "=" + tc.action + "@" + at}, args...)
+				want := -1
+				if tc.action == "error" {
+					want = exitFailed
+				}
+				if code != want {
+					t.Fatalf("exit %d, want %d (-1: killed)\n%s", code, want, stderr)
+				}
+				h.checkInvariants(out, tc.fp)
+				if _, err := os.Lstat(filepath.Join(out, stages.SuccessFile)); err == nil {
+					t.Errorf("_SUCCESS present after a crash at %s", tc.fp)
+				}
+				h.finish(out, tc.fp)
+			})
+		}
+	})
+}
+
+// readFully reads every row of a Parquet file.
+func readFully(path string) error {
+	pf, err := file.OpenParquetFile(path, false)
+	if err != nil {
+		return err
+	}
+	defer pf.Close()
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: 4096}, memory.DefaultAllocator)
+	if err != nil {
+		return err
+	}
+	tbl, err := fr.ReadTable(context.Background())
+	if err != nil {
+		return err
+	}
+	defer tbl.Release()
+	if tbl.NumRows() != pf.NumRows() {
+		return fmt.Errorf("read %d rows, the footer says %d", tbl.NumRows(), pf.NumRows())
+	}
+	return nil
+}
+
+// partHashes returns the SHA-256 of every part file in dir by name.
+func partHashes(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	names, _ := filepath.Glob(filepath.Join(dir, "part-*.parquet"))
+	out := map[string]string{}
+	for _, p := range names {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(b)
+		out[filepath.Base(p)] = hex.EncodeToString(sum[:])
+	}
+	return out
+}
+
+// modTimes returns the modification time of every file in dir by name.
+func modTimes(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, e := range ents {
+		fi, err := e.Info()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[e.Name()] = fi.ModTime().String()
+	}
+	return out
+}
+
+func mapsEqual(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	ka := make([]string, 0, len(a))
+	for k := range a {
+		ka = append(ka, k)
+	}
+	slices.Sort(ka)
+	for _, k := range ka {
+		if v, ok := b[k]; !ok || v != a[k] {
+			return false
+		}
+	}
+	return true
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,103 @@
+package observe
+
+import (
+	"bytes"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pipe-ml/pipe/pipeline"
+)
+
+// syncBuffer is a bytes.Buffer safe for the progress goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func fakeStats() []*pipeline.StageStats {
+	src := &pipeline.StageStats{ID: "read", Type: "parquet_source", Kind: "source"}
+	src.TotalRows.Store(1000)
+	sink := &pipeline.StageStats{ID: "write", Type: "parquet_sink", Kind: "sink"}
+	sink.TotalRows.Store(-1)
+	return []*pipeline.StageStats{src, sink}
+}
+
+func TestProgressLogLines(t *testing.T) {
+	stats := fakeStats()
+	var buf syncBuffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	p := StartProgress(nil, stats, ProgressOptions{Log: log, Interval: 10 * time.Millisecond})
+	stats[0].RowsOut.Store(400)
+	time.Sleep(60 * time.Millisecond)
+	stats[0].RowsOut.Store(1000)
+	stats[0].Done.Store(true)
+	stats[1].RowsOut.Store(1000)
+	stats[1].Done.Store(true)
+	p.Stop()
+	p.Stop() // twice is fine
+	out := buf.String()
+	for _, want := range []string{"stage=read rows=400", "eta=", "stage=read rows=1000", "stage=write rows=1000", "done=true"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+	if n := strings.Count(out, "stage=write rows=1000 rows_per_second="); n != 1 {
+		t.Errorf("done line of write logged %d times, want once:\n%s", n, out)
+	}
+}
+
+func TestProgressBars(t *testing.T) {
+	stats := fakeStats()
+	var buf syncBuffer
+	p := StartProgress(&buf, stats, ProgressOptions{Bars: true, Interval: 10 * time.Millisecond})
+	stats[0].RowsOut.Store(500)
+	time.Sleep(50 * time.Millisecond)
+	stats[0].RowsOut.Store(1000)
+	stats[0].Done.Store(true)
+	p.Stop() // write never finishes: its bar is aborted
+	out := buf.String()
+	for _, want := range []string{"read", "write", "rows/s", "1000 rows"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("bars lack %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestEstimate(t *testing.T) {
+	s := &pipeline.StageStats{}
+	s.TotalRows.Store(1000)
+	s.RowsOut.Store(400)
+	tests := []struct {
+		rate   float64
+		want   time.Duration
+		wantOK bool
+	}{
+		{rate: 100, want: 6 * time.Second, wantOK: true},
+		{rate: 0, wantOK: false},
+	}
+	for _, tt := range tests {
+		got, ok := estimate(s, tt.rate)
+		if got != tt.want || ok != tt.wantOK {
+			t.Errorf("estimate at %v rows/s = %v, %v; want %v, %v", tt.rate, got, ok, tt.want, tt.wantOK)
+		}
+	}
+	s.TotalRows.Store(-1)
+	if _, ok := estimate(s, 100); ok {
+		t.Error("estimate without a total: ok")
+	}
+}

@@ -1,0 +1,324 @@
+package pipeline
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/pipe-ml/pipe/internal/failpoint"
+	"github.com/pipe-ml/pipe/stages"
+)
+
+// ManifestVersion is the version of the manifest format written.
+const ManifestVersion = 1
+
+// Sentinels of the output checks made before a run.
+var (
+	// ErrUpToDate is returned by [Pipeline.CheckOutputs] when every sink's
+	// folder already holds complete output with this job's fingerprint.
+	ErrUpToDate = errors.New("output is complete; nothing to do")
+	// ErrOutputConflict is wrapped by [*OutputConflictError].
+	ErrOutputConflict = errors.New("output folder holds complete output of another job")
+)
+
+// Manifest is the content of a sink's `_manifest.json`: the files of a
+// complete output folder and the fingerprint of the job that wrote them.
+type Manifest struct {
+	Version     int            `json:"version"`
+	Job         string         `json:"job"`
+	Stage       string         `json:"stage"`
+	Fingerprint string         `json:"fingerprint"`
+	Rows        int64          `json:"rows"`
+	Files       []ManifestFile `json:"files"`
+}
+
+// ManifestFile is one file of a [Manifest].
+type ManifestFile struct {
+	// Name is the file's name relative to the output folder.
+	Name   string `json:"name"`
+	Rows   int64  `json:"rows"`
+	Bytes  int64  `json:"bytes"`
+	SHA256 string `json:"sha256"`
+}
+
+// OutputStatus is what a sink's output folder held before the run.
+type OutputStatus struct {
+	Stage string
+	Dir   string
+	// Complete is true when the folder holds the success marker.
+	Complete bool
+	// Fingerprint is the manifest's fingerprint; empty when the folder is
+	// not complete or its manifest cannot be read.
+	Fingerprint string
+	// Problem says why complete output does not match its manifest (a
+	// file missing or of another size); empty when it matches.
+	Problem string
+	// Replaces is true when the sink may replace complete output.
+	Replaces bool
+}
+
+// OutputConflictError is returned before any data moves when a sink's
+// folder holds complete output that the run may not replace: another job's
+// (a different fingerprint), or output that no longer matches its manifest.
+// It wraps [ErrOutputConflict].
+type OutputConflictError struct {
+	Stage, Dir string
+	// Have is the fingerprint in the folder's manifest ("" when there is
+	// none); Want is this job's.
+	Have, Want string
+	// Problem, when set, says how the output differs from its manifest.
+	Problem string
+}
+
+func (e *OutputConflictError) Error() string {
+	var what string
+	switch {
+	case e.Problem != "":
+		what = fmt.Sprintf("holds output marked complete that no longer matches its manifest (%s)", e.Problem)
+	case e.Have == "":
+		what = fmt.Sprintf("holds complete output without a readable %s", stages.ManifestFile)
+	case e.Have == e.Want:
+		what = fmt.Sprintf("holds the complete output of this job (fingerprint %s)", e.Want)
+	default:
+		what = fmt.Sprintf("holds the complete output of another job (fingerprint %s; this job's is %s)", e.Have, e.Want)
+	}
+	return fmt.Sprintf("stage %q: output folder %s %s; rerun with --overwrite (or set overwrite: true) to replace it", e.Stage, e.Dir, what)
+}
+
+// Unwrap returns ErrOutputConflict.
+func (e *OutputConflictError) Unwrap() error { return ErrOutputConflict }
+
+// Outputs inspects the output folder of every sink that writes files
+// ([stages.FileLister]), in stage order.
+func (p *Pipeline) Outputs() []OutputStatus {
+	var out []OutputStatus
+	for _, n := range p.nodes {
+		fl, ok := n.stage.(stages.FileLister)
+		if !ok || fl.OutputDir() == "" {
+			continue
+		}
+		st := OutputStatus{Stage: n.def.ID, Dir: fl.OutputDir(), Replaces: fl.ReplacesOutput()}
+		if _, err := os.Lstat(filepath.Join(st.Dir, stages.SuccessFile)); err == nil {
+			st.Complete = true
+			if m, err := ReadManifest(st.Dir); err == nil {
+				st.Fingerprint = m.Fingerprint
+				st.Problem = m.checkSizes(st.Dir)
+			}
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+// CheckOutputs says, before any data moves, what running would do to the
+// sinks' folders: nil when the run may write; an error wrapping
+// [ErrUpToDate] when every folder holds complete output with this job's
+// fingerprint and intact files (unless BuildOptions.Overwrite); an
+// [*OutputConflictError] when a folder holds complete output the run may not
+// replace. [Pipeline.Run] makes the conflict check itself, not the
+// up-to-date one: a caller that wants a rerun to do nothing asks first, as
+// `pipe run` does.
+func (p *Pipeline) CheckOutputs() error {
+	outs := p.Outputs()
+	if !p.overwrite && len(outs) > 0 {
+		fp := p.Fingerprint()
+		upToDate := true
+		for _, o := range outs {
+			if !o.Complete || o.Fingerprint != fp || o.Problem != "" {
+				upToDate = false
+			}
+		}
+		if upToDate {
+			return fmt.Errorf("%w (fingerprint %s)", ErrUpToDate, fp)
+		}
+	}
+	return p.checkConflicts(outs)
+}
+
+// checkConflicts reports the first folder holding complete output that its
+// sink may not replace.
+func (p *Pipeline) checkConflicts(outs []OutputStatus) error {
+	for _, o := range outs {
+		if o.Complete && !o.Replaces {
+			return &OutputConflictError{Stage: o.Stage, Dir: o.Dir, Have: o.Fingerprint, Want: p.Fingerprint(), Problem: o.Problem}
+		}
+	}
+	return nil
+}
+
+// writeManifests writes `_manifest.json` into the folder of every sink that
+// lists its files: the files with rows, sizes and SHA-256, and the job's
+// fingerprint. Each is written to a temporary name, fsynced and renamed.
+// It runs after every sink committed, before the success markers.
+func (p *Pipeline) writeManifests() error {
+	if err := failpoint.Inject("commit/beforeManifest"); err != nil {
+		return err
+	}
+	for _, n := range p.nodes {
+		fl, ok := n.stage.(stages.FileLister)
+		if !ok || fl.OutputDir() == "" {
+			continue
+		}
+		dir := fl.OutputDir()
+		m := Manifest{Version: ManifestVersion, Job: p.job.Name, Stage: n.def.ID, Fingerprint: p.Fingerprint(), Files: []ManifestFile{}}
+		for _, f := range fl.OutputFiles() {
+			name, err := filepath.Rel(dir, f.Path)
+			if err != nil || !filepath.IsLocal(name) {
+				return &StageError{Stage: n.def.ID, Err: fmt.Errorf("manifest: file %s is not inside the output folder %s", f.Path, dir)}
+			}
+			sum, size, err := fileSHA256Size(f.Path)
+			if err != nil {
+				return &StageError{Stage: n.def.ID, Err: fmt.Errorf("manifest: %w", err)}
+			}
+			m.Files = append(m.Files, ManifestFile{Name: filepath.ToSlash(name), Rows: f.Rows, Bytes: size, SHA256: sum})
+			m.Rows += f.Rows
+		}
+		data, err := json.MarshalIndent(m, "", "  ")
+		if err != nil {
+			return err
+		}
+		path := filepath.Join(dir, stages.ManifestFile)
+		if err := writeFileAtomic(path, append(data, '\n')); err != nil {
+			return &StageError{Stage: n.def.ID, Err: fmt.Errorf("write %s: %w", path, err)}
+		}
+	}
+	return failpoint.Inject("commit/afterManifest")
+}
+
+// markComplete writes the empty success marker into the folder of every
+// sink that lists its files, fsyncing the file and the folder. It is the
+// last write of a successful run.
+func (p *Pipeline) markComplete() error {
+	if err := failpoint.Inject("commit/beforeSuccess"); err != nil {
+		return err
+	}
+	for _, n := range p.nodes {
+		fl, ok := n.stage.(stages.FileLister)
+		if !ok || fl.OutputDir() == "" {
+			continue
+		}
+		path := filepath.Join(fl.OutputDir(), stages.SuccessFile)
+		if err := writeSync(path); err != nil {
+			return &StageError{Stage: n.def.ID, Err: fmt.Errorf("write %s: %w", path, err)}
+		}
+	}
+	return nil
+}
+
+// writeSync creates an empty file, fsyncs it and its folder.
+func writeSync(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// fileSHA256Size returns a file's SHA-256 in hex and its size.
+func fileSHA256Size(path string) (string, int64, error) {
+	sum, err := fileSHA256(path)
+	if err != nil {
+		return "", 0, err
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "", 0, err
+	}
+	return sum, fi.Size(), nil
+}
+
+// ReadManifest reads and parses dir's `_manifest.json`.
+func ReadManifest(dir string) (*Manifest, error) {
+	path := filepath.Join(dir, stages.ManifestFile)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var m Manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if m.Version != ManifestVersion {
+		return nil, fmt.Errorf("%s: version %d, want %d", path, m.Version, ManifestVersion)
+	}
+	for _, f := range m.Files {
+		if !filepath.IsLocal(filepath.FromSlash(f.Name)) {
+			return nil, fmt.Errorf("%s: file name %q leaves the output folder", path, f.Name)
+		}
+	}
+	return &m, nil
+}
+
+// checkSizes returns how the files in dir differ in presence or size from
+// the manifest, or "".
+func (m *Manifest) checkSizes(dir string) string {
+	for _, f := range m.Files {
+		fi, err := os.Stat(filepath.Join(dir, filepath.FromSlash(f.Name)))
+		switch {
+		case err != nil:
+			return fmt.Sprintf("%s: %v", f.Name, err)
+		case fi.Size() != f.Bytes:
+			return fmt.Sprintf("%s has %d bytes, the manifest says %d", f.Name, fi.Size(), f.Bytes)
+		}
+	}
+	return ""
+}
+
+// VerifyOutput checks that dir holds complete output: the success marker,
+// a readable manifest whose row counts add up, and every listed file with
+// its size and SHA-256; no other part-*.parquet file may be present. It
+// returns the manifest, or an error naming the first difference.
+func VerifyOutput(dir string) (*Manifest, error) {
+	if _, err := os.Lstat(filepath.Join(dir, stages.SuccessFile)); err != nil {
+		return nil, fmt.Errorf("%s: no %s: %w", dir, stages.SuccessFile, err)
+	}
+	m, err := ReadManifest(dir)
+	if err != nil {
+		return nil, err
+	}
+	var rows int64
+	listed := map[string]bool{}
+	for _, f := range m.Files {
+		rows += f.Rows
+		listed[f.Name] = true
+		sum, size, err := fileSHA256Size(filepath.Join(dir, filepath.FromSlash(f.Name)))
+		if err != nil {
+			return m, fmt.Errorf("%s: %w", dir, err)
+		}
+		if size != f.Bytes || sum != f.SHA256 {
+			return m, fmt.Errorf("%s: %s has %d bytes, sha256 %s; the manifest says %d bytes, sha256 %s", dir, f.Name, size, sum, f.Bytes, f.SHA256)
+		}
+	}
+	if rows != m.Rows {
+		return m, fmt.Errorf("%s: the manifest's files hold %d rows, its total says %d", dir, rows, m.Rows)
+	}
+	others, err := filepath.Glob(filepath.Join(dir, "part-*.parquet"))
+	if err != nil {
+		return m, err
+	}
+	slices.Sort(others)
+	for _, o := range others {
+		if !listed[filepath.Base(o)] {
+			return m, fmt.Errorf("%s: %s is not in the manifest", dir, filepath.Base(o))
+		}
+	}
+	return m, nil
+}

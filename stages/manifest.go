@@ -1,0 +1,41 @@
+package stages
+
+// Names of the files that mark a sink's output folder. The runtime writes
+// them after every sink committed: the manifest first (to a temporary name,
+// fsynced, renamed), then the empty success marker, fsynced. Consumers trust
+// a folder only when [SuccessFile] is present, and take the list of its
+// files from [ManifestFile], not from a directory listing.
+const (
+	// SuccessFile marks an output folder whose files are complete.
+	SuccessFile = "_SUCCESS"
+	// ManifestFile lists the files of an output folder with their rows and
+	// SHA-256, and the job's fingerprint.
+	ManifestFile = "_manifest.json"
+)
+
+// OverwriteService is the [Env.Services] key whose value true lets sinks
+// replace the output already in their folder, as their own overwrite
+// setting does (`pipe run --overwrite`).
+const OverwriteService = "pipe.overwrite"
+
+// OutputFile is one file a sink committed.
+type OutputFile struct {
+	// Path is the file's final path.
+	Path string
+	// Rows is the number of rows in the file.
+	Rows int64
+}
+
+// FileLister is implemented by sinks that write files into an output
+// folder, so that the runtime can write the folder's manifest and success
+// marker after Commit.
+type FileLister interface {
+	OutputDirer
+	// OutputFiles returns every file the run committed, in order. The
+	// runtime calls it after Commit returned nil.
+	OutputFiles() []OutputFile
+	// ReplacesOutput reports whether the sink may replace the complete
+	// output of an earlier run found in its folder (its overwrite setting,
+	// or [OverwriteService]).
+	ReplacesOutput() bool
+}

@@ -1,0 +1,217 @@
+package sink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/pipe-ml/pipe/internal/failpoint"
+	"github.com/pipe-ml/pipe/stages"
+)
+
+// prepare creates the output and staging folders, clearing a staging folder
+// left by a crashed run. It first removes the success marker of the output
+// it is going to replace, so that no crash from here on leaves a stale
+// marker beside new files. Complete output is replaced only with overwrite.
+func (s *ParquetSink) prepare() error {
+	if s.prepared {
+		return nil
+	}
+	if s.complete && !s.overwrite {
+		return fmt.Errorf("%w: %s holds the complete output of an earlier run (%s); set overwrite: true or run with --overwrite to replace it",
+			ErrOutputExists, s.dir, stages.SuccessFile)
+	}
+	if err := os.MkdirAll(s.dir, 0o755); err != nil {
+		return err
+	}
+	if err := os.Remove(filepath.Join(s.dir, stages.SuccessFile)); err == nil {
+		s.removedSuccess = true
+		if err := s.syncDir(s.dir); err != nil {
+			return err
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	if err := os.RemoveAll(s.staging); err != nil {
+		return err
+	}
+	if err := os.Mkdir(s.staging, 0o755); err != nil {
+		return err
+	}
+	if err := s.syncDir(s.dir); err != nil {
+		return err
+	}
+	s.prepared = true
+	return nil
+}
+
+// Commit completes the last file, moves every completed file to its final
+// name, removes old part files this run did not produce (overwrite), and
+// fsyncs the folder. The staging folder, now empty, is removed by Close:
+// the runtime writes the manifest and success marker in between. A run that
+// wrote no rows leaves one file holding the schema and no rows, when the
+// schema is known.
+func (s *ParquetSink) Commit(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if s.state != stateOpen {
+		return fmt.Errorf("commit after %s", s.stateName())
+	}
+	if err := s.prepare(); err != nil {
+		return &FileError{Op: "create", Path: s.dir, Err: err}
+	}
+	s.committing = true
+	if s.cur == nil && len(s.produced) == 0 && s.schema != nil {
+		if err := s.openFile(); err != nil {
+			return err
+		}
+	}
+	if s.cur != nil {
+		if err := s.finishFile(); err != nil {
+			return err
+		}
+	}
+	if s.holdFinal {
+		for _, name := range s.produced {
+			dst := filepath.Join(s.dir, name)
+			if err := os.Rename(filepath.Join(s.staging, name), dst); err != nil {
+				return &FileError{Op: "rename", Path: dst, Err: err}
+			}
+			if err := failpoint.Inject("sink/afterCommitRename"); err != nil {
+				return &FileError{Op: "rename", Path: dst, Err: err}
+			}
+		}
+	}
+	keep := make(map[string]bool, len(s.produced))
+	for _, n := range s.produced {
+		keep[n] = true
+	}
+	for _, n := range s.old {
+		if !keep[n] {
+			if err := os.Remove(filepath.Join(s.dir, n)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return &FileError{Op: "remove", Path: filepath.Join(s.dir, n), Err: err}
+			}
+		}
+	}
+	if s.prepared {
+		if err := s.syncDir(s.dir); err != nil {
+			return &FileError{Op: "sync", Path: s.dir, Err: err}
+		}
+	}
+	s.state = stateCommitted
+	return nil
+}
+
+// Abort discards this run's output: the file being written, the staging
+// folder and the files this run already completed. Part files of earlier
+// runs are left alone; when the run replaced complete output and had not
+// begun to commit, the old output's success marker is written back. A
+// staging folder stays, empty, when part files of a crashed run (or a mix
+// of old and new files) remain, so that the next run replaces them. After
+// Commit, Abort (the run failed before its output was marked complete)
+// keeps the committed files and the staging folder.
+func (s *ParquetSink) Abort() error {
+	if s.state == stateCommitted {
+		// The run failed after the commit, before its output was marked
+		// complete: the files stay, and so does the staging folder, so
+		// that the next run knows them for an incomplete run's.
+		s.keepStaging = true
+		return nil
+	}
+	if s.state != stateOpen {
+		return nil
+	}
+	s.state = stateAborted
+	s.discardFile()
+	s.releaseCarry()
+	var errs []error
+	if !s.holdFinal {
+		for _, n := range s.produced {
+			if err := os.Remove(filepath.Join(s.dir, n)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				errs = append(errs, &FileError{Op: "remove", Path: filepath.Join(s.dir, n), Err: err})
+			}
+		}
+	}
+	if !s.prepared {
+		return errors.Join(errs...)
+	}
+	if err := os.RemoveAll(s.staging); err != nil {
+		errs = append(errs, &FileError{Op: "remove", Path: s.staging, Err: err})
+	}
+	switch {
+	case s.removedSuccess && !s.committing:
+		// The old output is untouched: mark it complete again.
+		if err := s.writeSuccess(); err != nil {
+			errs = append(errs, &FileError{Op: "create", Path: filepath.Join(s.dir, stages.SuccessFile), Err: err})
+		}
+	case len(s.old) > 0 && (s.crashed || s.committing):
+		// Part files of a crashed run, or a mix of old and new ones, remain
+		// without a success marker: leave an empty staging folder so that
+		// the next run knows them for a crashed run's and replaces them.
+		if err := os.Mkdir(s.staging, 0o755); err != nil {
+			errs = append(errs, &FileError{Op: "create", Path: s.staging, Err: err})
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// writeSuccess creates the empty success marker, fsynced, and fsyncs the
+// folder.
+func (s *ParquetSink) writeSuccess() error {
+	f, err := os.Create(filepath.Join(s.dir, stages.SuccessFile))
+	if err != nil {
+		return err
+	}
+	if !s.conf.skipSync {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return s.syncDir(s.dir)
+}
+
+// Close releases everything the sink holds. Without a prior Commit or
+// Abort it aborts. After Commit it removes the (empty) staging folder: the
+// folder outlives Commit so that, until the runtime has written the
+// manifest, part files without a success marker are recognisably the work
+// of a crashed run. It is safe to call more than once.
+func (s *ParquetSink) Close() error {
+	var err error
+	switch s.state {
+	case stateOpen:
+		err = s.Abort()
+	case stateCommitted:
+		if s.prepared && !s.keepStaging {
+			if rerr := os.RemoveAll(s.staging); rerr != nil {
+				err = &FileError{Op: "remove", Path: s.staging, Err: rerr}
+			}
+		}
+	}
+	s.discardFile()
+	s.releaseCarry()
+	s.state = stateClosed
+	return err
+}
+
+// syncDir fsyncs a folder so that renames in it are durable.
+func (s *ParquetSink) syncDir(dir string) error {
+	if s.conf.skipSync {
+		return nil
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
