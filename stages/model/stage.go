@@ -288,8 +288,12 @@ func (s *Stage) Run(ctx context.Context, in []<-chan arrow.RecordBatch, emit sta
 		if b.Ready() {
 			inCh = nil
 		}
+		// The deadline only matters when it could start a batch: nothing is
+		// ready yet and an instance is free. Arming it otherwise would spin
+		// (a deadline already passed fires at once) while the loop really
+		// waits for a call to finish.
 		var deadline <-chan time.Time
-		if d, ok := b.UntilNext(); ok && input != nil {
+		if d, ok := b.UntilNext(); ok && input != nil && !b.Ready() && len(queue) < s.conf.Instances {
 			timer.Reset(d)
 			deadline = timer.C
 		}
