@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
@@ -171,4 +173,35 @@ func BenchmarkParquetSource(b *testing.B) {
 		}
 		b.ReportMetric(float64(rows*b.N)/b.Elapsed().Seconds(), "rows/s")
 	})
+}
+
+// TestParquetMemoryMapSameRows reads the same files with and without
+// memory_map and compares every batch.
+func TestParquetMemoryMapSameRows(t *testing.T) {
+	dir := filepath.Join("..", "..", "..", "shared", "testdata", "parquet-testing", "data")
+	for _, name := range []string{"alltypes_plain.parquet", "alltypes_tiny_pages_plain.parquet"} {
+		t.Run(name, func(t *testing.T) {
+			mem := stagetest.Mem(t)
+			read := func(mmap bool) []arrow.RecordBatch {
+				with := fmt.Sprintf("{paths: [%q], batch_rows: 1000, memory_map: %v}", filepath.Join(dir, name), mmap)
+				s := stagetest.MustBuild(t, nil, mem, "parquet_source", with, "")
+				recs, err := stagetest.Drain(context.Background(), s.(stages.Source))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return recs
+			}
+			plain, mapped := read(false), read(true)
+			defer stagetest.Release(plain)
+			defer stagetest.Release(mapped)
+			if len(plain) == 0 || len(plain) != len(mapped) {
+				t.Fatalf("%d batches plain, %d mapped", len(plain), len(mapped))
+			}
+			for i := range plain {
+				if !array.RecordEqual(plain[i], mapped[i]) {
+					t.Fatalf("batch %d differs", i)
+				}
+			}
+		})
+	}
 }
