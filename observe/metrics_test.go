@@ -172,14 +172,14 @@ pipe_model_batch_flushes_total{reason="full",stage="mlp"} 3
 		}
 	}
 	for name, want := range map[string]float64{
-		"pipe_model_batch_rows_count":              4,
-		"pipe_model_batch_rows_sum":                1000,
-		"pipe_model_batch_duration_seconds_count":  4,
-		"pipe_model_batch_wait_seconds_count":      4,
-		"pipe_backend_runs_total":                  4,
-		"pipe_backend_run_duration_seconds_count":  4,
-		"pipe_stage_compute_seconds_total":         -1, // present, positive
-		"pipe_stage_queue_wait_seconds_total":      -2, // present
+		"pipe_model_batch_rows_count":             4,
+		"pipe_model_batch_rows_sum":               1000,
+		"pipe_model_batch_duration_seconds_count": 4,
+		"pipe_model_batch_wait_seconds_count":     4,
+		"pipe_backend_runs_total":                 4,
+		"pipe_backend_run_duration_seconds_count": 4,
+		"pipe_stage_compute_seconds_total":        -1, // present, positive
+		"pipe_stage_queue_wait_seconds_total":     -2, // present
 		"pipe_backend_admission_rejections_total": -3, // may be absent: no label set yet
 	} {
 		got, ok := byName[name]

@@ -26,6 +26,8 @@ type ProgressOptions struct {
 	Interval time.Duration
 	// Log receives the plain progress lines; nil discards them.
 	Log *slog.Logger
+	// LogWriter, when set, is routed above the bars while they are drawn.
+	LogWriter *LogWriter
 }
 
 // IsTerminal reports whether w is a terminal, where progress bars belong.
@@ -47,8 +49,9 @@ type Progress struct {
 	once sync.Once
 
 	// Terminal mode only.
-	bars *mpb.Progress
-	bar  []*mpb.Bar
+	bars   *mpb.Progress
+	bar    []*mpb.Bar
+	totals []int64 // the total each bar was given
 }
 
 // rateTracker follows one stage's rows per second; it is written by the
@@ -114,14 +117,17 @@ func (p *Progress) startBars(w io.Writer) {
 	}
 	for i, s := range p.stats {
 		s, t := s, p.track[i]
-		total := max(s.TotalRows.Load(), 0)
-		bar := p.bars.New(total, mpb.BarStyle(),
+		bar := p.bars.New(0, mpb.BarStyle(),
 			mpb.PrependDecorators(decor.Name(s.ID, decor.WC{W: width + 1, C: decor.DindentRight})),
 			mpb.AppendDecorators(decor.Any(func(decor.Statistics) string {
 				return progressFigures(s, t.get(), time.Since(p.start))
-			})),
+			}, decor.WC{W: 44, C: decor.DindentRight})),
 		)
 		p.bar = append(p.bar, bar)
+		p.totals = append(p.totals, 0)
+	}
+	if p.opts.LogWriter != nil {
+		p.opts.LogWriter.route(p.bars)
 	}
 }
 
@@ -186,8 +192,9 @@ func (p *Progress) sample(now time.Time, logged []bool) {
 		p.track[i].update(rows, now)
 		if p.bars != nil {
 			bar := p.bar[i]
-			if total := s.TotalRows.Load(); total > 0 && rows > total {
-				bar.SetTotal(rows, false)
+			if total := max(p.barTotal(s), rows); total != p.totals[i] {
+				p.totals[i] = total
+				bar.SetTotal(total, false)
 			}
 			bar.SetCurrent(rows)
 			if s.Done.Load() && !bar.Completed() {
@@ -198,8 +205,13 @@ func (p *Progress) sample(now time.Time, logged []bool) {
 		if logged[i] {
 			continue
 		}
-		args := []any{"stage", s.ID, "rows", rows, "rows_per_second", math.Round(p.track[i].get())}
-		if s.Done.Load() {
+		rate := p.track[i].get()
+		done := s.Done.Load()
+		if elapsed := now.Sub(p.start).Seconds(); done && elapsed > 0 {
+			rate = float64(rows) / elapsed // the run's average
+		}
+		args := []any{"stage", s.ID, "rows", rows, "rows_per_second", math.Round(rate)}
+		if done {
 			logged[i] = true
 			args = append(args, "done", true)
 		} else if eta, ok := estimate(s, p.track[i].get()); ok {
@@ -207,6 +219,28 @@ func (p *Progress) sample(now time.Time, logged []bool) {
 		}
 		p.opts.Log.Info("progress", args...)
 	}
+}
+
+// barTotal is the length of a stage's bar: its own row count when known
+// (sources); otherwise, when every source knows its count, their sum, as
+// if each row went through (a filter's bar then ends short of full until
+// it is done); otherwise 0.
+func (p *Progress) barTotal(s *pipeline.StageStats) int64 {
+	if t := s.TotalRows.Load(); t > 0 {
+		return t
+	}
+	var sum int64
+	for _, o := range p.stats {
+		if o.Kind != "source" {
+			continue
+		}
+		t := o.TotalRows.Load()
+		if t <= 0 {
+			return 0
+		}
+		sum += t
+	}
+	return sum
 }
 
 // Stop takes a last sample, completes or aborts the bars and waits for
@@ -217,6 +251,9 @@ func (p *Progress) Stop() {
 		p.wg.Wait()
 		if p.bars == nil {
 			return
+		}
+		if p.opts.LogWriter != nil {
+			p.opts.LogWriter.route(nil)
 		}
 		for i, bar := range p.bar {
 			if !bar.Completed() {

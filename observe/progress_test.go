@@ -101,3 +101,22 @@ func TestEstimate(t *testing.T) {
 		t.Error("estimate without a total: ok")
 	}
 }
+
+func TestLogLinesAboveBars(t *testing.T) {
+	stats := fakeStats()
+	var out, direct syncBuffer
+	lw := NewLogWriter(&direct)
+	log := slog.New(slog.NewTextHandler(lw, nil))
+	p := StartProgress(&out, stats, ProgressOptions{Bars: true, Interval: 10 * time.Millisecond, LogWriter: lw})
+	log.Info("while the bars run")
+	stats[0].Done.Store(true)
+	stats[1].Done.Store(true)
+	p.Stop()
+	log.Info("after the bars")
+	if !strings.Contains(out.String(), "while the bars run") || strings.Contains(direct.String(), "while the bars run") {
+		t.Errorf("log line during bars: bars %q, direct %q", out.String(), direct.String())
+	}
+	if !strings.Contains(direct.String(), "after the bars") {
+		t.Errorf("log line after bars not written directly: %q", direct.String())
+	}
+}

@@ -26,6 +26,9 @@ type WatchOptions struct {
 	Log *slog.Logger
 	// Interval overrides the progress interval (tests).
 	Interval time.Duration
+	// LogWriter, when set, carries the logger's output; it is routed
+	// above the bars while they are drawn.
+	LogWriter *LogWriter
 }
 
 // Watch observes one run of a job: it owns the run's Prometheus registry,
@@ -90,7 +93,8 @@ func (w *Watch) Start(p *pipeline.Pipeline) error {
 		w.opts.Log.Info("serving metrics", "addr", "http://"+w.server.Addr()+"/metrics")
 	}
 	if w.opts.Progress {
-		w.progress = StartProgress(w.opts.Out, p.Stats(), ProgressOptions{Bars: w.opts.Bars, Log: w.opts.Log, Interval: w.opts.Interval})
+		w.progress = StartProgress(w.opts.Out, p.Stats(), ProgressOptions{Bars: w.opts.Bars, Log: w.opts.Log,
+			Interval: w.opts.Interval, LogWriter: w.opts.LogWriter})
 	}
 	return nil
 }

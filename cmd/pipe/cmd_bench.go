@@ -477,9 +477,13 @@ func mapValue(m *yaml.Node, key string) *yaml.Node {
 	return nil
 }
 
+// setKey sets key of mapping m to v, keeping the comments of a value it
+// replaces.
 func setKey(m *yaml.Node, key string, v *yaml.Node) {
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		if m.Content[i].Value == key {
+			old := m.Content[i+1]
+			v.HeadComment, v.LineComment, v.FootComment = old.HeadComment, old.LineComment, old.FootComment
 			m.Content[i+1] = v
 			return
 		}

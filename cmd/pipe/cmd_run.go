@@ -40,6 +40,10 @@ fingerprint is refused (exit 2) unless --overwrite or the sink's overwrite: true
 Output of a crashed run (no _SUCCESS) is replaced.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// Log lines go above the progress bars while they are drawn.
+			errOut := g.stderr
+			logOut := observe.NewLogWriter(errOut)
+			g.stderr = logOut
 			log, err := g.logger()
 			if err != nil {
 				return err
@@ -53,7 +57,7 @@ Output of a crashed run (no _SUCCESS) is replaced.`,
 				maxBytes = int64(b)
 			}
 			watch, err := observe.NewWatch(observe.WatchOptions{MetricsAddr: metricsAddr, Progress: !quiet,
-				Bars: observe.IsTerminal(g.stderr), Out: g.stderr, Log: log})
+				Bars: observe.IsTerminal(errOut), Out: errOut, Log: log, LogWriter: logOut})
 			if err != nil {
 				return usage("--metrics-addr: %v", err)
 			}
