@@ -249,8 +249,8 @@ func (s *Stage) Run(ctx context.Context, in []<-chan arrow.RecordBatch, emit sta
 	timer.Stop()
 	defer timer.Stop()
 	var rows int64
-	for {
-		// Start every batch that is ready, while instances are free.
+	// startReady starts every batch that is ready, while instances are free.
+	startReady := func() error {
 		for len(queue) < s.conf.Instances {
 			var bt batcher.Batch
 			var berr error
@@ -260,10 +260,10 @@ func (s *Stage) Run(ctx context.Context, in []<-chan arrow.RecordBatch, emit sta
 			case input == nil && b.Pending() > 0:
 				bt, berr = b.Flush()
 			default:
-				berr = batcher.ErrNoBatch
+				return nil
 			}
 			if errors.Is(berr, batcher.ErrNoBatch) {
-				break
+				return nil
 			}
 			if berr != nil {
 				return berr
@@ -275,8 +275,21 @@ func (s *Stage) Run(ctx context.Context, in []<-chan arrow.RecordBatch, emit sta
 			rows += int64(bt.Rows)
 			queue = append(queue, f)
 		}
+		return nil
+	}
+	for {
+		if err := startReady(); err != nil {
+			return err
+		}
 		if input == nil && b.Pending() == 0 && len(queue) == 0 {
 			return nil
+		}
+		// Ready depends on the clock: look once and act on that one answer.
+		// A deadline that passed since startReady looked means a batch can
+		// start now, if an instance is free.
+		ready := b.Ready()
+		if ready && len(queue) < s.conf.Instances {
+			continue
 		}
 		var oldest <-chan struct{}
 		if len(queue) > 0 {
@@ -285,17 +298,20 @@ func (s *Stage) Run(ctx context.Context, in []<-chan arrow.RecordBatch, emit sta
 		// Stop reading while a full batch waits for a free instance: rows
 		// then back up into the queues upstream instead of into memory.
 		inCh := input
-		if b.Ready() {
+		if ready {
 			inCh = nil
 		}
 		// The deadline only matters when it could start a batch: nothing is
 		// ready yet and an instance is free. Arming it otherwise would spin
 		// (a deadline already passed fires at once) while the loop really
-		// waits for a call to finish.
+		// waits for a call to finish. Every path here leaves the select
+		// something to wait for: input, a call, or the deadline.
 		var deadline <-chan time.Time
-		if d, ok := b.UntilNext(); ok && input != nil && !b.Ready() && len(queue) < s.conf.Instances {
-			timer.Reset(d)
-			deadline = timer.C
+		if !ready && input != nil && len(queue) < s.conf.Instances {
+			if d, ok := b.UntilNext(); ok {
+				timer.Reset(d)
+				deadline = timer.C
+			}
 		}
 		select {
 		case rec, ok := <-inCh:
@@ -309,6 +325,16 @@ func (s *Stage) Run(ctx context.Context, in []<-chan arrow.RecordBatch, emit sta
 		case <-oldest:
 			f := queue[0]
 			queue = queue[1:]
+			// Start the next call before converting and emitting this one,
+			// which may wait on downstream: the backend stays busy.
+			if err := startReady(); err != nil {
+				<-f.Call.Done()
+				if outs, _ := f.Call.Result(); outs != nil {
+					freeTensors(outs, s.mem)
+				}
+				s.finish(f)
+				return err
+			}
 			if err := s.complete(ctx, b, f, emit); err != nil {
 				return err
 			}
