@@ -15,7 +15,7 @@ type Config struct {
 	SHA256    string                   `yaml:"sha256" doc:"Pin the model: its SHA-256 in hex must match before it is loaded."`
 	Backends  []string                 `yaml:"backends" doc:"Backends to try, in order: auto (ane, then mps, then metal, then cpu, keeping those that are available and can run the model), or an explicit list such as [ane, cpu]."`
 	Strict    bool                     `yaml:"strict" doc:"Fail instead of falling back to a later backend."`
-	Inputs    map[string]InputBinding  `yaml:"inputs" required:"true" doc:"Model input name -> column. The long form {column: img, shape: [3, 48, 192]} gives the per-row shape when the model leaves dimensions open."`
+	Inputs    map[string]InputBinding  `yaml:"inputs" required:"true" doc:"Model input name -> column; or -> a list of numeric columns packed side by side into the tensor (x: [f0, f1, f2]; no intermediate vector column). The long form {column: img, shape: [3, 48, 192]} gives the per-row shape when the model leaves dimensions open."`
 	Outputs   map[string]OutputBinding `yaml:"outputs" doc:"Model output name -> column, or -> a list of columns (one per value of the last dimension). Default: every tensor output, under its own name."`
 	Constants map[string]Constant      `yaml:"constants" doc:"Model inputs fed the same value for every row, such as a sample rate: a number, a list of numbers, or true/false."`
 	Keep      *[]string                `yaml:"keep" doc:"Input columns passed through to the output, in order. Default: all."`
@@ -66,15 +66,25 @@ type AdaptiveConfig struct {
 }
 
 // InputBinding says which column feeds a model input, and optionally the
-// shape of one row when the model leaves dimensions open.
+// shape of one row when the model leaves dimensions open; or which numeric
+// columns, packed side by side, feed it (one value per column per row).
 type InputBinding struct {
-	Column string
-	Shape  []int64
+	Column  string
+	Shape   []int64
+	Columns []string
 }
 
 // UnmarshalYAML accepts a column name or {column, shape}.
 func (b *InputBinding) UnmarshalYAML(n *yaml.Node) error {
 	switch n.Kind {
+	case yaml.SequenceNode:
+		if err := n.Decode(&b.Columns); err != nil {
+			return fmt.Errorf("expected a list of column names")
+		}
+		if len(b.Columns) == 0 {
+			return fmt.Errorf("expected at least one column name")
+		}
+		return nil
 	case yaml.ScalarNode:
 		if n.Value == "" {
 			return fmt.Errorf("expected a column name")
@@ -106,7 +116,7 @@ func (b *InputBinding) UnmarshalYAML(n *yaml.Node) error {
 		b.Column, b.Shape = long.Column, long.Shape
 		return nil
 	}
-	return fmt.Errorf("expected a column name or {column, shape}")
+	return fmt.Errorf("expected a column name, a list of column names, or {column, shape}")
 }
 
 // OutputBinding says which column(s) a model output becomes.
@@ -191,6 +201,9 @@ func defaults() Config {
 
 // MarshalYAML writes the short form when there is no shape.
 func (b InputBinding) MarshalYAML() (any, error) {
+	if b.Columns != nil {
+		return b.Columns, nil
+	}
 	if b.Shape == nil {
 		return b.Column, nil
 	}

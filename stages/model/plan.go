@@ -32,6 +32,9 @@ type inputPlan struct {
 	rowShape []int64
 	batched  bool // the tensor's first dimension is the batch
 	constant *Constant
+	// cols are the columns packed side by side, for a list binding.
+	cols     []int
+	colNames []string
 }
 
 type outputPlan struct {
@@ -251,8 +254,12 @@ func describeTensors(ts []bridge.TensorInfo) string {
 	return strings.Join(parts, ", ")
 }
 
-// planInput works out how column b.Column feeds model input t.
+// planInput works out how column b.Column (or columns b.Columns) feeds
+// model input t.
 func planInput(t bridge.TensorInfo, b InputBinding, in *arrow.Schema) (inputPlan, error) {
+	if b.Columns != nil {
+		return planPacked(t, b.Columns, in)
+	}
 	ip := inputPlan{name: t.Name, want: t.Type, colName: b.Column, batched: true}
 	idx, err := stages.Column(in, b.Column)
 	if err != nil {
@@ -400,4 +407,50 @@ func planOutput(index int, t bridge.TensorInfo, b OutputBinding) (outputPlan, er
 		return op, fmt.Errorf("model output %q %s: its per-row size is not fixed by the model, so it cannot become a fixed_size_list column", t.Name, t.Shape)
 	}
 	return op, nil
+}
+
+// planPacked works out how numeric columns, one value each per row, are
+// packed side by side into model input t ([N, k] or dims multiplying to k).
+func planPacked(t bridge.TensorInfo, names []string, in *arrow.Schema) (inputPlan, error) {
+	ip := inputPlan{name: t.Name, want: t.Type, col: -1, colName: strings.Join(names, ","), batched: true}
+	if len(t.Shape) == 0 {
+		return ip, fmt.Errorf("model input %q has no batch dimension; give it in constants instead", t.Name)
+	}
+	for _, name := range names {
+		idx, err := stages.Column(in, name)
+		if err != nil {
+			return ip, fmt.Errorf("model input %q: %w", t.Name, err)
+		}
+		typ := in.Field(idx).Type
+		if !arrow.IsPrimitive(typ.ID()) && typ.ID() != arrow.BOOL && typ.ID() != arrow.FLOAT16 || !convertible(typ, t.Type) {
+			return ip, &stages.ColumnError{Column: name, Msg: fmt.Sprintf("model input %q (%s %s): a %s column cannot be packed into it", t.Name, t.Type, t.Shape, typ)}
+		}
+		ip.cols = append(ip.cols, idx)
+		ip.colNames = append(ip.colNames, name)
+	}
+	k := int64(len(names))
+	rest := t.Shape[1:]
+	shape := make([]int64, len(rest))
+	static, open := int64(1), -1
+	for i, d := range rest {
+		if d.Dynamic() {
+			if open >= 0 {
+				return ip, fmt.Errorf("model input %q %s leaves several dimensions open; packing %d columns needs them fixed", t.Name, t.Shape, k)
+			}
+			open = i
+			continue
+		}
+		static *= d.Size
+		shape[i] = d.Size
+	}
+	switch {
+	case len(rest) == 0 && k == 1:
+	case open >= 0 && static > 0 && k%static == 0:
+		shape[open] = k / static
+	case open < 0 && static == k:
+	default:
+		return ip, fmt.Errorf("model input %q %s: %d columns do not fit its dimensions", t.Name, t.Shape, k)
+	}
+	ip.rowShape = shape
+	return ip, nil
 }

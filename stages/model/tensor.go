@@ -48,6 +48,15 @@ func (p *plan) tensors(rec arrow.RecordBatch, mem memory.Allocator, rowBase int6
 			owned = append(owned, buf)
 			continue
 		}
+		if ip.cols != nil {
+			buf := mem.Allocate(int(n) * len(ip.cols) * ip.want.Size())
+			owned = append(owned, buf)
+			if err := pack(rec, ip, buf, rowBase); err != nil {
+				return nil, owned, err
+			}
+			ts[i] = bridge.Tensor{Type: ip.want, Shape: append([]int64{n}, ip.rowShape...), Data: buf}
+			continue
+		}
 		shape := append([]int64{n}, ip.rowShape...)
 		col := rec.Column(ip.col)
 		values := col
@@ -354,4 +363,35 @@ func strided(flat arrow.Array, j, per, n int, mem memory.Allocator) arrow.Array 
 	out.Release()
 	defer d.Release()
 	return array.MakeFromData(d)
+}
+
+// pack writes the columns of a list binding side by side into out, row
+// by row: out[r*k+j] is row r of column j, converted to the model's type.
+func pack(rec arrow.RecordBatch, ip inputPlan, out []byte, rowBase int64) error {
+	k := len(ip.cols)
+	size := ip.want.Size()
+	for j, ci := range ip.cols {
+		col := rec.Column(ci)
+		if col.NullN() > 0 {
+			return &RowError{Column: ip.colNames[j], Row: rowBase + firstNull(col), Msg: "null value; the model cannot take nulls"}
+		}
+		if f, ok := col.(*array.Float32); ok && ip.want == bridge.Float32 {
+			dst := arrow.Float32Traits.CastFromBytes(out)
+			for r, v := range f.Float32Values() {
+				dst[r*k+j] = v
+			}
+			continue
+		}
+		// General path: convert the column into a scratch buffer, then
+		// scatter its values into place.
+		n := col.Len()
+		scratch := make([]byte, n*size)
+		if err := convert(col, ip.want, scratch); err != nil {
+			return &stages.ColumnError{Column: ip.colNames[j], Msg: err.Error()}
+		}
+		for r := 0; r < n; r++ {
+			copy(out[(r*k+j)*size:(r*k+j+1)*size], scratch[r*size:(r+1)*size])
+		}
+	}
+	return nil
 }
