@@ -62,7 +62,7 @@ fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 	  pkg=$${t%%:*}; name=$${t##*:}; \
 	  echo "fuzz $$pkg $$name ($(FUZZTIME))"; \
-	  $(GO) test $$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) >/tmp/pipe-fuzz.log 2>&1 || { cat /tmp/pipe-fuzz.log; exit 1; }; \
+	  $(GO) test $$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 50x >/tmp/pipe-fuzz.log 2>&1 || { cat /tmp/pipe-fuzz.log; exit 1; }; \
 	done
 
 bench: build
