@@ -35,13 +35,14 @@
 //
 // # System health
 //
-// Options.Health (default apple.ReadHealth) is read every
-// Options.HealthInterval on the executor's clock: serious heat halves the
-// concurrency of the ane, mps and metal subpools (pond Resize), critical
-// heat drops it to one, and memory pressure closes every cached model no
-// Model references. The poller stops at the first reading that says the
-// signals do not exist here (apple.ErrNotMac off macOS).
-// [Executor.SystemHealth] returns the last reading.
+// Options.Health, when set, is read every Options.HealthInterval on the
+// executor's clock. Each [HealthReading] scales the concurrency of the ane,
+// mps and metal subpools (pond Resize; the binary maps serious heat to one
+// half and critical heat to one worker) and, under memory pressure, closes
+// every cached model no Model references. The poller stops at the first
+// reading that wraps [ErrNoHealthSignals] (off macOS). The executor imports
+// no concrete bridge: the binary adapts the Apple bridge's readings
+// (internal/applehealth). [Executor.SystemHealth] returns the last reading.
 //
 // # Model registry
 //

@@ -12,8 +12,6 @@ import (
 	"github.com/alitto/pond/v2"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/pipe-ml/pipe/bridge/apple"
 )
 
 // Options configure an [Executor]. The zero value is usable.
@@ -60,9 +58,9 @@ type Options struct {
 	// Health reads the system's health signals (thermal state, memory
 	// pressure) every HealthInterval: serious heat halves the concurrency
 	// of the ane, mps and metal lanes, critical heat drops them to 1, and
-	// memory pressure evicts unused models. nil: apple.ReadHealth, which
-	// fails with apple.ErrNotMac off macOS, and the poller then stops.
-	Health func() (apple.Health, error)
+	// memory pressure evicts unused models. nil: no polling. A reader that
+	// returns an error wrapping ErrNoHealthSignals stops the poller.
+	Health func() (HealthReading, error)
 	// HealthInterval is the time between readings of Health, on Clock.
 	// 0: DefaultHealthInterval; negative: no polling.
 	HealthInterval time.Duration

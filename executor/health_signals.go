@@ -5,9 +5,6 @@ import (
 	"math"
 	"sync"
 	"time"
-
-	"github.com/pipe-ml/pipe/bridge"
-	"github.com/pipe-ml/pipe/bridge/apple"
 )
 
 // DefaultHealthInterval is how often the executor reads the system's
@@ -17,14 +14,33 @@ const DefaultHealthInterval = 2 * time.Second
 // accelerated reports whether backend name runs on the GPU or the Neural
 // Engine, whose concurrency the thermal state scales.
 func accelerated(name string) bool {
-	return name == apple.BackendANE || name == apple.BackendMPS || name == apple.BackendMetal
+	return name == "ane" || name == "mps" || name == "metal"
 }
+
+// HealthReading is one reading of the machine's health signals (on a Mac:
+// thermal state, memory pressure), in the terms the executor acts on. The
+// binary adapts the Apple bridge's readings to it (internal/applehealth), so
+// that the executor depends on no concrete bridge.
+type HealthReading struct {
+	// Concurrency scales the concurrency of the accelerated backends (ane,
+	// mps, metal): 1 when calm, lower when the machine is hot, 0 for the
+	// minimum; each lane keeps at least one worker.
+	Concurrency float64
+	// Evict asks for every model no stage uses to be closed (memory
+	// pressure).
+	Evict bool
+	// Summary describes the reading for logs.
+	Summary string
+}
+
+// ErrNoHealthSignals is returned (wrapped) by a health reader that cannot
+// read signals on this machine; the poller then stops.
+var ErrNoHealthSignals = errors.New("no system health signals on this machine")
 
 // SystemHealth is the last reading of the system's health signals and
 // what the executor did about it.
 type SystemHealth struct {
-	Health apple.Health
-	Advice apple.Advice
+	Reading HealthReading
 	// Polls counts the readings made; 0 before the first.
 	Polls int
 	// Evictions counts the unused models closed because of memory
@@ -37,12 +53,12 @@ type SystemHealth struct {
 }
 
 // signals polls the system's health (thermal state, memory pressure) and
-// applies its [apple.Advice]: it scales the concurrency of the accelerated
+// applies each [HealthReading]: it scales the concurrency of the accelerated
 // lanes and evicts unused models under memory pressure. Its goroutine is
 // started by [New] and stopped and waited for by [Executor.Close].
 type signals struct {
 	e     *Executor
-	read  func() (apple.Health, error)
+	read  func() (HealthReading, error)
 	every time.Duration
 
 	stop chan struct{} // closed by close
@@ -55,14 +71,11 @@ type signals struct {
 }
 
 // newSignals returns the poller of e, not yet started; nil when polling is
-// off (a negative interval).
+// off (no reader, or a negative interval).
 func newSignals(e *Executor) *signals {
-	if e.opts.HealthInterval < 0 {
-		return nil
-	}
 	read := e.opts.Health
-	if read == nil {
-		read = apple.ReadHealth
+	if e.opts.HealthInterval < 0 || read == nil {
+		return nil
 	}
 	every := e.opts.HealthInterval
 	if every == 0 {
@@ -99,9 +112,8 @@ func (s *signals) close() {
 // poll reads the signals once and applies the advice; it returns false
 // when polling should stop.
 func (s *signals) poll() bool {
-	h, err := s.read()
-	if errors.Is(err, apple.ErrNotMac) || errors.Is(err, apple.ErrNoCgo) ||
-		(err != nil && errors.Is(err, bridge.ErrUnavailable)) {
+	a, err := s.read()
+	if errors.Is(err, ErrNoHealthSignals) {
 		s.mu.Lock()
 		s.state.Polls++
 		s.state.Stopped, s.state.Err = true, err
@@ -109,18 +121,17 @@ func (s *signals) poll() bool {
 		s.e.log.Debug("system health signals unavailable; not polling", "err", err)
 		return false
 	}
+	a.Concurrency = min(max(a.Concurrency, 0), 1)
 	// A partial reading keeps calm values for what failed; apply it.
-	a := h.Advice()
 	s.mu.Lock()
 	s.state.Polls++
-	s.state.Health, s.state.Advice, s.state.Err = h, a, err
+	s.state.Reading, s.state.Err = a, err
 	old := s.scale
 	s.scale = a.Concurrency
 	s.mu.Unlock()
 
 	if a.Concurrency != old {
-		s.e.log.Warn("system health: scaling accelerated backends", "thermal", h.Thermal.String(),
-			"pressure", h.Pressure.String(), "concurrency_factor", a.Concurrency, "pause", a.Pause)
+		s.e.log.Warn("system health: scaling accelerated backends", "reading", a.Summary, "concurrency_factor", a.Concurrency)
 		s.resizeLanes(a.Concurrency)
 	}
 	if a.Evict {
@@ -128,7 +139,7 @@ func (s *signals) poll() bool {
 			s.mu.Lock()
 			s.state.Evictions += n
 			s.mu.Unlock()
-			s.e.log.Warn("system health: memory pressure, evicted unused models", "pressure", h.Pressure.String(), "models", n)
+			s.e.log.Warn("system health: memory pressure, evicted unused models", "reading", a.Summary, "models", n)
 		}
 	}
 	return true

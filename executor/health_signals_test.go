@@ -2,28 +2,27 @@ package executor
 
 import (
 	"errors"
-	"runtime"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/pipe-ml/pipe/bridge/apple"
 	"github.com/pipe-ml/pipe/internal/backendtest"
 )
 
 // fakeHealth is a settable health source.
 type fakeHealth struct {
 	mu sync.Mutex
-	h  apple.Health
+	h  HealthReading
 }
 
-func (f *fakeHealth) set(h apple.Health) {
+func (f *fakeHealth) set(h HealthReading) {
 	f.mu.Lock()
 	f.h = h
 	f.mu.Unlock()
 }
 
-func (f *fakeHealth) read() (apple.Health, error) {
+func (f *fakeHealth) read() (HealthReading, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.h, nil
@@ -52,31 +51,30 @@ func TestHealthScalesAcceleratedLanes(t *testing.T) {
 		lanes[name] = l
 	}
 	steps := []struct {
-		name    string
-		thermal apple.ThermalState
-		want    map[string]int
+		name   string
+		factor float64
+		want   map[string]int
 	}{
-		{"nominal", apple.ThermalNominal, map[string]int{"ane": 4, "metal": 3, "cpu": 2}},
-		{"fair", apple.ThermalFair, map[string]int{"ane": 4, "metal": 3, "cpu": 2}},
-		{"serious halves", apple.ThermalSerious, map[string]int{"ane": 2, "metal": 1, "cpu": 2}},
-		{"critical drops to one", apple.ThermalCritical, map[string]int{"ane": 1, "metal": 1, "cpu": 2}},
-		{"recovers", apple.ThermalNominal, map[string]int{"ane": 4, "metal": 3, "cpu": 2}},
+		{"calm", 1, map[string]int{"ane": 4, "metal": 3, "cpu": 2}},
+		{"serious heat halves", 0.5, map[string]int{"ane": 2, "metal": 1, "cpu": 2}},
+		{"critical heat drops to one", 0, map[string]int{"ane": 1, "metal": 1, "cpu": 2}},
+		{"recovers", 1, map[string]int{"ane": 4, "metal": 3, "cpu": 2}},
 	}
 	for _, st := range steps {
-		src.set(apple.Health{Thermal: st.thermal})
+		src.set(HealthReading{Concurrency: st.factor, Summary: st.name})
 		v.poll(every)
 		for name, want := range st.want {
 			if got := lanes[name].pool.MaxConcurrency(); got != want {
 				t.Errorf("%s: %s concurrency %d, want %d", st.name, name, got, want)
 			}
 		}
-		if sh, ok := v.e.SystemHealth(); !ok || sh.Health.Thermal != st.thermal || sh.Stopped {
+		if sh, ok := v.e.SystemHealth(); !ok || sh.Reading.Summary != st.name || sh.Stopped {
 			t.Errorf("%s: SystemHealth() = %+v, %v", st.name, sh, ok)
 		}
 	}
 
 	// A lane created while the machine is hot starts scaled.
-	src.set(apple.Health{Thermal: apple.ThermalSerious})
+	src.set(HealthReading{Concurrency: 0.5})
 	v.poll(every)
 	l, err := v.e.laneFor("mps")
 	if err != nil {
@@ -102,7 +100,7 @@ func TestHealthEvictsUnusedModelsUnderPressure(t *testing.T) {
 		t.Fatalf("%d models loaded before pressure, want 2 (the unused one cached)", n)
 	}
 
-	src.set(apple.Health{Pressure: apple.PressureWarn})
+	src.set(HealthReading{Concurrency: 1, Evict: true})
 	v.poll(every)
 	if n := v.e.reg.loadedCount(); n != 1 {
 		t.Fatalf("%d models loaded under pressure, want 1", n)
@@ -111,24 +109,24 @@ func TestHealthEvictsUnusedModelsUnderPressure(t *testing.T) {
 		t.Errorf("%d sessions closed, want the unused one", b.Closes())
 	}
 	sh, _ := v.e.SystemHealth()
-	if sh.Evictions != 1 || !sh.Advice.Evict {
+	if sh.Evictions != 1 || !sh.Reading.Evict {
 		t.Errorf("SystemHealth() = %+v, want 1 eviction", sh)
 	}
 	if err := v.run(t.Context(), kept, 2); err != nil {
 		t.Fatalf("the model in use stopped working: %v", err)
 	}
 
-	src.set(apple.Health{Pressure: apple.PressureNormal})
+	src.set(HealthReading{Concurrency: 1})
 	v.poll(every)
-	if sh, _ := v.e.SystemHealth(); sh.Evictions != 1 || sh.Advice.Evict {
+	if sh, _ := v.e.SystemHealth(); sh.Evictions != 1 || sh.Reading.Evict {
 		t.Errorf("after pressure: %+v", sh)
 	}
 }
 
 func TestHealthPollerStopsWhereSignalsAreUnavailable(t *testing.T) {
-	read := func() (apple.Health, error) { return apple.Health{}, apple.ErrNotMac }
-	if runtime.GOOS != "darwin" {
-		read = nil // the default, apple.ReadHealth, must fail the same way
+	notMac := errors.New("not macOS")
+	read := func() (HealthReading, error) {
+		return HealthReading{}, fmt.Errorf("%w: %w", ErrNoHealthSignals, notMac)
 	}
 	v := newEnv(t, Options{Health: read, HealthInterval: time.Second})
 	select {
@@ -137,8 +135,8 @@ func TestHealthPollerStopsWhereSignalsAreUnavailable(t *testing.T) {
 		t.Fatal("the poller did not stop")
 	}
 	sh, ok := v.e.SystemHealth()
-	if !ok || !sh.Stopped || sh.Polls != 1 || !errors.Is(sh.Err, apple.ErrNotMac) {
-		t.Fatalf("SystemHealth() = %+v, %v; want stopped after one reading with ErrNotMac", sh, ok)
+	if !ok || !sh.Stopped || sh.Polls != 1 || !errors.Is(sh.Err, notMac) {
+		t.Fatalf("SystemHealth() = %+v, %v; want stopped after one reading", sh, ok)
 	}
 	if n := len(v.clock.Afters()); n != 0 {
 		t.Errorf("the stopped poller armed %d timers", n)
@@ -146,9 +144,12 @@ func TestHealthPollerStopsWhereSignalsAreUnavailable(t *testing.T) {
 }
 
 func TestHealthPollingOff(t *testing.T) {
-	v := newEnv(t, Options{HealthInterval: -1})
-	if _, ok := v.e.SystemHealth(); ok || v.e.sig != nil {
-		t.Fatal("SystemHealth() ok with polling off")
+	src := &fakeHealth{}
+	for _, opts := range []Options{{HealthInterval: -1, Health: src.read}, {HealthInterval: time.Second}} {
+		v := newEnv(t, opts)
+		if _, ok := v.e.SystemHealth(); ok || v.e.sig != nil {
+			t.Fatalf("SystemHealth() ok with polling off (%+v)", opts)
+		}
 	}
 }
 

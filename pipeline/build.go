@@ -32,6 +32,10 @@ type BuildOptions struct {
 	// Registerer receives the run's Prometheus metrics; nil: none are
 	// registered. Never the global registry.
 	Registerer prometheus.Registerer
+	// Health reads the machine's health signals for the executor (thermal
+	// state scales accelerated backends, memory pressure evicts models);
+	// nil: not polled. The binary passes the Apple bridge's reader.
+	Health func() (executor.HealthReading, error)
 	// Overwrite lets the run replace complete output whatever its
 	// fingerprint (pipe run --overwrite): sinks get the
 	// [stages.OverwriteService] and [Pipeline.CheckOutputs] never reports
@@ -121,6 +125,7 @@ func Build(job *Job, opts BuildOptions) (*Pipeline, error) {
 			ModelMemory:      int64(res.ModelMemory),
 			AdmissionTimeout: res.AdmissionTimeout.D(),
 			Registerer:       opts.Registerer,
+			Health:           opts.Health,
 			Log:              log,
 		})
 		if err != nil {

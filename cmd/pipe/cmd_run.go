@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pipe-ml/pipe/executor"
+	"github.com/pipe-ml/pipe/internal/applehealth"
 	"github.com/pipe-ml/pipe/observe"
 	"github.com/pipe-ml/pipe/pipeline"
 	"github.com/pipe-ml/pipe/stages"
@@ -62,7 +63,7 @@ Output of a crashed run (no _SUCCESS) is replaced.`,
 				return usage("--metrics-addr: %v", err)
 			}
 			defer watch.Stop()
-			opts := pipeline.BuildOptions{Log: log, MaxBytesInFlight: maxBytes}
+			opts := pipeline.BuildOptions{Log: log, MaxBytesInFlight: maxBytes, Health: applehealth.Read}
 			opts.Overwrite, _ = cmd.Flags().GetBool("overwrite")
 			watch.Options(&opts)
 			p, err := loadJob(g, args[0], set, opts)
