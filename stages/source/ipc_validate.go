@@ -134,6 +134,15 @@ func (lay *ipcLayout) checkMessage(r io.ReaderAt, meta []byte, bodyStart, blockB
 	if err != nil {
 		return 0, err
 	}
+	if htype == msgSchema {
+		schema, err := msg.table(2)
+		if err != nil {
+			return 0, fmt.Errorf("schema message: %w", err)
+		}
+		if err := checkSchema(schema); err != nil {
+			return 0, err
+		}
+	}
 	if blockBody >= 0 {
 		bodyLen = blockBody
 	}
@@ -335,6 +344,15 @@ func scanIPCFile(r io.ReaderAt, size, maxBody int64) (*ipcLayout, error) {
 	if err != nil {
 		return nil, fmt.Errorf("footer: %w", err)
 	}
+	if ft.has(1) {
+		schema, err := ft.table(1)
+		if err != nil {
+			return nil, fmt.Errorf("footer schema: %w", err)
+		}
+		if err := checkSchema(schema); err != nil {
+			return nil, fmt.Errorf("footer: %w", err)
+		}
+	}
 	for _, slot := range []int{2, 3} { // dictionaries, then record batches
 		start, count, err := ft.vector(slot, 24)
 		if err != nil {
@@ -472,4 +490,46 @@ func (t fbTable) vector(slot, elem int) (int, int, error) {
 		return 0, 0, errFlatbuffer
 	}
 	return int(start), int(n), nil
+}
+
+// Limits of a schema's field tree: arrow-go allocates a slice per declared
+// child count before reading the children, so a corrupt count (a fuzzed
+// footer claimed 2^32 children) must be caught here; well-formed counts are
+// bounded by the metadata's own size.
+const (
+	ipcMaxFieldDepth = 64
+	ipcMaxFields     = 1 << 16
+)
+
+// checkSchema walks a Schema table's fields (slot 1) and their children,
+// checking that every vector of fields fits in the metadata, and bounding
+// the depth and the number of fields.
+func checkSchema(schema fbTable) error {
+	total := 0
+	var walk func(t fbTable, slot, depth int) error
+	walk = func(t fbTable, slot, depth int) error {
+		if depth > ipcMaxFieldDepth {
+			return errIPC("schema nests fields more than %d deep", ipcMaxFieldDepth)
+		}
+		start, n, err := t.vector(slot, 4)
+		if err != nil {
+			return errIPC("schema: a field list claims more entries than the metadata holds")
+		}
+		total += n
+		if total > ipcMaxFields {
+			return errIPC("schema has more than %d fields", ipcMaxFields)
+		}
+		for i := range n {
+			p := start + 4*i
+			child, err := fbAt(t.buf, int64(p)+int64(binary.LittleEndian.Uint32(t.buf[p:])))
+			if err != nil {
+				return errIPC("schema: malformed field")
+			}
+			if err := walk(child, 5, depth+1); err != nil { // Field.children
+				return err
+			}
+		}
+		return nil
+	}
+	return walk(schema, 1, 0) // Schema.fields
 }
