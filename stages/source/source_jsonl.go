@@ -66,6 +66,13 @@ type JSONL struct {
 	sc     *bufio.Scanner
 	line   int64
 	broken error
+
+	// Kept across batches: a JSON-lines stream read one row per batch
+	// would otherwise build 1 + (columns) builders per row.
+	b     *array.RecordBuilder
+	apps  []appender
+	index map[string]int // field name -> position
+	vals  [][]byte       // this line's raw value per field; nil: absent
 }
 
 // NewJSONL builds a JSON lines source. Without an explicit schema it reads
@@ -278,11 +285,22 @@ func (s *JSONL) Next(ctx context.Context) (arrow.RecordBatch, error) {
 
 // readBatch reads up to batch_rows objects of the open file; nil at its end.
 func (s *JSONL) readBatch() (arrow.RecordBatch, error) {
-	b := array.NewRecordBuilder(s.mem, s.schema)
-	defer b.Release()
-	apps := make([]appender, s.schema.NumFields())
-	for i := range apps {
-		apps[i] = newAppender(b.Field(i))
+	fields := s.schema.Fields()
+	if s.b == nil {
+		s.b = array.NewRecordBuilder(s.mem, s.schema)
+		s.apps = make([]appender, len(fields))
+		s.index = make(map[string]int, len(fields))
+		for i, f := range fields {
+			s.apps[i] = newAppender(s.b.Field(i))
+			s.index[f.Name] = i
+		}
+		s.vals = make([][]byte, len(fields))
+	}
+	b := s.b
+	record := func(key, raw []byte) {
+		if i, ok := s.index[string(key)]; ok {
+			s.vals[i] = raw // a repeated key: the last one wins
+		}
 	}
 	path := s.paths[s.fi]
 	rows := 0
@@ -292,20 +310,17 @@ func (s *JSONL) readBatch() (arrow.RecordBatch, error) {
 		if len(line) == 0 {
 			continue
 		}
-		var m map[string]json.RawMessage
-		if err := json.Unmarshal(line, &m); err != nil {
-			return nil, &FileError{Path: path, RowGroup: -1, Batch: -1, Line: s.line, Err: jsonErr(err)}
+		clear(s.vals)
+		if err := scanObject(line, record); err != nil {
+			return nil, &FileError{Path: path, RowGroup: -1, Batch: -1, Line: s.line, Err: err}
 		}
-		if m == nil {
-			return nil, &FileError{Path: path, RowGroup: -1, Batch: -1, Line: s.line, Err: errors.New("expected a JSON object, got null")}
-		}
-		for i, f := range s.schema.Fields() {
-			raw, ok := m[f.Name]
-			if !ok || string(raw) == "null" {
+		for i, f := range fields {
+			raw := s.vals[i]
+			if raw == nil || string(raw) == "null" {
 				b.Field(i).AppendNull()
 				continue
 			}
-			if err := appendJSON(apps[i], f.Type, raw); err != nil {
+			if err := appendJSON(s.apps[i], f.Type, raw); err != nil {
 				ve := &ValueError{Value: truncate(string(raw)), Type: f.Type.String()}
 				if s.inferred {
 					ve.Hint = fmt.Sprintf("type inferred from the first %d lines; give a schema or raise infer_rows", s.conf.InferRows)
@@ -374,9 +389,13 @@ func (s *JSONL) closeFile() {
 	}
 }
 
-// Close closes the open file.
+// Close closes the open file and releases the builder.
 func (s *JSONL) Close() error {
 	s.closeFile()
+	if s.b != nil {
+		s.b.Release()
+		s.b = nil
+	}
 	if s.broken == nil {
 		s.broken = errors.New("jsonl_source: closed")
 	}
