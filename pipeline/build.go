@@ -92,7 +92,7 @@ func Build(job *Job, opts BuildOptions) (*Pipeline, error) {
 	}
 	ps := &problems{file: job.File}
 	ps.list = append(ps.list, job.problems...)
-	nodes, byID := checkGraph(job, reg, ps)
+	nodes := checkGraph(job, reg, ps)
 	order := topoOrder(nodes, ps)
 
 	p := &Pipeline{job: job, mem: mem, log: log, budget: opts.MaxBytesInFlight, stop: make(chan struct{}), overwrite: opts.Overwrite}
@@ -170,7 +170,6 @@ func Build(job *Job, opts BuildOptions) (*Pipeline, error) {
 			failed[n] = true
 		}
 	}
-	_ = byID
 	if err := ps.err(); err != nil {
 		for _, n := range order {
 			if n.stage != nil {
@@ -193,7 +192,7 @@ func Build(job *Job, opts BuildOptions) (*Pipeline, error) {
 }
 
 // checkGraph resolves types and inputs and checks ids and arity.
-func checkGraph(job *Job, reg *stages.Registry, ps *problems) ([]*node, map[string]*node) {
+func checkGraph(job *Job, reg *stages.Registry, ps *problems) []*node {
 	byID := map[string]*node{}
 	var nodes []*node
 	var ids []string
@@ -244,7 +243,7 @@ func checkGraph(job *Job, reg *stages.Registry, ps *problems) ([]*node, map[stri
 			checkArity(n, ps)
 		}
 	}
-	return nodes, byID
+	return nodes
 }
 
 func checkArity(n *node, ps *problems) {

@@ -322,8 +322,6 @@ func (p *Pipeline) runOperator(ctx context.Context, n *node, op stages.Operator,
 	defer cancel()
 	chans := make([]<-chan arrow.RecordBatch, len(in))
 	var wg sync.WaitGroup
-	var fwdErr error
-	var fwdOnce sync.Once
 	for i, e := range in {
 		ch := make(chan arrow.RecordBatch)
 		chans[i] = ch
@@ -333,8 +331,7 @@ func (p *Pipeline) runOperator(ctx context.Context, n *node, op stages.Operator,
 			defer close(ch)
 			for {
 				rec, ok, err := p.recvIn(octx, n, e)
-				if err != nil {
-					fwdOnce.Do(func() { fwdErr = err })
+				if err != nil { // only when the context ended, reported below
 					return
 				}
 				if !ok {
@@ -363,7 +360,6 @@ func (p *Pipeline) runOperator(ctx context.Context, n *node, op stages.Operator,
 	if err == nil && ctx.Err() != nil {
 		err = ctx.Err()
 	}
-	_ = fwdErr // a forwarder only fails when the context ended, reported above
 	return err
 }
 

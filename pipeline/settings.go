@@ -3,7 +3,6 @@ package pipeline
 import (
 	"fmt"
 
-	"sort"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -221,7 +220,6 @@ func (p *Pipeline) Explain(id string) ([]Setting, error) {
 			}
 			out = append(out, Setting{Key: key, Value: val, Origin: origin})
 		})
-		sort.SliceStable(out, func(i, j int) bool { return false })
 		return out, nil
 	}
 	ids := make([]string, len(p.nodes))
@@ -252,11 +250,9 @@ func flattenSettings(n *yaml.Node, prefix string, f func(key, val string)) {
 		n = n.Content[0]
 	}
 	if n.Kind == yaml.MappingNode && (prefix == "" || len(n.Content) > 0) {
-		isStruct := true
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			flattenSettings(n.Content[i+1], joinKey(prefix, n.Content[i].Value), f)
 		}
-		_ = isStruct
 		return
 	}
 	n.Style = yaml.FlowStyle

@@ -99,34 +99,9 @@ func firstNull(a arrow.Array) int64 {
 // rawBytes returns the values of a as bytes without copying when their
 // in-memory layout is already that of a tensor of type want.
 func rawBytes(a arrow.Array, want bridge.ElemType) ([]byte, bool) {
-	var id arrow.Type
-	switch want {
-	case bridge.Float32:
-		id = arrow.FLOAT32
-	case bridge.Float64:
-		id = arrow.FLOAT64
-	case bridge.Float16:
-		id = arrow.FLOAT16
-	case bridge.Int8:
-		id = arrow.INT8
-	case bridge.Int16:
-		id = arrow.INT16
-	case bridge.Int32:
-		id = arrow.INT32
-	case bridge.Int64:
-		id = arrow.INT64
-	case bridge.Uint8:
-		id = arrow.UINT8
-	case bridge.Uint16:
-		id = arrow.UINT16
-	case bridge.Uint32:
-		id = arrow.UINT32
-	case bridge.Uint64:
-		id = arrow.UINT64
-	default:
-		return nil, false
-	}
-	if a.DataType().ID() != id {
+	// Booleans are bit-packed in Arrow and one byte each in a tensor.
+	at, ok := arrowOf(want)
+	if !ok || want == bridge.Bool || a.DataType().ID() != at.ID() {
 		return nil, false
 	}
 	size := want.Size()
