@@ -41,6 +41,9 @@ type BuildOptions struct {
 	// [stages.OverwriteService] and [Pipeline.CheckOutputs] never reports
 	// [ErrUpToDate].
 	Overwrite bool
+	// Shard selects the work units this process runs (pipe run --shard);
+	// the zero value runs them all.
+	Shard Shard
 }
 
 // Pipeline is a built job: every stage constructed and checked, ready to
@@ -58,9 +61,14 @@ type Pipeline struct {
 	stopped  bool
 	ran      bool
 
-	overwrite bool      // BuildOptions.Overwrite
-	fpOnce    sync.Once // computes fp
-	fp        string    // the job's fingerprint
+	overwrite bool  // BuildOptions.Overwrite
+	shard     Shard // BuildOptions.Shard
+	unitRows  int64 // resources.unit_rows
+	services  map[string]any
+	plan      *unitPlan    // set by Run
+	keep      stages.Stage // the sharded source built by Build, open during Run
+	fpOnce    sync.Once    // computes fp
+	fp        string       // the job's fingerprint
 }
 
 type node struct {
@@ -68,7 +76,9 @@ type node struct {
 	entry     *stages.Entry
 	conf      any
 	stage     stages.Stage
-	details   any // the stage's own report, taken before Close
+	schema    *arrow.Schema // the stage's schema when Build checked the job
+	details   any           // the stage's own report, taken before Close
+	latency   *LatencyReport
 	inputs    []*node
 	consumers []*node
 	stats     *StageStats
@@ -95,7 +105,10 @@ func Build(job *Job, opts BuildOptions) (*Pipeline, error) {
 	nodes := checkGraph(job, reg, ps)
 	order := topoOrder(nodes, ps)
 
-	p := &Pipeline{job: job, mem: mem, log: log, budget: opts.MaxBytesInFlight, stop: make(chan struct{}), overwrite: opts.Overwrite}
+	p := &Pipeline{job: job, mem: mem, log: log, budget: opts.MaxBytesInFlight, stop: make(chan struct{}), overwrite: opts.Overwrite, shard: opts.Shard}
+	if opts.Shard.Count < 0 || opts.Shard.Index < 0 || opts.Shard.Index >= opts.Shard.count() {
+		ps.add(0, 0, "", "shard %d/%d: the index must be from 0 to the count minus one", opts.Shard.Index, opts.Shard.Count)
+	}
 	var res Resources
 	for _, err := range stages.DecodeNode(job.resourcesNode, &res, "resources", job.Dir) {
 		var fe *stages.FieldError
@@ -110,6 +123,10 @@ func Build(job *Job, opts BuildOptions) (*Pipeline, error) {
 	}
 	if p.budget <= 0 {
 		p.budget = DefaultMaxBytesInFlight
+	}
+	p.unitRows = int64(res.UnitRows)
+	if p.unitRows <= 0 {
+		p.unitRows = DefaultUnitRows
 	}
 	services := map[string]any{}
 	for k, v := range opts.Services {
@@ -135,6 +152,7 @@ func Build(job *Job, opts BuildOptions) (*Pipeline, error) {
 			services[executor.ServiceKey] = ex
 		}
 	}
+	p.services = services
 	failed := map[*node]bool{}
 	for _, n := range nodes {
 		if n.entry == nil {
@@ -166,7 +184,7 @@ func Build(job *Job, opts BuildOptions) (*Pipeline, error) {
 			failed[n] = true
 			continue
 		}
-		if err := buildNode(n, confs[n], job, mem, log, services, ps); err != nil {
+		if err := p.buildNode(n, confs[n], ps); err != nil {
 			failed[n] = true
 		}
 	}
@@ -383,25 +401,30 @@ func decodeNode(n *node, job *Job, ps *problems) (any, bool) {
 	return conf, len(errs) == 0
 }
 
-// buildNode constructs the stage from its decoded config.
-func buildNode(n *node, conf any, job *Job, mem memory.Allocator, log *slog.Logger, services map[string]any, ps *problems) error {
-	s := n.def
+// stageEnv returns the Env of n's constructor: the schemas of its inputs'
+// stages in place, the job's allocator, logger and services.
+func (p *Pipeline) stageEnv(n *node) *stages.Env {
 	inputs := make([]*arrow.Schema, len(n.inputs))
 	inputIDs := make([]string, len(n.inputs))
 	for i, in := range n.inputs {
 		inputs[i] = in.stage.Schema()
 		inputIDs[i] = in.def.ID
 	}
-	env := &stages.Env{
-		ID:       s.ID,
+	return &stages.Env{
+		ID:       n.def.ID,
 		Inputs:   inputs,
 		InputIDs: inputIDs,
-		Mem:      mem,
-		Log:      log.With("stage", s.ID),
-		JobDir:   job.Dir,
-		Services: services,
+		Mem:      p.mem,
+		Log:      p.log.With("stage", n.def.ID),
+		JobDir:   p.job.Dir,
+		Services: p.services,
 	}
-	st, err := buildSafely(n.entry, conf, env)
+}
+
+// buildNode constructs the stage from its decoded config.
+func (p *Pipeline) buildNode(n *node, conf any, ps *problems) error {
+	s := n.def
+	st, err := buildSafely(n.entry, conf, p.stageEnv(n))
 	if err != nil {
 		line, col := s.node.Line, s.node.Column
 		if s.With != nil {
@@ -411,6 +434,7 @@ func buildNode(n *node, conf any, job *Job, mem memory.Allocator, log *slog.Logg
 		return err
 	}
 	n.stage = st
+	n.schema = st.Schema()
 	return nil
 }
 

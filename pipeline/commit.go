@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 
-	"github.com/pipe-ml/pipe/internal/failpoint"
 	"github.com/pipe-ml/pipe/stages"
 )
 
@@ -149,65 +148,6 @@ func (p *Pipeline) checkConflicts(outs []OutputStatus) error {
 	return nil
 }
 
-// writeManifests writes `_manifest.json` into the folder of every sink that
-// lists its files: the files with rows, sizes and SHA-256, and the job's
-// fingerprint. Each is written to a temporary name, fsynced and renamed.
-// It runs after every sink committed, before the success markers.
-func (p *Pipeline) writeManifests() error {
-	if err := failpoint.Inject("commit/beforeManifest"); err != nil {
-		return err
-	}
-	for _, n := range p.nodes {
-		fl, ok := n.stage.(stages.FileLister)
-		if !ok || fl.OutputDir() == "" {
-			continue
-		}
-		dir := fl.OutputDir()
-		m := Manifest{Version: ManifestVersion, Job: p.job.Name, Stage: n.def.ID, Fingerprint: p.Fingerprint(), Files: []ManifestFile{}}
-		for _, f := range fl.OutputFiles() {
-			name, err := filepath.Rel(dir, f.Path)
-			if err != nil || !filepath.IsLocal(name) {
-				return &StageError{Stage: n.def.ID, Err: fmt.Errorf("manifest: file %s is not inside the output folder %s", f.Path, dir)}
-			}
-			sum, size, err := fileSHA256Size(f.Path)
-			if err != nil {
-				return &StageError{Stage: n.def.ID, Err: fmt.Errorf("manifest: %w", err)}
-			}
-			m.Files = append(m.Files, ManifestFile{Name: filepath.ToSlash(name), Rows: f.Rows, Bytes: size, SHA256: sum})
-			m.Rows += f.Rows
-		}
-		data, err := json.MarshalIndent(m, "", "  ")
-		if err != nil {
-			return err
-		}
-		path := filepath.Join(dir, stages.ManifestFile)
-		if err := writeFileAtomic(path, append(data, '\n')); err != nil {
-			return &StageError{Stage: n.def.ID, Err: fmt.Errorf("write %s: %w", path, err)}
-		}
-	}
-	return failpoint.Inject("commit/afterManifest")
-}
-
-// markComplete writes the empty success marker into the folder of every
-// sink that lists its files, fsyncing the file and the folder. It is the
-// last write of a successful run.
-func (p *Pipeline) markComplete() error {
-	if err := failpoint.Inject("commit/beforeSuccess"); err != nil {
-		return err
-	}
-	for _, n := range p.nodes {
-		fl, ok := n.stage.(stages.FileLister)
-		if !ok || fl.OutputDir() == "" {
-			continue
-		}
-		path := filepath.Join(fl.OutputDir(), stages.SuccessFile)
-		if err := writeSync(path); err != nil {
-			return &StageError{Stage: n.def.ID, Err: fmt.Errorf("write %s: %w", path, err)}
-		}
-	}
-	return nil
-}
-
 // writeSync creates an empty file, fsyncs it and its folder.
 func writeSync(path string) error {
 	f, err := os.Create(path)
@@ -221,7 +161,12 @@ func writeSync(path string) error {
 	if err != nil {
 		return err
 	}
-	d, err := os.Open(filepath.Dir(path))
+	return syncDir(filepath.Dir(path))
+}
+
+// syncDir fsyncs a folder, so that the entries created in it are durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
 	if err != nil {
 		return err
 	}
@@ -230,6 +175,19 @@ func writeSync(path string) error {
 		err = cerr
 	}
 	return err
+}
+
+// writeJSONAtomic writes v as indented JSON to path through a temporary
+// file, fsynced and renamed.
+func writeJSONAtomic(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return writeFileAtomic(path, append(data, '\n'))
 }
 
 // fileSHA256Size returns a file's SHA-256 in hex and its size.

@@ -3,12 +3,15 @@ package pipeline_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/pipe-ml/pipe/internal/stagetest"
 	"github.com/pipe-ml/pipe/pipeline"
@@ -23,9 +26,25 @@ type passConf struct {
 
 type passTransform struct{ schema *arrow.Schema }
 
+// passFailAt, when >= 0, makes every pass stage fail on the batch holding
+// that value in its first column: a crash that is not part of the job (so
+// the fingerprint stays), for resume tests. Tests that set it do not run in
+// parallel.
+var passFailAt atomic.Int64
+
+func init() { passFailAt.Store(-1) }
+
 func (p *passTransform) Schema() *arrow.Schema { return p.schema }
 func (p *passTransform) Close() error          { return nil }
 func (p *passTransform) Process(ctx context.Context, in arrow.RecordBatch) (arrow.RecordBatch, error) {
+	if at := passFailAt.Load(); at >= 0 {
+		col := in.Column(0).(*array.Int64)
+		for i := range col.Len() {
+			if col.Value(i) == at {
+				return nil, fmt.Errorf("injected failure at %d", at)
+			}
+		}
+	}
 	in.Retain()
 	return in, nil
 }
@@ -161,13 +180,13 @@ func TestRunWritesManifest(t *testing.T) {
 	})
 	t.Run("run anyway is refused", func(t *testing.T) {
 		p := buildIn(t, dir, integrityJob, pipeline.BuildOptions{})
-		before, _ := os.Stat(filepath.Join(out, "part-00000.parquet"))
+		before, _ := os.Stat(filepath.Join(out, "part-00000-00000.parquet"))
 		_, err := p.Run(context.Background())
 		var ce *pipeline.OutputConflictError
 		if !errors.As(err, &ce) || ce.Stage != "write" {
 			t.Fatalf("Run = %v, want an OutputConflictError for stage write", err)
 		}
-		after, _ := os.Stat(filepath.Join(out, "part-00000.parquet"))
+		after, _ := os.Stat(filepath.Join(out, "part-00000-00000.parquet"))
 		if !after.ModTime().Equal(before.ModTime()) {
 			t.Error("a refused run touched the output")
 		}
@@ -201,7 +220,7 @@ func TestRunWritesManifest(t *testing.T) {
 		}
 	})
 	t.Run("tampered output", func(t *testing.T) {
-		f := filepath.Join(out, "part-00001.parquet")
+		f := filepath.Join(out, "part-00000-00001.parquet")
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
@@ -210,7 +229,7 @@ func TestRunWritesManifest(t *testing.T) {
 		if err := os.WriteFile(f, b, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := pipeline.VerifyOutput(out); err == nil || !strings.Contains(err.Error(), "part-00001.parquet") {
+		if _, err := pipeline.VerifyOutput(out); err == nil || !strings.Contains(err.Error(), "part-00000-00001.parquet") {
 			t.Errorf("VerifyOutput after a flipped bit = %v, want an error naming the file", err)
 		}
 		if err := os.WriteFile(f, b[:10], 0o644); err != nil {
@@ -232,7 +251,7 @@ func TestFailedRunLeavesNoSuccess(t *testing.T) {
 	if _, err := p.Run(context.Background()); err == nil {
 		t.Fatal("run succeeded, want the source's error")
 	}
-	for _, name := range []string{stages.SuccessFile, stages.ManifestFile, "part-00000.parquet"} {
+	for _, name := range []string{stages.SuccessFile, stages.ManifestFile, "part-00000-00000.parquet"} {
 		if _, err := os.Stat(filepath.Join(dir, "out", name)); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("%s present after a failed run (%v)", name, err)
 		}

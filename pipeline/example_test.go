@@ -52,7 +52,7 @@ stages:
 	for _, s := range report.Stages {
 		fmt.Printf("%s: %d rows in, %d rows out\n", s.ID, s.RowsIn, s.RowsOut)
 	}
-	_, err = os.Stat(filepath.Join(dir, "out", "part-00000.parquet"))
+	_, err = os.Stat(filepath.Join(dir, "out", "part-00000-00000.parquet"))
 	fmt.Println("output written:", err == nil)
 	// Output:
 	// gen: 0 rows in, 1000 rows out

@@ -30,21 +30,67 @@ type seqSource struct {
 	conf seqConf
 	mem  memory.Allocator
 	next int
+	// ranges left to read, [start, end) each; nil: all rows.
+	ranges [][2]int
 }
 
 func (s *seqSource) Schema() *arrow.Schema { return seqSchema }
 func (s *seqSource) Close() error          { return nil }
 func (s *seqSource) TotalRows() (int64, bool) {
-	return int64(s.conf.Count), true
+	if s.ranges == nil {
+		return int64(s.conf.Count), true
+	}
+	var n int64
+	for _, r := range s.ranges {
+		n += int64(r[1] - r[0])
+	}
+	return n, true
 }
+
+// Units splits the sequence into ranges of unitRows rows.
+func (s *seqSource) Units(unitRows int64) []stages.Unit {
+	var out []stages.Unit
+	for lo := 0; lo < s.conf.Count; lo += int(unitRows) {
+		hi := min(lo+int(unitRows), s.conf.Count)
+		out = append(out, stages.Unit{Key: fmt.Sprintf("rows %d-%d", lo, hi-1), Rows: int64(hi - lo)})
+	}
+	return out
+}
+
+func (s *seqSource) Shard(unitRows int64, units []int) (stages.Source, error) {
+	c := &seqSource{conf: s.conf, mem: s.mem, ranges: [][2]int{}}
+	for _, u := range units {
+		lo := u * int(unitRows)
+		if u < 0 || lo >= s.conf.Count {
+			return nil, fmt.Errorf("no unit %d", u)
+		}
+		c.ranges = append(c.ranges, [2]int{lo, min(lo+int(unitRows), s.conf.Count)})
+	}
+	c.next = -1
+	return c, nil
+}
+
 func (s *seqSource) Next(ctx context.Context) (arrow.RecordBatch, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if s.next >= s.conf.Count {
+	end := s.conf.Count
+	if s.ranges != nil && len(s.ranges) == 0 {
 		return nil, io.EOF
 	}
-	n := min(s.conf.BatchRows, s.conf.Count-s.next)
+	if s.ranges != nil {
+		if s.next < 0 || (s.next >= s.ranges[0][1] && len(s.ranges) > 1) {
+			if s.next >= 0 {
+				s.ranges = s.ranges[1:]
+			}
+			s.next = s.ranges[0][0]
+		}
+		end = s.ranges[0][1]
+	}
+	if s.next >= end {
+		return nil, io.EOF
+	}
+	n := min(s.conf.BatchRows, end-s.next)
 	if s.conf.FailAt > 0 && s.next+n >= s.conf.FailAt {
 		return nil, fmt.Errorf("seq failed at row %d", s.conf.FailAt)
 	}

@@ -30,8 +30,10 @@ type Report struct {
 	Versions Versions  `json:"versions"`
 	// Fingerprint identifies the job, its models and its inputs (see
 	// [Pipeline.Fingerprint]).
-	Fingerprint string        `json:"fingerprint"`
-	Stages      []StageReport `json:"stages"`
+	Fingerprint string `json:"fingerprint"`
+	// Units says how the work was split and what an earlier run had done.
+	Units  *UnitsReport  `json:"units,omitempty"`
+	Stages []StageReport `json:"stages"`
 	// Backends holds the figures of every backend that ran a model.
 	Backends []BackendReport `json:"backends,omitempty"`
 }
@@ -100,7 +102,7 @@ func (r *Report) fill(p *Pipeline, err error) {
 		if d, ok := n.details.(fmt.Stringer); ok && d != nil {
 			sr.Details, sr.summary = d, d.String()
 		}
-		sr.Latency = stageLatency(n.stage)
+		sr.Latency = n.latency
 		r.Stages = append(r.Stages, sr)
 	}
 	r.Fingerprint = p.Fingerprint()
@@ -127,6 +129,16 @@ func (r *Report) WriteTable(w io.Writer) error {
 		if s.summary != "" {
 			fmt.Fprintf(w, "%s: %s\n", s.ID, s.summary)
 		}
+	}
+	if u := r.Units; u != nil && (u.Total > 1 || u.Shard != "0/1" || u.Skipped > 0) {
+		line := fmt.Sprintf("work units: %d of %d in shard %s; %d computed, %d already committed", u.Assigned, u.Total, u.Shard, u.Ran, u.Skipped)
+		switch {
+		case u.Committed:
+			line += "; output marked complete"
+		case len(u.Waiting) > 0:
+			line += fmt.Sprintf("; waiting for shards %v before the output is marked complete", u.Waiting)
+		}
+		fmt.Fprintln(w, line)
 	}
 	_, err := fmt.Fprintf(w, "%s in %s\n", r.Status, roundDur(r.Seconds))
 	return err
@@ -180,6 +192,13 @@ func (p *Pipeline) writeReports(r *Report) error {
 			continue
 		}
 		path := filepath.Join(od.OutputDir(), "metrics.json")
+		if p.shard.count() > 1 {
+			// Every shard reports beside its manifest.
+			path = filepath.Join(od.OutputDir(), stages.ShardsDir, "metrics-"+filepath.Base(shardManifestPath(od.OutputDir(), p.shard)))
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return &StageError{Stage: n.def.ID, Err: fmt.Errorf("write %s: %w", path, err)}
+		}
 		if err := writeFileAtomic(path, data); err != nil {
 			return &StageError{Stage: n.def.ID, Err: fmt.Errorf("write %s: %w", path, err)}
 		}

@@ -55,7 +55,51 @@ func (p *Pipeline) Run(ctx context.Context) (*Report, error) {
 	}
 	p.ran = true
 	rep := &Report{Job: p.job.Name, File: p.job.File, Started: time.Now()}
+	err := p.runUnits(ctx, rep)
+	for _, n := range p.nodes {
+		n.stats.Done.Store(true)
+	}
+	var closeErrs []error
+	if p.keep != nil {
+		if cerr := p.keep.Close(); cerr != nil {
+			closeErrs = append(closeErrs, cerr)
+		}
+	}
+	if p.exec != nil {
+		if cerr := p.exec.Close(); cerr != nil {
+			closeErrs = append(closeErrs, fmt.Errorf("executor: %w", cerr))
+		}
+	}
+	if err == nil {
+		err = errors.Join(closeErrs...)
+	}
+	// The shard's manifests, the run reports, and when every shard is done
+	// the folders' manifests and success markers, in that order.
+	complete := false
+	if err == nil {
+		complete, err = p.writeShardManifests(rep)
+	}
+	rep.Finished = time.Now()
+	rep.fill(p, err)
+	if err == nil {
+		if werr := p.writeReports(rep); werr != nil {
+			err = werr
+			rep.Error = werr.Error()
+		}
+	}
+	if err == nil && complete {
+		if cerr := p.commitFolders(); cerr != nil {
+			err = cerr
+			rep.Status, rep.Error = "failed", cerr.Error()
+		}
+	}
+	return rep, err
+}
 
+// runPass runs the graph once over the stages in place (one work unit):
+// one goroutine per stage, connected by bounded queues, then commits every
+// sink or aborts them all, and closes the stages.
+func (p *Pipeline) runPass(ctx context.Context, unit int) error {
 	// One edge per (consumer, input position).
 	outs := map[*node][]*edge{}
 	ins := map[*node][]*edge{}
@@ -76,20 +120,11 @@ func (p *Pipeline) Run(ctx context.Context) (*Report, error) {
 			outs[in] = append(outs[in], e)
 		}
 	}
-	for _, n := range p.nodes {
-		n.stats.TotalRows.Store(-1)
-		if rc, ok := n.stage.(stages.RowCounter); ok {
-			if total, ok := rc.TotalRows(); ok {
-				n.stats.TotalRows.Store(total)
-			}
-		}
-	}
 
 	g, gctx := errgroup.WithContext(ctx)
 	for _, n := range p.nodes {
 		n := n
 		g.Go(func() (err error) {
-			defer n.stats.Done.Store(true)
 			defer func() {
 				for _, e := range outs[n] {
 					e.close()
@@ -123,9 +158,9 @@ func (p *Pipeline) Run(ctx context.Context) (*Report, error) {
 		err = ErrInterrupted
 	}
 
-	// Commit every sink, or abort them all.
+	// Commit every sink and record the unit, or abort them all.
 	if err == nil {
-		err = p.commit(ctx)
+		err = p.commit(ctx, unit)
 	}
 	if err != nil {
 		p.abort()
@@ -135,38 +170,21 @@ func (p *Pipeline) Run(ctx context.Context) (*Report, error) {
 		if r, ok := n.stage.(stages.Reporter); ok {
 			n.details = r.Report()
 		}
+		n.latency = stageLatency(n.stage)
+		if n.stage == p.keep {
+			continue
+		}
 		if cerr := n.stage.Close(); cerr != nil {
 			closeErrs = append(closeErrs, &StageError{Stage: n.def.ID, Err: cerr})
-		}
-	}
-	if p.exec != nil {
-		if cerr := p.exec.Close(); cerr != nil {
-			closeErrs = append(closeErrs, fmt.Errorf("executor: %w", cerr))
 		}
 	}
 	if err == nil {
 		err = errors.Join(closeErrs...)
 	}
-	rep.Finished = time.Now()
-	rep.fill(p, err)
-	if err == nil {
-		if werr := p.writeReports(rep); werr != nil {
-			err = werr
-			rep.Error = werr.Error()
-		}
-	}
-	// The success markers come last, after the files, the manifests and
-	// the run reports.
-	if err == nil {
-		if merr := p.markComplete(); merr != nil {
-			err = merr
-			rep.Status, rep.Error = "failed", merr.Error()
-		}
-	}
-	return rep, err
+	return err
 }
 
-func (p *Pipeline) commit(ctx context.Context) error {
+func (p *Pipeline) commit(ctx context.Context, unit int) error {
 	for _, n := range p.nodes {
 		sink, ok := n.stage.(stages.Sink)
 		if !ok {
@@ -179,7 +197,7 @@ func (p *Pipeline) commit(ctx context.Context) error {
 			return &StageError{Stage: n.def.ID, Err: fmt.Errorf("commit: %w", err)}
 		}
 	}
-	return p.writeManifests()
+	return p.recordUnit(unit)
 }
 
 func (p *Pipeline) abort() {

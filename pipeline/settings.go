@@ -17,6 +17,7 @@ type Resources struct {
 	ModelMemory      stages.ByteSize `yaml:"model_memory" doc:"Budget for loaded models; unused models are evicted least recently used above it."`
 	MaxConcurrency   map[string]int  `yaml:"max_concurrency" doc:"Batches running at once per backend, e.g. {cpu: 2, ane: 1}."`
 	AdmissionTimeout stages.Duration `yaml:"admission_timeout" doc:"Longest a batch waits for admission before failing as resource exhausted (transient)."`
+	UnitRows         int64           `yaml:"unit_rows" doc:"Target rows of a work unit: a source's row groups (or files) are grouped into units of at least this many rows. Each unit's output is committed on its own, so a killed run redoes only uncommitted units; units are also what --shard splits. Default 1048576."`
 }
 
 // Origins of a setting, shown by `pipe validate --explain`.

@@ -121,7 +121,7 @@ func smallInput(t *testing.T, job string) string {
 			gen = "bench/mlp-input.yaml"
 		}
 		runJob(t, gen, map[string]string{"ROWS": "300", "OUT": dir})
-		return filepath.Join(dir, "part-00000.parquet")
+		return filepath.Join(dir, "part-00000-00000.parquet")
 	case "jsonl-mlp.yaml":
 		var b strings.Builder
 		for i := 0; i < 40; i++ {

@@ -28,6 +28,15 @@ type Env struct {
 	// Services gives access to job-wide services (the executor, metrics)
 	// by name; nil when the runtime offers none.
 	Services map[string]any
+	// Reject receives rows the stage could not process when its on_error
+	// is skip or dead_letter; nil when on_error is fail (return the error).
+	Reject Rejecter
+	// PartPrefix, when set, is the prefix of every file a sink writes in
+	// this run: the runtime builds one sink per work unit, each naming its
+	// files PartPrefix-NNNNN.parquet. Files with that prefix already in the
+	// folder are the unit's earlier output and are replaced; files with
+	// other prefixes belong to other units and are left alone.
+	PartPrefix string
 }
 
 // Input returns the schema of the only input of a transform or the first

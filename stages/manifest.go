@@ -11,6 +11,13 @@ const (
 	// ManifestFile lists the files of an output folder with their rows and
 	// SHA-256, and the job's fingerprint.
 	ManifestFile = "_manifest.json"
+	// UnitsDir holds one record per committed work unit (its files, rows,
+	// SHA-256 and the job's fingerprint): the journal a rerun resumes from.
+	UnitsDir = "_pipe_units"
+	// ShardsDir holds one manifest per completed shard of a sharded run.
+	ShardsDir = "_pipe_shards"
+	// StagingDir holds the files sinks are writing; nothing in it is output.
+	StagingDir = "_pipe_staging"
 )
 
 // OverwriteService is the [Env.Services] key whose value true lets sinks

@@ -77,6 +77,8 @@ Arrow IPC) through a YAML-defined graph of stages and models, and writes Parquet
 		newVersionCmd(g),
 		newBackendsCmd(g),
 		newBenchCmd(g),
+		newK8sCmd(g),
+		newCommitCmd(g),
 	)
 	return root
 }

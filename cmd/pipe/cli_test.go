@@ -110,7 +110,7 @@ stages:
 	}
 	// The successful run left its output and report.
 	dir := filepath.Join(filepath.Dir(job), "out")
-	code, out, _ := pipe("inspect", filepath.Join(dir, "part-00000.parquet"))
+	code, out, _ := pipe("inspect", filepath.Join(dir, "part-00000-00000.parquet"))
 	if code != 0 || !strings.Contains(out, "rows: 500") {
 		t.Fatalf("inspect: %d %s", code, out)
 	}

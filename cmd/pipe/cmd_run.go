@@ -25,20 +25,32 @@ func newRunCmd(g *globals) *cobra.Command {
 		budget string
 
 		metricsAddr string
+		shard       string
 	)
 	c := &cobra.Command{
 		Use:   "run JOB",
 		Short: "Run a job",
 		Long: `Run a job: build and check every stage, then stream the data through.
 
+The input is split into work units (runs of Parquet row groups of at least
+resources.unit_rows rows, or whole files), each computed and committed on its
+own: part-UUUUU-NNNNN.parquet files plus a record in _pipe_units/. A rerun of a
+killed or failed run skips the units already committed with the same job
+fingerprint and computes the rest; the result is byte-identical to a clean run.
+
+--shard i/n runs only shard i of n (contiguous units, balanced by rows);
+--shard auto/n takes i from JOB_COMPLETION_INDEX (Kubernetes Indexed Jobs).
+Every shard writes its manifest into _pipe_shards/; the last one to finish
+(or pipe commit OUTPUT) writes the folder's _manifest.json and _SUCCESS.
+
 The first SIGINT or SIGTERM stops the sources and drains what is in flight;
-no sink commits and pipe exits 1. A second signal aborts at once.
+the unit being computed is not committed (units committed before are kept)
+and pipe exits 1. A second signal aborts at once.
 
 Each sink's folder gets _manifest.json (files, rows, SHA-256, the job's
 fingerprint) and then _SUCCESS. Rerunning a job whose output is complete with
 the same fingerprint does nothing and exits 0; complete output of another
-fingerprint is refused (exit 2) unless --overwrite or the sink's overwrite: true.
-Output of a crashed run (no _SUCCESS) is replaced.`,
+fingerprint is refused (exit 2) unless --overwrite or the sink's overwrite: true.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// Log lines go above the progress bars while they are drawn.
@@ -65,6 +77,11 @@ Output of a crashed run (no _SUCCESS) is replaced.`,
 			defer watch.Stop()
 			opts := pipeline.BuildOptions{Log: log, MaxBytesInFlight: maxBytes, Health: applehealth.Read}
 			opts.Overwrite, _ = cmd.Flags().GetBool("overwrite")
+			if shard != "" {
+				if opts.Shard, err = pipeline.ParseShard(shard); err != nil {
+					return usage("--shard: %v", err)
+				}
+			}
 			watch.Options(&opts)
 			p, err := loadJob(g, args[0], set, opts)
 			if err != nil {
@@ -121,7 +138,7 @@ Output of a crashed run (no _SUCCESS) is replaced.`,
 			}
 			if err != nil {
 				if errors.Is(err, pipeline.ErrInterrupted) {
-					return fmt.Errorf("%w: nothing was committed", err)
+					return fmt.Errorf("%w: the unit in progress was not committed; rerun to resume", err)
 				}
 				return err
 			}
@@ -133,6 +150,7 @@ Output of a crashed run (no _SUCCESS) is replaced.`,
 	c.Flags().StringVar(&metricsAddr, "metrics-addr", "", "serve Prometheus /metrics on this address during the run (host:port; no host means loopback)")
 	c.Flags().Bool("overwrite", false, "replace complete output in the sinks' folders, whatever job wrote it (implies the sinks' overwrite: true)")
 	c.Flags().StringVar(&budget, "max-bytes-in-flight", "", "budget for batches queued between stages (default 256MiB)")
+	c.Flags().StringVar(&shard, "shard", "", "run shard i of n of the job's work units: i/n, or auto/n to take i from JOB_COMPLETION_INDEX")
 	return c
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -33,6 +34,7 @@ import (
 // files while it runs.
 const integrityJob = `version: 1
 name: integrity
+resources: {unit_rows: 30000}
 stages:
   - id: gen
     type: generate
@@ -254,18 +256,22 @@ func TestOutputIntegrity(t *testing.T) {
 			fp        string
 			overwrite bool // start from complete output and run with --overwrite
 			action    string
+			resumed   int // units the rerun finds committed; -1: not checked
 		}{
-			{"sink/beforeSync@3", false, "kill"},
-			{"sink/beforeRename@3", false, "kill"},
-			{"sink/afterRename@3", false, "kill"},
-			{"sink/beforeRename@2", true, "kill"},
-			{"sink/afterCommitRename@4", true, "kill"},
-			{"commit/beforeManifest", false, "kill"},
-			{"commit/afterManifest", false, "kill"},
-			{"commit/beforeSuccess", false, "kill"},
-			{"commit/beforeSuccess", true, "kill"},
-			{"sink/beforeRename@2", false, "error"},
-			{"commit/beforeSuccess", false, "error"},
+			{"sink/beforeSync@3", false, "kill", -1},
+			{"sink/beforeRename@3", false, "kill", -1},
+			{"sink/afterRename@3", false, "kill", -1},
+			{"sink/beforeRename@2", true, "kill", -1},
+			{"sink/afterCommitRename@4", true, "kill", -1},
+			{"commit/beforeUnitRecord@2", false, "kill", 1},
+			{"commit/afterUnitRecord@3", false, "kill", 3},
+			{"commit/afterUnitRecord@2", true, "kill", 5},
+			{"commit/beforeManifest", false, "kill", 5},
+			{"commit/afterManifest", false, "kill", 5},
+			{"commit/beforeSuccess", false, "kill", 5},
+			{"commit/beforeSuccess", true, "kill", 5},
+			{"sink/beforeRename@2", false, "error", 0},
+			{"commit/beforeSuccess", false, "error", 5},
 		}
 		for _, tc := range tests {
 			name, at, _ := strings.Cut(tc.fp, "@")
@@ -292,7 +298,106 @@ func TestOutputIntegrity(t *testing.T) {
 					t.Errorf("_SUCCESS present after a crash at %s", tc.fp)
 				}
 				h.finish(out, tc.fp)
+				if tc.resumed >= 0 {
+					u := readUnits(t, filepath.Join(out, "metrics.json"))
+					if u.Skipped != tc.resumed || u.Ran != u.Total-tc.resumed {
+						t.Errorf("rerun after %s: units %+v, want %d skipped and the rest computed", tc.fp, u, tc.resumed)
+					}
+				}
 			})
+		}
+	})
+}
+
+// readUnits reads the work-unit figures of a run report.
+func readUnits(t *testing.T, path string) pipeline.UnitsReport {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep pipeline.Report
+	if err := json.Unmarshal(data, &rep); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if rep.Units == nil {
+		t.Fatalf("%s has no units", path)
+	}
+	return *rep.Units
+}
+
+// TestShardedRun runs the integrity job as 4 shards in parallel processes
+// into one folder: the union of their files is byte for byte the single
+// run's, and the last shard to finish marks the folder complete. A shard
+// killed mid-way and rerun computes only its own uncommitted units.
+func TestShardedRun(t *testing.T) {
+	h := newHarness(t)
+	const n = 4
+	t.Run("parallel", func(t *testing.T) {
+		out := filepath.Join(t.TempDir(), "out")
+		cmds := make([]*exec.Cmd, n)
+		errs := make([]*bytes.Buffer, n)
+		for i := range n {
+			cmds[i], errs[i] = h.command(out, nil, "--shard", fmt.Sprintf("%d/%d", i, n))
+			if err := cmds[i].Start(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i, c := range cmds {
+			if err := c.Wait(); err != nil {
+				t.Fatalf("shard %d: %v\n%s", i, err, errs[i])
+			}
+		}
+		if _, err := pipeline.VerifyOutput(out); err != nil {
+			t.Fatal(err)
+		}
+		if got := partHashes(t, out); !mapsEqual(got, h.golden) {
+			t.Fatalf("the shards' files differ from the single run's:\n%v\nwant\n%v", got, h.golden)
+		}
+		total, ran := 0, 0
+		for i := range n {
+			u := readUnits(t, filepath.Join(out, stages.ShardsDir, fmt.Sprintf("metrics-shard-%05d-of-%05d.json", i, n)))
+			total, ran = u.Total, ran+u.Ran
+		}
+		if total != 5 || ran != 5 {
+			t.Fatalf("the shards computed %d units of %d, want each of 5 once", ran, total)
+		}
+	})
+	t.Run("killed shard", func(t *testing.T) {
+		out := filepath.Join(t.TempDir(), "out")
+		for _, i := range []int{0, 1, 3} {
+			if code, stderr := h.run(out, nil, "--shard", fmt.Sprintf("%d/%d", i, n)); code != 0 {
+				t.Fatalf("shard %d: exit %d\n%s", i, code, stderr)
+			}
+		}
+		// Shard 2 holds units 2 and 3; it dies after committing the first.
+		code, stderr := h.run(out, []string{failpoint.EnvVar + "=commit/afterUnitRecord=kill"}, "--shard", "2/4")
+		if code != -1 {
+			t.Fatalf("shard 2 with a kill failpoint: exit %d\n%s", code, stderr)
+		}
+		h.checkInvariants(out, "shard 2 killed")
+		if _, err := os.Lstat(filepath.Join(out, stages.SuccessFile)); err == nil {
+			t.Fatal("_SUCCESS with shard 2 unfinished")
+		}
+		code, stdout, stderr := pipe("commit", out)
+		if code != exitFailed || !strings.Contains(stderr, "missing: 2") {
+			t.Fatalf("pipe commit with shard 2 unfinished: exit %d\n%s%s", code, stdout, stderr)
+		}
+		if code, stderr := h.run(out, nil, "--shard", "2/4"); code != 0 {
+			t.Fatalf("shard 2 rerun: exit %d\n%s", code, stderr)
+		}
+		u := readUnits(t, filepath.Join(out, stages.ShardsDir, "metrics-shard-00002-of-00004.json"))
+		if u.Assigned != 2 || u.Skipped != 1 || u.Ran != 1 || !u.Committed {
+			t.Fatalf("shard 2 rerun units %+v, want 1 of its 2 units skipped, 1 computed, output committed", u)
+		}
+		if got := partHashes(t, out); !mapsEqual(got, h.golden) {
+			t.Fatalf("after the rerun the files differ from the single run's")
+		}
+		if code, stdout, stderr := pipe("commit", out); code != 0 || !strings.Contains(stdout, "committed 15 files, 150000 rows") {
+			t.Fatalf("pipe commit on complete output: exit %d\n%s%s", code, stdout, stderr)
+		}
+		if _, err := pipeline.VerifyOutput(out); err != nil {
+			t.Fatal(err)
 		}
 	})
 }

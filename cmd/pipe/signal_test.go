@@ -74,7 +74,7 @@ func TestSignalDrains(t *testing.T) {
 	if code := exitCode(t, cmd); code != 1 {
 		t.Fatalf("exit %d, want 1\n%s", code, stderr)
 	}
-	if !strings.Contains(stderr.String(), "run interrupted: nothing was committed") || !strings.Contains(stderr.String(), "draining") {
+	if !strings.Contains(stderr.String(), "run interrupted: the unit in progress was not committed") || !strings.Contains(stderr.String(), "draining") {
 		t.Fatalf("stderr: %s", stderr)
 	}
 	parts, _ := filepath.Glob(filepath.Join(out, "part-*.parquet"))

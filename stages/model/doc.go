@@ -21,8 +21,32 @@
 // first usable backend. Run waits for every call it started before it
 // returns, including when its context is cancelled.
 //
+// # Errors and bad rows
+//
+// Without a [stages.Rejecter] in the stage's env (on_error fail, the
+// default) the first failure ends the run: a null in an input column is a
+// [*RowError] naming the column and the row, a backend failure is wrapped
+// with the batch's rows and keeps its [bridge.Class].
+//
+// With a Rejecter (on_error skip or dead_letter) the stage isolates bad
+// rows instead. Rows with a null in an input column are rejected one by
+// one, each with its *RowError, before the batch runs; the other rows run
+// together (copied into one batch when the bad rows split them). A batch
+// the backend refuses with [bridge.ClassInvalidInput] is bisected: each
+// half runs again, recursively to at most ceil(log2 n)+1 levels, the parts
+// that succeed are emitted, and a single row that still fails is rejected
+// with the backend's error ("row 17: cpu backend: run: invalid_input ...").
+// Parts are padded to the batch's pad_to like whole batches. Other error
+// classes end the run as before, and so does the Rejecter's error when the
+// max_errors budget is spent ([stages.ErrTooManyErrors]). Output keeps the
+// input order: bisection happens when the batch's turn to emit comes, so a
+// bisected batch is emitted as several batches in row order. The run
+// report counts rejected_rows and bisect_runs.
+//
 // # Ownership
 //
 // Input batches are owned by the stage once received and released when
-// batched; batches handed to emit belong to the runtime.
+// batched; batches handed to emit belong to the runtime. A record handed
+// to the Rejecter is a slice of an input batch (all its columns), borrowed
+// for the call.
 package model

@@ -26,6 +26,12 @@ type Report struct {
 	MeanRows  float64          `json:"mean_batch_rows"`
 	MaxWaitMs float64          `json:"max_wait_ms"`
 	Copied    int64            `json:"batches_copied"`
+	// RejectedRows counts the rows handed to the stage's on_error
+	// (skip or dead_letter): nulls in input columns, and rows the backend
+	// refused as invalid input. BisectRuns counts the model calls made to
+	// isolate the latter.
+	RejectedRows int64 `json:"rejected_rows"`
+	BisectRuns   int64 `json:"bisect_runs"`
 	// Canary compares the first batch on an accelerated backend with the
 	// CPU's result (nil when the model runs on the CPU or no comparison
 	// was made).
@@ -41,6 +47,9 @@ func (r *Report) String() string {
 	}
 	s := fmt.Sprintf("backend %s; %d batches, mean %.1f rows; flushes: %s; longest wait %.1fms",
 		r.Backend, r.Batches, r.MeanRows, strings.Join(fl, ", "), r.MaxWaitMs)
+	if r.RejectedRows > 0 || r.BisectRuns > 0 {
+		s += fmt.Sprintf("; rejected %d rows (%d bisection runs)", r.RejectedRows, r.BisectRuns)
+	}
 	if r.Canary != nil {
 		s += "; " + r.Canary.String()
 	}
@@ -54,9 +63,11 @@ func (s *Stage) Report() fmt.Stringer {
 	r := &Report{
 		Backend: backend, Reason: reason,
 		Batches: st.Batches, Rows: st.Rows, PadRows: st.PadRows, Copied: st.Copied,
-		Flushes:   map[string]int64{},
-		Sizes:     map[string]int64{},
-		MaxWaitMs: float64(st.MaxWaited.Microseconds()) / 1000,
+		Flushes:      map[string]int64{},
+		Sizes:        map[string]int64{},
+		MaxWaitMs:    float64(st.MaxWaited.Microseconds()) / 1000,
+		RejectedRows: s.rejected.Load(),
+		BisectRuns:   s.bisectRuns.Load(),
 	}
 	names := map[batcher.Reason]string{batcher.Full: "full", batcher.Preferred: "preferred", batcher.Deadline: "deadline", batcher.EndOfInput: "end_of_input"}
 	for reason, name := range names {

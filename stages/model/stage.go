@@ -11,6 +11,7 @@ import (
 	"maps"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -50,6 +51,12 @@ type Stage struct {
 	id  string
 	obs BatchObserver // nil: nobody watches
 	lat latencyHistogram
+	// reject takes the rows the stage isolates (nil: on_error fail, the
+	// first failure ends the run); see isolate.go. rejected counts those
+	// rows, bisectRuns the model calls made while isolating them.
+	reject     stages.Rejecter
+	rejected   atomic.Int64
+	bisectRuns atomic.Int64
 }
 
 // New builds a model stage: it checks the model file (and its pin), opens
@@ -102,7 +109,7 @@ func New(conf Config, env *stages.Env) (*Stage, error) {
 	backend, reason := r.Placement()
 	log.Debug("model placed", "model", path, "backend", backend, "reason", reason)
 	return &Stage{conf: conf, plan: p, run: r, policy: policy, mem: newTensorPool(env.Mem), log: log,
-		id: env.ID, obs: observerOf(env)}, nil
+		id: env.ID, obs: observerOf(env), reject: env.Reject}, nil
 }
 
 // openRunner opens the model through the job's executor when it has one,
@@ -219,6 +226,36 @@ type inflight struct {
 	owned   [][]byte
 	started time.Time
 	first   int64 // number of the batch's first row in the stream
+	n       int64 // real rows run: the first n rows of rec()
+	// compact, when rows of the batch were rejected before the run, holds
+	// the rows that run (owned, released by finish); rows[i] is the
+	// number of its row i in the stream.
+	compact arrow.RecordBatch
+	rows    []int64
+}
+
+// rec returns the record whose first n rows are run.
+func (f *inflight) rec() arrow.RecordBatch {
+	if f.compact != nil {
+		return f.compact
+	}
+	return f.batch.Rec
+}
+
+// row returns the number in the stream of row i of rec().
+func (f *inflight) row(i int64) int64 {
+	if f.rows != nil {
+		return f.rows[i]
+	}
+	return f.first + i
+}
+
+// rangeError names rows [lo, hi) of rec() in err.
+func (f *inflight) rangeError(lo, hi int64, err error) error {
+	if hi-lo == 1 {
+		return fmt.Errorf("row %d: %w", f.row(lo), err)
+	}
+	return fmt.Errorf("rows %d-%d: %w", f.row(lo), f.row(hi-1), err)
 }
 
 // Run batches the input rows, keeps up to `instances` model calls in
@@ -345,14 +382,30 @@ func (s *Stage) Run(ctx context.Context, in []<-chan arrow.RecordBatch, emit sta
 	}
 }
 
-// submit turns a batch into tensors and starts the model Call.
+// submit turns a batch into tensors and starts the model Call. With a
+// Rejecter, rows that cannot become tensors are rejected first and the
+// others run; a batch left without rows gets a call that is already done.
 func (s *Stage) submit(ctx context.Context, bt batcher.Batch, first int64) (*inflight, error) {
-	ts, owned, err := s.plan.tensors(bt.Rec, s.mem, first)
+	f := &inflight{batch: bt, started: time.Now(), first: first, n: int64(bt.Rows)}
+	if s.reject != nil {
+		if err := s.screen(ctx, f); err != nil {
+			s.finish(f)
+			return nil, err
+		}
+		if f.n == 0 {
+			f.Call = doneCall{}
+			return f, nil
+		}
+	}
+	ts, owned, err := s.plan.tensors(f.rec(), s.mem, first)
 	if err != nil {
-		bt.Release()
+		s.finish(f)
 		return nil, err
 	}
-	f := &inflight{batch: bt, owned: owned, started: time.Now(), first: first}
+	f.owned = owned
+	if f.compact != nil {
+		ts = s.plan.pad(ts, f.n, int64(s.policy.PadTo), &f.owned, s.mem)
+	}
 	c, err := s.run.Submit(ctx, ts, s.mem)
 	if err != nil {
 		s.finish(f)
@@ -368,6 +421,10 @@ func (s *Stage) finish(f *inflight) {
 		s.mem.Free(buf)
 	}
 	f.owned = nil
+	if f.compact != nil {
+		f.compact.Release()
+		f.compact = nil
+	}
 	f.batch.Release()
 }
 
@@ -379,17 +436,35 @@ func freeTensors(ts []bridge.Tensor, mem memory.Allocator) {
 	}
 }
 
-// complete turns a finished Call into the output batch and emits it.
+// complete turns a finished Call into the output batch and emits it. With
+// a Rejecter, a batch the backend refused as invalid input is bisected
+// (see isolate.go).
 func (s *Stage) complete(ctx context.Context, b *batcher.Batcher, f *inflight, emit stages.Emit) error {
 	defer s.finish(f)
+	if f.n == 0 {
+		return nil // every row was rejected before the run
+	}
 	outs, err := f.Call.Result()
 	if err != nil {
+		if s.reject != nil && bridge.ClassOf(err) == bridge.ClassInvalidInput {
+			return s.isolate(ctx, f, err, emit)
+		}
 		return fmt.Errorf("rows %d-%d: %w", f.first, f.first+int64(f.batch.Rows)-1, err)
 	}
 	took := time.Since(f.started)
 	b.Sizer().Observe(f.batch.Rows+f.batch.Padding, took)
 	s.observe(f, took)
-	n := int64(f.batch.Rows)
+	rec, err := s.output(f.rec(), 0, f.n, outs)
+	if err != nil {
+		return err
+	}
+	return emit(ctx, rec)
+}
+
+// output builds the output batch of rows [lo, lo+n) of rec from the
+// model's outputs for them, taking ownership of the outputs' buffers
+// (freed on error too).
+func (s *Stage) output(rec arrow.RecordBatch, lo, n int64, outs []bridge.Tensor) (arrow.RecordBatch, error) {
 	used := make([]bool, len(outs))
 	var cols []arrow.Array
 	defer func() {
@@ -398,19 +473,19 @@ func (s *Stage) complete(ctx context.Context, b *batcher.Batcher, f *inflight, e
 		}
 	}()
 	for _, k := range s.plan.keep {
-		cols = append(cols, array.NewSlice(f.batch.Rec.Column(k), 0, n))
+		cols = append(cols, array.NewSlice(rec.Column(k), lo, lo+n))
 	}
 	for _, op := range s.plan.outputs {
 		if op.index >= len(outs) {
 			freeTensors(outs, s.mem)
-			return fmt.Errorf("the model returned %d outputs, %q is number %d", len(outs), op.name, op.index+1)
+			return nil, fmt.Errorf("the model returned %d outputs, %q is number %d", len(outs), op.name, op.index+1)
 		}
 		used[op.index] = true
 		arrs, err := op.arrays(outs[op.index], n, s.mem)
 		outs[op.index].Data = nil
 		if err != nil {
 			freeTensors(outs, s.mem)
-			return err
+			return nil, err
 		}
 		cols = append(cols, arrs...)
 	}
@@ -419,6 +494,5 @@ func (s *Stage) complete(ctx context.Context, b *batcher.Batcher, f *inflight, e
 			s.mem.Free(t.Data)
 		}
 	}
-	rec := array.NewRecordBatch(s.plan.schema, cols, n)
-	return emit(ctx, rec)
+	return array.NewRecordBatch(s.plan.schema, cols, n), nil
 }

@@ -29,7 +29,7 @@ const WriteBatchRows = 1024
 // StagingDir is the name of the folder, inside the output folder, where
 // files live while they are written. Its `_` prefix makes Spark, DuckDB and
 // pandas skip it.
-const StagingDir = "_pipe_staging"
+const StagingDir = stages.StagingDir
 
 // inProgressSuffix ends the name of a file being written, so that
 // `**/*.parquet` globs never match it.
@@ -204,9 +204,9 @@ func checkSchema(s *arrow.Schema, props *parquet.WriterProperties, arrowProps pq
 	return nil
 }
 
-// existingParts lists the part-*.parquet file names in dir, sorted; a
-// missing dir has none.
-func existingParts(dir string) ([]string, error) {
+// existingParts lists the file names in dir matching pattern (such as
+// part-*.parquet), sorted; a missing dir has none.
+func existingParts(dir, pattern string) ([]string, error) {
 	ents, err := os.ReadDir(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -216,7 +216,7 @@ func existingParts(dir string) ([]string, error) {
 	}
 	var out []string
 	for _, e := range ents {
-		if ok, _ := filepath.Match("part-*.parquet", e.Name()); ok && !e.IsDir() {
+		if ok, _ := filepath.Match(pattern, e.Name()); ok && !e.IsDir() {
 			out = append(out, e.Name())
 		}
 	}
@@ -243,25 +243,49 @@ func NewParquet(conf ParquetConfig, env *stages.Env) (*ParquetSink, error) {
 	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("path: %w", err)
 	}
-	old, err := existingParts(dir)
-	if err != nil {
-		return nil, fmt.Errorf("path: %w", err)
-	}
 	overwrite := conf.Overwrite
 	if v, _ := env.Services[stages.OverwriteService].(bool); v {
 		overwrite = true
 	}
+	prefix := env.PartPrefix
+	if prefix != "" && (!filepath.IsLocal(prefix) || strings.ContainsAny(prefix, `/\*?[`)) {
+		return nil, fmt.Errorf("part prefix %q is not a plain file name", prefix)
+	}
+	if prefix != "" {
+		// One work unit's sink: the runtime has checked the folder; the
+		// unit's own earlier files are replaced, other units' left alone.
+		old, err := existingParts(dir, prefix+"-*.parquet")
+		if err != nil {
+			return nil, fmt.Errorf("path: %w", err)
+		}
+		return newParquetSink(conf, env, dir, filepath.Join(dir, StagingDir, prefix), prefix, old, true, false, false, props, arrowProps)
+	}
+	old, err := existingParts(dir, "part-*.parquet")
+	if err != nil {
+		return nil, fmt.Errorf("path: %w", err)
+	}
 	staging := filepath.Join(dir, StagingDir)
 	complete := exists(filepath.Join(dir, stages.SuccessFile))
 	// Part files without the success marker but with a trace of pipe (the
-	// staging folder, which lives until after the marker is written, or a
-	// manifest) are what a crashed run left: they are replaced.
-	crashed := !complete && (exists(staging) || exists(filepath.Join(dir, stages.ManifestFile)))
+	// staging folder, which lives until after the marker is written, a
+	// manifest or the units journal) are what a crashed run left: they are
+	// replaced.
+	crashed := !complete && (exists(staging) || exists(filepath.Join(dir, stages.ManifestFile)) || exists(filepath.Join(dir, stages.UnitsDir)))
 	if len(old) > 0 && !overwrite && !complete && !crashed {
 		return nil, fmt.Errorf("%w: %s holds %d (%s ...); set overwrite: true to replace them", ErrOutputExists, dir, len(old), old[0])
 	}
 	if crashed && len(old) > 0 && env.Log != nil {
 		env.Log.Info("output folder holds an incomplete earlier run; it will be replaced", "path", dir, "files", len(old))
+	}
+	return newParquetSink(conf, env, dir, staging, "", old, overwrite, complete, crashed, props, arrowProps)
+}
+
+// newParquetSink checks the input schema and assembles the sink.
+func newParquetSink(conf ParquetConfig, env *stages.Env, dir, staging, prefix string, old []string, overwrite, complete, crashed bool,
+	props *parquet.WriterProperties, arrowProps pqarrow.ArrowWriterProperties) (*ParquetSink, error) {
+	mem := env.Mem
+	if mem == nil {
+		mem = memory.DefaultAllocator
 	}
 	schema := env.Input()
 	if schema != nil {
@@ -274,6 +298,7 @@ func NewParquet(conf ParquetConfig, env *stages.Env) (*ParquetSink, error) {
 		conf:       conf,
 		dir:        dir,
 		staging:    staging,
+		prefix:     prefix,
 		overwrite:  overwrite,
 		complete:   complete && len(old) > 0,
 		crashed:    crashed && len(old) > 0,

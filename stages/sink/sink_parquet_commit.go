@@ -26,7 +26,13 @@ func (s *ParquetSink) prepare() error {
 	if err := os.MkdirAll(s.dir, 0o755); err != nil {
 		return err
 	}
-	if err := os.Remove(filepath.Join(s.dir, stages.SuccessFile)); err == nil {
+	if s.prefix != "" {
+		// A unit's sink: the runtime removed the success marker before the
+		// first unit; the staging folder is the unit's own.
+		if err := os.MkdirAll(filepath.Dir(s.staging), 0o755); err != nil {
+			return err
+		}
+	} else if err := os.Remove(filepath.Join(s.dir, stages.SuccessFile)); err == nil {
 		s.removedSuccess = true
 		if err := s.syncDir(s.dir); err != nil {
 			return err
@@ -141,13 +147,16 @@ func (s *ParquetSink) Abort() error {
 	if err := os.RemoveAll(s.staging); err != nil {
 		errs = append(errs, &FileError{Op: "remove", Path: s.staging, Err: err})
 	}
+	if s.prefix != "" {
+		_ = os.Remove(filepath.Dir(s.staging)) // when no other unit's is left
+	}
 	switch {
 	case s.removedSuccess && !s.committing:
 		// The old output is untouched: mark it complete again.
 		if err := s.writeSuccess(); err != nil {
 			errs = append(errs, &FileError{Op: "create", Path: filepath.Join(s.dir, stages.SuccessFile), Err: err})
 		}
-	case len(s.old) > 0 && (s.crashed || s.committing):
+	case s.prefix == "" && len(s.old) > 0 && (s.crashed || s.committing):
 		// Part files of a crashed run, or a mix of old and new ones, remain
 		// without a success marker: leave an empty staging folder so that
 		// the next run knows them for a crashed run's and replaces them.
@@ -191,6 +200,10 @@ func (s *ParquetSink) Close() error {
 		if s.prepared && !s.keepStaging {
 			if rerr := os.RemoveAll(s.staging); rerr != nil {
 				err = &FileError{Op: "remove", Path: s.staging, Err: rerr}
+			}
+			if s.prefix != "" {
+				// The shared staging folder goes when its last unit's does.
+				_ = os.Remove(filepath.Dir(s.staging))
 			}
 		}
 	}

@@ -40,6 +40,7 @@ type ParquetSink struct {
 	conf       ParquetConfig
 	dir        string
 	staging    string
+	prefix     string // Env.PartPrefix: names files prefix-NNNNN.parquet
 	schema     *arrow.Schema
 	mem        memory.Allocator
 	props      *parquet.WriterProperties
@@ -294,6 +295,9 @@ func (s *ParquetSink) writeRun(rec arrow.RecordBatch) error {
 // openFile starts the next part file in the staging folder.
 func (s *ParquetSink) openFile() error {
 	name := fmt.Sprintf("part-%05d.parquet", s.next)
+	if s.prefix != "" {
+		name = fmt.Sprintf("%s-%05d.parquet", s.prefix, s.next)
+	}
 	final := filepath.Join(s.dir, name)
 	if err := s.prepare(); err != nil {
 		return &FileError{Op: "create", Path: final, Err: err}

@@ -161,7 +161,7 @@ func writeAll(t *testing.T, s *ParquetSink, recs []arrow.RecordBatch) {
 // parts lists the part-*.parquet names in dir.
 func parts(t *testing.T, dir string) []string {
 	t.Helper()
-	names, err := existingParts(dir)
+	names, err := existingParts(dir, "part-*.parquet")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,20 @@
 // of CSV files. CSV and JSON lines sources without an explicit schema also
 // read the first infer_rows records of the first file to infer one.
 //
+// # Work units
+//
+// Every source implements [stages.Sharder]. A Parquet unit is a run of
+// consecutive row groups of one file, an Arrow IPC file-format unit a run of
+// consecutive record batches, both grouped until they hold at least the
+// unit size in rows; an Arrow IPC stream, a CSV or a JSON lines file is one
+// unit; a generator unit is a range of row numbers. Unit keys name files
+// relative to the job folder when they are inside it ("data/a.parquet#rg0-3"),
+// so they do not depend on where the folder sits. Shard builds a new source
+// that shares the parent's footers, layouts and schema (never re-read nor
+// re-inferred): several shards of one source may be read at once, each by
+// its own goroutine, while the parent stays open. Shard rejects an index
+// outside the unit list, or listed twice, with [ErrUnit].
+//
 // # Ownership
 //
 // A batch returned by Next belongs to the caller, which releases it. Batches

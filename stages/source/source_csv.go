@@ -41,7 +41,9 @@ func init() {
 				"float64, bool, timestamp (RFC 3339 or `2006-01-02 15:04:05`, UTC when no zone), else string. " +
 				"A later value that does not parse is an error naming the file, line and column; give a " +
 				"`schema` (or more `infer_rows`) to fix it. Every column is nullable; `null_values` lists the " +
-				"texts read as null.",
+				"texts read as null.\n\n" +
+				"Work units (resumable and sharded runs): one per file, of unknown size until read. The " +
+				"schema is inferred once, from the first files, whatever unit is read.",
 			Example: "- id: read\n  type: csv_source\n  with:\n    paths: [data/tx.csv]\n    schema:\n" +
 				"      - {name: id, type: int64}\n      - {name: amount, type: float32}\n      - {name: country, type: string}\n",
 		},
@@ -50,12 +52,18 @@ func init() {
 				NullValues: []string{"", "NA", "NULL", "null"}, BatchRows: defaultBatchRows}
 		},
 		New: func(c CSVConfig, env *stages.Env) (stages.Stage, error) {
-			return NewCSV(c, env.Mem)
+			s, err := NewCSV(c, env.Mem)
+			if err != nil {
+				return nil, err
+			}
+			s.keyBase = env.JobDir
+			return s, nil
 		},
 	})
 }
 
-// CSV is the csv_source stage. It implements [stages.Source].
+// CSV is the csv_source stage. It implements [stages.Source] and
+// [stages.Sharder].
 type CSV struct {
 	mem      memory.Allocator
 	conf     CSVConfig
@@ -65,6 +73,7 @@ type CSV struct {
 	schema   *arrow.Schema
 	cols     []int // cols[i] is the field index in a record of schema column i
 	inferred bool
+	keyBase  string // the job folder, for unit keys
 	nulls    map[string]bool
 
 	next   int // index of the next file to open

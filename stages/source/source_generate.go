@@ -2,6 +2,7 @@ package source
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -57,7 +58,9 @@ func init() {
 				"(a `fixed_size_list<float32>[dims]` column, the shape model stages take).\n\n" +
 				"Distributions: `sequence` (min, min+1, ...; the default for ints), `uniform` " +
 				"(the default otherwise; random lowercase strings of `length`), `normal` (`mean`, `std`), " +
-				"`constant` (`values: [x]`) and `choice` (uniform over `values`).",
+				"`constant` (`values: [x]`) and `choice` (uniform over `values`).\n\n" +
+				"Work units (resumable and sharded runs): consecutive row ranges of the unit's rows; a unit " +
+				"yields exactly the rows the full run gives those row numbers.",
 			Example: "- id: gen\n  type: generate\n  with:\n    count: 1000000\n    columns:\n" +
 				"      - {name: id, type: int64}\n      - {name: amount, type: float32, distribution: normal, mean: 50, std: 10}\n" +
 				"      - {name: country, type: string, distribution: choice, values: [fr, de, us]}\n" +
@@ -74,12 +77,17 @@ func init() {
 // [stages.RowCounter].
 type Generate struct {
 	mem       memory.Allocator
-	count     int64
 	batchRows int
 	schema    *arrow.Schema
 	cols      []*genColumn
-	row       int64
+	ranges    []rowRange // the rows to generate, in order: [0, count) unless sharded
+	ri        int        // index in ranges of the range being generated
+	row       int64      // next row of ranges[ri]
+	closed    bool
 }
+
+// rowRange is the rows [start, end) of a generator.
+type rowRange struct{ start, end int64 }
 
 // genColumn is a compiled [GenColumn].
 type genColumn struct {
@@ -108,7 +116,7 @@ func NewGenerate(c GenerateConfig, mem memory.Allocator) (*Generate, error) {
 	if mem == nil {
 		mem = memory.DefaultAllocator
 	}
-	g := &Generate{mem: mem, count: c.Count, batchRows: c.BatchRows}
+	g := &Generate{mem: mem, batchRows: c.BatchRows, ranges: []rowRange{{0, c.Count}}}
 	fields := make([]arrow.Field, len(c.Columns))
 	seen := map[string]bool{}
 	for i, col := range c.Columns {
@@ -256,19 +264,35 @@ func compileGenColumn(c GenColumn, seed uint64) (*genColumn, arrow.DataType, err
 // Schema returns the schema of every batch.
 func (g *Generate) Schema() *arrow.Schema { return g.schema }
 
-// TotalRows returns count.
-func (g *Generate) TotalRows() (int64, bool) { return g.count, true }
+// TotalRows returns count, or for a shard the rows of its units.
+func (g *Generate) TotalRows() (int64, bool) {
+	var n int64
+	for _, r := range g.ranges {
+		n += r.end - r.start
+	}
+	return n, true
+}
 
 // Next returns the next batch of at most batch_rows rows, owned by the
-// caller, or io.EOF after count rows.
+// caller, or io.EOF after count rows (a shard: after its units' rows). A
+// batch never spans two units of a shard.
 func (g *Generate) Next(ctx context.Context) (arrow.RecordBatch, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if g.row >= g.count {
+	if g.closed {
+		return nil, errors.New("generate: closed")
+	}
+	for g.ri < len(g.ranges) && g.row >= g.ranges[g.ri].end {
+		g.ri++
+		if g.ri < len(g.ranges) {
+			g.row = g.ranges[g.ri].start
+		}
+	}
+	if g.ri >= len(g.ranges) {
 		return nil, io.EOF
 	}
-	n := min(int64(g.batchRows), g.count-g.row)
+	n := min(int64(g.batchRows), g.ranges[g.ri].end-g.row)
 	cols := make([]arrow.Array, len(g.cols))
 	defer func() {
 		for _, c := range cols {
@@ -311,8 +335,12 @@ func (g *Generate) fillColumns(cols []arrow.Array, start int64, n int) {
 	wg.Wait()
 }
 
-// Close does nothing; a generator holds no resources.
-func (g *Generate) Close() error { return nil }
+// Close ends the generator: Next fails from then on. A generator holds no
+// other resources.
+func (g *Generate) Close() error {
+	g.closed = true
+	return nil
+}
 
 // mix is the splitmix64 finalizer: a fast bijective 64-bit hash.
 func mix(x uint64) uint64 {

@@ -36,12 +36,20 @@ func init() {
 				"Before a file is decoded its message headers are walked: the row count comes from them, and " +
 				"a compressed buffer whose declared uncompressed length exceeds what its codec can produce, or " +
 				"a batch above `max_batch_bytes`, is rejected with an error instead of an allocation that " +
-				"would abort the process.",
+				"would abort the process.\n\n" +
+				"Work units (resumable and sharded runs): in the file format, consecutive record batches of " +
+				"one file grouped until they hold at least the unit's rows; a stream-format file is one unit, " +
+				"since reaching a batch means decoding every batch before it.",
 			Example: "- id: read\n  type: ipc_source\n  with:\n    paths: [\"data/*.arrow\"]\n    batch_rows: 4096\n",
 		},
 		Defaults: func() IPCConfig { return IPCConfig{BatchRows: defaultBatchRows, MaxBatchBytes: defaultMaxBatchBytes} },
 		New: func(c IPCConfig, env *stages.Env) (stages.Stage, error) {
-			return NewIPC(c, env.Mem)
+			s, err := NewIPC(c, env.Mem)
+			if err != nil {
+				return nil, err
+			}
+			s.keyBase = env.JobDir
+			return s, nil
 		},
 	})
 }
@@ -53,17 +61,21 @@ type ipcFile struct {
 	schema *arrow.Schema
 }
 
-// IPC is the ipc_source stage. It implements [stages.Source] and
-// [stages.RowCounter].
+// IPC is the ipc_source stage. It implements [stages.Source],
+// [stages.RowCounter] and [stages.Sharder].
 type IPC struct {
 	mem       memory.Allocator
 	batchRows int
 	maxBody   int64
-	files     []ipcFile
+	files     []ipcFile // shared with shards: read-only after construction
 	schema    *arrow.Schema
+	parts     []span    // what to read, in order: every file whole unless sharded
+	keyBase   string    // the job folder, for unit keys
+	units     unitCache // see Units
 
-	next   int // index of the next file to open
-	fi     int // index of the open file; -1 when none
+	next   int // index in parts of the next part to open
+	fi     int // index in files of the open file; -1 when none
+	end    int // record batch index where the open part ends; -1: the file's end
 	f      *os.File
 	fr     *ipc.FileReader // file format
 	sr     *ipc.Reader     // stream format
@@ -97,6 +109,7 @@ func NewIPC(c IPCConfig, mem memory.Allocator) (*IPC, error) {
 			return nil, err
 		}
 		s.files = append(s.files, f)
+		s.parts = append(s.parts, span{file: i, from: 0, to: -1, rows: -1})
 		schemas[i] = f.schema
 	}
 	if s.schema, err = unifySchemas(paths, schemas); err != nil {
@@ -150,11 +163,19 @@ func openIPCMeta(path string, mem memory.Allocator, maxBody int64) (ipcFile, err
 // Schema returns the schema of every batch.
 func (s *IPC) Schema() *arrow.Schema { return s.schema }
 
-// TotalRows returns the row count of all files, from their message headers.
+// TotalRows returns the row count of all files (for a shard, of its
+// units), from their message headers.
 func (s *IPC) TotalRows() (int64, bool) {
 	var n int64
-	for _, f := range s.files {
-		n += f.layout.rows
+	for _, pt := range s.parts {
+		lay := s.files[pt.file].layout
+		if pt.to < 0 {
+			n += lay.rows
+			continue
+		}
+		for _, r := range lay.batchRows[pt.from:pt.to] {
+			n += r
+		}
 	}
 	return n, true
 }
@@ -188,12 +209,12 @@ func (s *IPC) Next(ctx context.Context) (arrow.RecordBatch, error) {
 			s.cur = nil
 		}
 		if s.f == nil {
-			if s.next >= len(s.files) {
+			if s.next >= len(s.parts) {
 				return nil, io.EOF
 			}
-			s.fi = s.next
+			s.fi = s.parts[s.next].file
 			s.next++
-			if err := s.open(); err != nil {
+			if err := s.open(s.parts[s.next-1]); err != nil {
 				return nil, s.fail(err)
 			}
 		}
@@ -210,18 +231,26 @@ func (s *IPC) Next(ctx context.Context) (arrow.RecordBatch, error) {
 	}
 }
 
-// open opens file s.fi and its arrow-go reader.
-func (s *IPC) open() error {
+// open opens file s.fi and its arrow-go reader, positioned at the first
+// record batch of part pt.
+func (s *IPC) open(pt span) error {
 	f, err := os.Open(s.files[s.fi].path)
 	if err != nil {
 		return err
 	}
-	s.f, s.batch = f, 0
+	s.f, s.batch, s.end = f, 0, -1
 	return guard(func() error {
 		if s.files[s.fi].layout.file {
 			r, err := ipc.NewFileReader(f, ipc.WithAllocator(s.mem), ipc.WithBodySizeLimit(s.maxBody))
 			s.fr = r
-			return err
+			if err != nil {
+				return err
+			}
+			if want := len(s.files[s.fi].layout.batchRows); r.NumRecords() != want {
+				return fmt.Errorf("has %d record batches, %d when the job was validated: was it modified?", r.NumRecords(), want)
+			}
+			s.batch, s.end = pt.from, pt.to
+			return nil
 		}
 		r, err := ipc.NewReader(bufio.NewReaderSize(f, 1<<16), ipc.WithAllocator(s.mem), ipc.WithBodySizeLimit(s.maxBody))
 		s.sr = r
@@ -235,7 +264,7 @@ func (s *IPC) read() (arrow.RecordBatch, error) {
 	var rec arrow.RecordBatch
 	err := guard(func() error {
 		if s.fr != nil {
-			if s.batch >= s.fr.NumRecords() {
+			if s.batch >= s.fr.NumRecords() || (s.end >= 0 && s.batch >= s.end) {
 				return nil
 			}
 			r, err := s.fr.RecordBatchAt(s.batch)

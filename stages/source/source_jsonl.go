@@ -41,24 +41,33 @@ func init() {
 				"appearance, typed int64 (integers only), float64 (any other number), bool, timestamp " +
 				"(strings that all read as RFC 3339 times) or string. Objects, arrays and mixed values become " +
 				"string columns holding the JSON text. A value of the wrong type is an error naming the file, " +
-				"line and column. Lines may be up to 64 MiB.",
+				"line and column. Lines may be up to 64 MiB.\n\n" +
+				"Work units (resumable and sharded runs): one per file, of unknown size until read. The " +
+				"schema is inferred once, from the first files, whatever unit is read.",
 			Example: "- id: read\n  type: jsonl_source\n  with:\n    paths: [\"events/*.jsonl\"]\n    schema:\n" +
 				"      - {name: id, type: int64}\n      - {name: text, type: string}\n",
 		},
 		Defaults: func() JSONLConfig { return JSONLConfig{InferRows: 1000, BatchRows: defaultBatchRows} },
 		New: func(c JSONLConfig, env *stages.Env) (stages.Stage, error) {
-			return NewJSONL(c, env.Mem)
+			s, err := NewJSONL(c, env.Mem)
+			if err != nil {
+				return nil, err
+			}
+			s.keyBase = env.JobDir
+			return s, nil
 		},
 	})
 }
 
-// JSONL is the jsonl_source stage. It implements [stages.Source].
+// JSONL is the jsonl_source stage. It implements [stages.Source] and
+// [stages.Sharder].
 type JSONL struct {
 	mem      memory.Allocator
 	conf     JSONLConfig
 	paths    []string
 	schema   *arrow.Schema
 	inferred bool
+	keyBase  string // the job folder, for unit keys
 
 	next   int
 	fi     int

@@ -39,12 +39,19 @@ func init() {
 				"- The row count comes from the footers, so progress and ETA are exact.\n" +
 				"- Columns are decoded serially; malformed files give an error naming the file and " +
 				"row group, never a crash.\n" +
-				"- Page checksums (CRC) are not verified.",
+				"- Page checksums (CRC) are not verified.\n" +
+				"- Work units (resumable and sharded runs): consecutive row groups of one file, grouped " +
+				"until they hold at least the unit's rows; a unit never spans two files.",
 			Example: "- id: read\n  type: parquet_source\n  with:\n    paths: [\"data/tx/*.parquet\"]\n    columns: [id, amount, f0, f1]\n    batch_rows: 8192\n",
 		},
 		Defaults: func() ParquetConfig { return ParquetConfig{BatchRows: defaultBatchRows} },
 		New: func(c ParquetConfig, env *stages.Env) (stages.Stage, error) {
-			return NewParquet(c, env.Mem)
+			p, err := NewParquet(c, env.Mem)
+			if err != nil {
+				return nil, err
+			}
+			p.keyBase = env.JobDir
+			return p, nil
 		},
 	})
 }
@@ -65,8 +72,8 @@ type parquetFile struct {
 	leaves []int         // leaf column indexes of the projection, in output order
 }
 
-// Parquet is the parquet_source stage. It implements [stages.Source] and
-// [stages.RowCounter].
+// Parquet is the parquet_source stage. It implements [stages.Source],
+// [stages.RowCounter] and [stages.Sharder].
 type Parquet struct {
 	mem       memory.Allocator
 	mmap      bool // memory-map the files (memory_map)
@@ -74,7 +81,9 @@ type Parquet struct {
 	files     []parquetFile
 	schema    *arrow.Schema
 	groups    []RowGroup
-	fileIndex []int // fileIndex[i] is the index in files of groups[i]
+	fileIndex []int     // fileIndex[i] is the index in files of groups[i]
+	keyBase   string    // the job folder, for unit keys
+	units     unitCache // see Units
 
 	next   int // index in groups of the next row group to open
 	cur    int // index in groups of the open row group; -1 when none
@@ -208,10 +217,12 @@ func (p *Parquet) TotalRows() (int64, bool) {
 }
 
 // RowGroups returns every (file, row group) the source reads, in reading
-// order. The slice is shared; callers must not modify it.
+// order: for a shard, those of its units. The slice is shared; callers must
+// not modify it.
 func (p *Parquet) RowGroups() []RowGroup { return p.groups }
 
-// Files returns the expanded input files in reading order.
+// Files returns the expanded input files in reading order: for a shard,
+// the files its units belong to.
 func (p *Parquet) Files() []string {
 	out := make([]string, len(p.files))
 	for i, f := range p.files {

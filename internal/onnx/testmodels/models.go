@@ -10,18 +10,22 @@ import (
 type spec struct {
 	file  string
 	build func() *onnx.Model
+	// noRef, when set, says why the reference interpreter cannot run the
+	// model (an operator it does not implement); [check] then skips it.
+	noRef string
 }
 
 // specs lists every model but corrupt.onnx, which is derived from mlp.onnx.
 var specs = []spec{
-	{"mlp.onnx", mlp},
-	{"head.onnx", head},
-	{"two_io.onnx", twoIO},
-	{"static_batch.onnx", staticBatch},
-	{"image.onnx", image},
-	{"int64.onnx", int64Model},
-	{"seqmap.onnx", seqmap},
-	{"slow.onnx", slow},
+	{"mlp.onnx", mlp, ""},
+	{"head.onnx", head, ""},
+	{"two_io.onnx", twoIO, ""},
+	{"static_batch.onnx", staticBatch, ""},
+	{"image.onnx", image, ""},
+	{"int64.onnx", int64Model, ""},
+	{"seqmap.onnx", seqmap, ""},
+	{"slow.onnx", slow, ""},
+	{"embed.onnx", embed, "internal/onnxref has no Gather"},
 }
 
 // rng is splitmix64: a tiny generator whose output is fixed forever, so the
@@ -233,6 +237,34 @@ func slow() *onnx.Model {
 	}
 	g.AddOutput(onnx.TensorValue("y", onnx.Float, n, onnx.Fix(slowWidth)))
 	return model(g, "160 × (MatMul 512×512 + Relu) sharing one weight: a long Run for cancellation tests")
+}
+
+// embedRows and embedDim size the table of embed.onnx.
+const (
+	embedRows = 10
+	embedDim  = 3
+)
+
+// embedValue is element d of row id of embed.onnx's table: 10·id + d, so
+// tests can compute the expected outputs without reading the model.
+func embedValue(id, d int) float32 { return float32(10*id + d) }
+
+// embed: ids int64 [N] -> Gather(table [10,3], ids, axis 0) -> emb [N,3].
+// An id outside [-10, 9] makes ONNX Runtime fail the whole batch with an
+// invalid-argument error: the model stage's bisection tests rely on it.
+func embed() *onnx.Model {
+	table := make([]float32, 0, embedRows*embedDim)
+	for id := range embedRows {
+		for d := range embedDim {
+			table = append(table, embedValue(id, d))
+		}
+	}
+	g := onnx.NewGraph("embed")
+	g.AddInput(onnx.TensorValue("ids", onnx.Int64, n))
+	g.AddInitializer(onnx.FloatTensor("table", []int64{embedRows, embedDim}, table))
+	g.AddNode("Gather", []string{"table", "ids"}, []string{"emb"}, onnx.IntAttr("axis", 0))
+	g.AddOutput(onnx.TensorValue("emb", onnx.Float, n, onnx.Fix(embedDim)))
+	return model(g, "embedding lookup: emb = table[ids], table[i][d] = 10i + d")
 }
 
 func itoa(i int) string {

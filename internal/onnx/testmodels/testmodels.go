@@ -17,8 +17,8 @@ type File struct {
 }
 
 // Files builds every model, checks it (structure with [onnx.Validate],
-// shapes and values with the reference interpreter, a lossless decode and
-// re-encode), and returns the encoded files in a fixed order, with
+// shapes and values with the reference interpreter where it implements the
+// model's operators, a lossless decode and re-encode), and returns the encoded files in a fixed order, with
 // corrupt.onnx last.
 func Files() ([]File, error) { return build(true) }
 
@@ -32,7 +32,7 @@ func build(withCheck bool) ([]File, error) {
 		if err := onnx.Validate(m); err != nil {
 			return nil, fmt.Errorf("%s: %w", s.file, err)
 		}
-		if withCheck {
+		if withCheck && s.noRef == "" {
 			if err := check(m); err != nil {
 				return nil, fmt.Errorf("%s: %w", s.file, err)
 			}

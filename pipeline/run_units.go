@@ -1,0 +1,489 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/pipe-ml/pipe/internal/failpoint"
+	"github.com/pipe-ml/pipe/stages"
+)
+
+// UnitsReport says how a run split its work: the job's work units, the
+// shard this process ran, and how many units an earlier run had already
+// committed (resume).
+type UnitsReport struct {
+	// Total is the number of work units of the whole job.
+	Total int `json:"total"`
+	// Shard is "i/n"; "0/1" for an unsharded run.
+	Shard string `json:"shard"`
+	// Assigned is the number of units of this shard.
+	Assigned int `json:"assigned"`
+	// Skipped counts assigned units found committed with this job's
+	// fingerprint and left alone; Ran counts units computed by this run.
+	Skipped int `json:"skipped"`
+	Ran     int `json:"ran"`
+	// Committed is true when the run wrote the folders' manifests and
+	// success markers: every shard was done.
+	Committed bool `json:"committed"`
+	// Waiting lists the shards without a manifest when Committed is false.
+	Waiting []int `json:"waiting_for,omitempty"`
+}
+
+// unitPlan is how a run splits its job.
+type unitPlan struct {
+	units   []stages.Unit
+	sharder stages.Sharder // nil: one unit, every stage rebuilt
+	src     *node          // the sharded source
+	mine    []int          // units of this shard
+	todo    []int          // units of this shard not yet committed
+}
+
+// planUnits lists the job's work units. A job with exactly one source that
+// splits ([stages.Sharder]) has that source's units; any other job is one
+// unit.
+func (p *Pipeline) planUnits() (*unitPlan, error) {
+	var srcs []*node
+	for _, n := range p.nodes {
+		if n.entry.Kind == stages.KindSource {
+			srcs = append(srcs, n)
+		}
+	}
+	plan := &unitPlan{}
+	if len(srcs) == 1 {
+		if sh, ok := srcs[0].stage.(stages.Sharder); ok {
+			plan.sharder, plan.src = sh, srcs[0]
+			plan.units = sh.Units(p.unitRows)
+		}
+	}
+	if plan.sharder == nil {
+		rows := int64(-1)
+		if len(srcs) == 1 {
+			if rc, ok := srcs[0].stage.(stages.RowCounter); ok {
+				if n, ok := rc.TotalRows(); ok {
+					rows = n
+				}
+			}
+		}
+		plan.units = []stages.Unit{{Key: "all input", Rows: rows}}
+		if p.shard.count() > 1 {
+			why := fmt.Sprintf("it has %d sources", len(srcs))
+			if len(srcs) == 1 {
+				why = fmt.Sprintf("its source %q (%s) does not split into work units", srcs[0].def.ID, srcs[0].def.Type)
+			}
+			return nil, fmt.Errorf("cannot run shard %s: the job is one work unit: %s", p.shard, why)
+		}
+	}
+	plan.mine = AssignUnits(plan.units, p.shard)
+	fp := p.Fingerprint()
+	dirs := p.fileDirs()
+	for _, u := range plan.mine {
+		done := len(dirs) > 0 && !p.overwrite
+		for _, d := range dirs {
+			if done && !unitDone(d.dir, u, fp) {
+				done = false
+			}
+		}
+		if !done {
+			plan.todo = append(plan.todo, u)
+		}
+	}
+	return plan, nil
+}
+
+// fileDir is the output folder of a sink that lists its files.
+type fileDir struct {
+	n   *node
+	dir string
+}
+
+func (p *Pipeline) fileDirs() []fileDir {
+	var out []fileDir
+	for _, n := range p.nodes {
+		if fl, ok := n.stage.(stages.FileLister); ok && fl.OutputDir() != "" {
+			out = append(out, fileDir{n, fl.OutputDir()})
+		}
+	}
+	return out
+}
+
+// runUnits runs the shard's uncommitted work units one after the other,
+// each as one pass of the graph over freshly built stages, committing each
+// unit's output on its own.
+func (p *Pipeline) runUnits(ctx context.Context, rep *Report) error {
+	plan, err := p.planUnits()
+	if err != nil {
+		p.closeBuilt(nil)
+		return err
+	}
+	p.plan = plan
+	rep.Units = &UnitsReport{Total: len(plan.units), Shard: p.shard.String(), Assigned: len(plan.mine), Skipped: len(plan.mine) - len(plan.todo)}
+	if rep.Units.Skipped > 0 {
+		p.log.Info("resuming: units already committed are skipped", "skipped", rep.Units.Skipped, "remaining", len(plan.todo), "shard", p.shard.String())
+	}
+	// Progress: the rows still to read.
+	total := int64(0)
+	for _, u := range plan.todo {
+		if plan.units[u].Rows < 0 {
+			total = -1
+			break
+		}
+		total += plan.units[u].Rows
+	}
+	for _, n := range p.nodes {
+		n.stats.TotalRows.Store(-1)
+		if n.entry.Kind == stages.KindSource && (plan.sharder != nil || total >= 0) {
+			n.stats.TotalRows.Store(total)
+		}
+	}
+	p.closeBuilt(plan.src)
+	if len(plan.todo) > 0 {
+		if err := p.prepareFolders(); err != nil {
+			return err
+		}
+	}
+	for _, u := range plan.todo {
+		if p.isStopped() {
+			return ErrInterrupted
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("run cancelled: %w", err)
+		}
+		if err := p.instantiate(plan, u); err != nil {
+			return err
+		}
+		if err := p.runPass(ctx, u); err != nil {
+			if len(plan.units) > 1 {
+				err = fmt.Errorf("work unit %d (%s): %w", u, plan.units[u].Key, err)
+			}
+			return err
+		}
+		rep.Units.Ran++
+	}
+	return nil
+}
+
+// closeBuilt closes the stages built by Build, which checked the job; every
+// pass builds its own. keep (the sharded source, which makes the passes'
+// sources) stays open until the run ends.
+func (p *Pipeline) closeBuilt(keep *node) {
+	for _, n := range p.nodes {
+		if keep != nil && n == keep {
+			p.keep = n.stage
+			continue
+		}
+		if err := n.stage.Close(); err != nil {
+			p.log.Warn("close", "stage", n.def.ID, "err", err)
+		}
+	}
+}
+
+// instantiate builds every stage for one work unit: the sharded source's
+// shard of the unit, the other stages from their configs, sinks naming
+// their files after the unit. On error nothing is left open.
+func (p *Pipeline) instantiate(plan *unitPlan, unit int) error {
+	built := make([]*node, 0, len(p.nodes))
+	for _, n := range p.nodes {
+		var st stages.Stage
+		var err error
+		if n == plan.src {
+			st, err = plan.sharder.Shard(p.unitRows, []int{unit})
+		} else {
+			env := p.stageEnv(n)
+			if n.entry.Kind == stages.KindSink {
+				env.PartPrefix = unitPrefix(unit)
+			}
+			st, err = buildSafely(n.entry, n.conf, env)
+		}
+		if err == nil && n.entry.Kind != stages.KindSink && !st.Schema().Equal(n.schema) {
+			_ = st.Close()
+			err = fmt.Errorf("schema changed since the job was checked: %s, was %s", st.Schema(), n.schema)
+		}
+		if err != nil {
+			for _, b := range built {
+				if b.stage != p.keep {
+					_ = b.stage.Close()
+				}
+			}
+			return &StageError{Stage: n.def.ID, Err: fmt.Errorf("work unit %d (%s): %w", unit, plan.units[unit].Key, err)}
+		}
+		n.stage = st
+		built = append(built, n)
+	}
+	return nil
+}
+
+// prepareFolders readies every sink folder for new units: it removes the
+// success marker of output being replaced (so that no crash leaves it beside
+// new files), the manifests of shards of other jobs, and creates the units
+// journal, whose presence marks part files as an unfinished run's.
+func (p *Pipeline) prepareFolders() error {
+	fp := p.Fingerprint()
+	for _, d := range p.fileDirs() {
+		wrap := func(err error) error {
+			return &StageError{Stage: d.n.def.ID, Err: fmt.Errorf("prepare %s: %w", d.dir, err)}
+		}
+		if err := os.MkdirAll(filepath.Join(d.dir, stages.UnitsDir), 0o755); err != nil {
+			return wrap(err)
+		}
+		if err := os.Remove(filepath.Join(d.dir, stages.SuccessFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return wrap(err)
+		}
+		if ms, err := readShardManifests(d.dir); err == nil {
+			for _, m := range ms {
+				if m.Fingerprint != fp {
+					_ = os.Remove(shardManifestPath(d.dir, Shard{m.Shard, m.Shards}))
+				}
+			}
+		}
+		if err := syncDir(d.dir); err != nil {
+			return wrap(err)
+		}
+	}
+	return nil
+}
+
+// recordUnit writes the unit's journal entry into every sink folder, after
+// every sink committed.
+func (p *Pipeline) recordUnit(unit int) error {
+	if err := failpoint.Inject("commit/beforeUnitRecord"); err != nil {
+		return err
+	}
+	fp := p.Fingerprint()
+	for _, n := range p.nodes {
+		fl, ok := n.stage.(stages.FileLister)
+		if !ok || fl.OutputDir() == "" {
+			continue
+		}
+		dir := fl.OutputDir()
+		files, rows, err := describeFiles(dir, fl.OutputFiles())
+		if err != nil {
+			return &StageError{Stage: n.def.ID, Err: fmt.Errorf("record unit %d: %w", unit, err)}
+		}
+		r := &UnitRecord{Version: ManifestVersion, Fingerprint: fp, Unit: unit, Key: p.plan.units[unit].Key, Rows: rows, Files: files}
+		if err := writeUnitRecord(dir, r); err != nil {
+			return &StageError{Stage: n.def.ID, Err: fmt.Errorf("record unit %d: %w", unit, err)}
+		}
+	}
+	return failpoint.Inject("commit/afterUnitRecord")
+}
+
+// writeShardManifests writes the shard's manifest into every sink folder
+// and reports whether every shard of the job is now done, so that the run
+// marks the output complete ([Pipeline.commitFolders]).
+func (p *Pipeline) writeShardManifests(rep *Report) (bool, error) {
+	if p.plan == nil {
+		return false, nil
+	}
+	fp := p.Fingerprint()
+	dirs := p.fileDirs()
+	for _, d := range dirs {
+		m := &ShardManifest{Version: ManifestVersion, Job: p.job.Name, Stage: d.n.def.ID, Fingerprint: fp,
+			Shard: p.shard.Index, Shards: p.shard.count(), TotalUnits: len(p.plan.units), Units: p.plan.mine, Files: []ManifestFile{}}
+		for _, u := range p.plan.mine {
+			r, err := readUnitRecord(d.dir, u)
+			if err != nil || r.Fingerprint != fp {
+				return false, &StageError{Stage: d.n.def.ID, Err: fmt.Errorf("work unit %d has no record of this job in %s: %v", u, d.dir, err)}
+			}
+			m.Files = append(m.Files, r.Files...)
+			m.Rows += r.Rows
+		}
+		if err := writeJSONAtomic(shardManifestPath(d.dir, p.shard), m); err != nil {
+			return false, &StageError{Stage: d.n.def.ID, Err: fmt.Errorf("write shard manifest: %w", err)}
+		}
+	}
+	if len(dirs) == 0 {
+		return false, nil
+	}
+	// Every folder must be complete before any is marked: check first.
+	for _, d := range dirs {
+		if _, err := shardGroup(d.dir, fp, p.shard.count()); err != nil {
+			var miss *ShardsMissingError
+			if errors.As(err, &miss) {
+				rep.Units.Waiting = miss.Missing
+				p.log.Info("shard done; the output is marked complete when every shard is", "shard", p.shard.String(), "waiting_for", miss.Missing)
+				return false, nil
+			}
+			return false, &StageError{Stage: d.n.def.ID, Err: err}
+		}
+	}
+	rep.Units.Committed = true
+	return true, nil
+}
+
+// commitFolders writes every sink folder's manifest and success marker.
+func (p *Pipeline) commitFolders() error {
+	if err := failpoint.Inject("commit/beforeManifest"); err != nil {
+		return err
+	}
+	fp := p.Fingerprint()
+	for _, d := range p.fileDirs() {
+		if _, err := commitFolder(d.dir, fp, p.shard.count()); err != nil {
+			return &StageError{Stage: d.n.def.ID, Err: err}
+		}
+	}
+	return nil
+}
+
+// shardGroup returns the manifests of the n shards of the job with
+// fingerprint fp in dir, in shard order, or an error saying which are
+// missing or inconsistent. fp "" picks the one job whose shards are all
+// present (or, when none is complete, reports the most advanced one).
+func shardGroup(dir, fp string, n int) ([]*ShardManifest, error) {
+	ms, err := readShardManifests(dir)
+	if err != nil {
+		return nil, err
+	}
+	if len(ms) == 0 {
+		return nil, fmt.Errorf("%s: %w (run the job's shards first)", dir, ErrNoShards)
+	}
+	type key struct {
+		fp string
+		n  int
+	}
+	groups := map[key][]*ShardManifest{}
+	var keys []key
+	for _, m := range ms {
+		k := key{m.Fingerprint, m.Shards}
+		if fp != "" && (k.fp != fp || k.n != n) {
+			continue
+		}
+		if groups[k] == nil {
+			keys = append(keys, k)
+		}
+		groups[k] = append(groups[k], m)
+	}
+	var best *ShardsMissingError
+	for _, k := range keys {
+		g := groups[k]
+		have := make([]*ShardManifest, k.n)
+		for _, m := range g {
+			have[m.Shard] = m
+		}
+		var missing []int
+		for i, m := range have {
+			if m == nil {
+				missing = append(missing, i)
+			}
+		}
+		if len(missing) == 0 {
+			if err := checkShards(dir, have); err != nil {
+				return nil, err
+			}
+			return have, nil
+		}
+		if best == nil || len(missing) < len(best.Missing) {
+			best = &ShardsMissingError{Dir: dir, Fingerprint: k.fp, Shards: k.n, Missing: missing}
+		}
+	}
+	if best == nil {
+		best = &ShardsMissingError{Dir: dir, Fingerprint: fp, Shards: n}
+		for i := range n {
+			best.Missing = append(best.Missing, i)
+		}
+	}
+	best.Others = len(ms)
+	for _, m := range ms {
+		if m.Fingerprint == best.Fingerprint && m.Shards == best.Shards {
+			best.Others--
+		}
+	}
+	return nil, best
+}
+
+// checkShards checks that a full set of shard manifests agrees: the same
+// job and unit count, every unit in exactly one shard.
+func checkShards(dir string, ms []*ShardManifest) error {
+	seen := make([]bool, ms[0].TotalUnits)
+	for _, m := range ms {
+		if m.TotalUnits != ms[0].TotalUnits || m.Stage != ms[0].Stage {
+			return fmt.Errorf("%s: shard %d lists %d units of stage %q, shard 0 %d of %q", dir, m.Shard, m.TotalUnits, m.Stage, ms[0].TotalUnits, ms[0].Stage)
+		}
+		for _, u := range m.Units {
+			if u < 0 || u >= len(seen) || seen[u] {
+				return fmt.Errorf("%s: shard %d lists unit %d, which is out of range or in another shard", dir, m.Shard, u)
+			}
+			seen[u] = true
+		}
+	}
+	if i := slices.Index(seen, false); i >= 0 {
+		return fmt.Errorf("%s: no shard lists work unit %d", dir, i)
+	}
+	return nil
+}
+
+// CommitOutput marks a sharded output folder complete: when every shard of
+// one job has written its manifest and the manifests agree, it writes the
+// folder's `_manifest.json` (every shard's files), removes part files no
+// shard lists, and writes `_SUCCESS`. Otherwise it returns a
+// [*ShardsMissingError] naming the missing shards, or an error saying how
+// the manifests disagree. It is what `pipe commit` runs; the last shard of a
+// run to finish does the same.
+func CommitOutput(dir string) (*Manifest, error) {
+	return commitFolder(dir, "", 0)
+}
+
+func commitFolder(dir, fp string, n int) (*Manifest, error) {
+	ms, err := shardGroup(dir, fp, n)
+	if err != nil {
+		return nil, err
+	}
+	m := &Manifest{Version: ManifestVersion, Job: ms[0].Job, Stage: ms[0].Stage, Fingerprint: ms[0].Fingerprint, Files: []ManifestFile{}}
+	listed := map[string]bool{}
+	for _, s := range ms {
+		for _, f := range s.Files {
+			fi, err := os.Stat(filepath.Join(dir, filepath.FromSlash(f.Name)))
+			if err != nil {
+				return nil, fmt.Errorf("%s: shard %d's file: %w", dir, s.Shard, err)
+			}
+			if fi.Size() != f.Bytes {
+				return nil, fmt.Errorf("%s: %s has %d bytes, shard %d's manifest says %d", dir, f.Name, fi.Size(), s.Shard, f.Bytes)
+			}
+			m.Files = append(m.Files, f)
+			m.Rows += f.Rows
+			listed[f.Name] = true
+		}
+	}
+	slices.SortFunc(m.Files, func(a, b ManifestFile) int {
+		switch {
+		case a.Name < b.Name:
+			return -1
+		case a.Name > b.Name:
+			return 1
+		}
+		return 0
+	})
+	if err := writeJSONAtomic(filepath.Join(dir, stages.ManifestFile), m); err != nil {
+		return nil, err
+	}
+	if err := failpoint.Inject("commit/afterManifest"); err != nil {
+		return nil, err
+	}
+	// Part files no shard lists are an earlier job's: remove them, so the
+	// folder holds exactly the manifest's files.
+	others, err := filepath.Glob(filepath.Join(dir, "part-*.parquet"))
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range others {
+		if !listed[filepath.Base(o)] {
+			if err := os.Remove(o); err != nil {
+				return nil, err
+			}
+		}
+	}
+	// Every unit is committed: what staging holds is a crashed attempt's.
+	if err := os.RemoveAll(filepath.Join(dir, stages.StagingDir)); err != nil {
+		return nil, err
+	}
+	if err := failpoint.Inject("commit/beforeSuccess"); err != nil {
+		return nil, err
+	}
+	if err := writeSync(filepath.Join(dir, stages.SuccessFile)); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
