@@ -50,6 +50,7 @@ fmt-check:
 # seeds also run in every plain `go test`).
 FUZZ_TARGETS := \
 	./pipeline:FuzzLoad \
+	./pipeline:FuzzManifestNames \
 	./stages/source:FuzzCSV \
 	./stages/source:FuzzJSONL \
 	./stages/source:FuzzParquet \

@@ -65,6 +65,7 @@ type Pipeline struct {
 	shard     Shard // BuildOptions.Shard
 	unitRows  int64 // resources.unit_rows
 	services  map[string]any
+	reg       *stages.Registry
 	plan      *unitPlan    // set by Run
 	keep      stages.Stage // the sharded source built by Build, open during Run
 	fpOnce    sync.Once    // computes fp
@@ -79,6 +80,9 @@ type node struct {
 	schema    *arrow.Schema // the stage's schema when Build checked the job
 	details   any           // the stage's own report, taken before Close
 	latency   *LatencyReport
+	policy    *errorPolicy  // on_error skip or dead_letter; nil for fail
+	dlq       stages.Sink   // the dead-letter sink in place, for dead_letter
+	reject    *passRejecter // the pass's rejecter, when policy is set
 	inputs    []*node
 	consumers []*node
 	stats     *StageStats
@@ -103,6 +107,7 @@ func Build(job *Job, opts BuildOptions) (*Pipeline, error) {
 	ps := &problems{file: job.File}
 	ps.list = append(ps.list, job.problems...)
 	nodes := checkGraph(job, reg, ps)
+	checkErrorPolicies(nodes, job, ps)
 	order := topoOrder(nodes, ps)
 
 	p := &Pipeline{job: job, mem: mem, log: log, budget: opts.MaxBytesInFlight, stop: make(chan struct{}), overwrite: opts.Overwrite, shard: opts.Shard}
@@ -153,6 +158,7 @@ func Build(job *Job, opts BuildOptions) (*Pipeline, error) {
 		}
 	}
 	p.services = services
+	p.reg = reg
 	failed := map[*node]bool{}
 	for _, n := range nodes {
 		if n.entry == nil {
@@ -186,12 +192,26 @@ func Build(job *Job, opts BuildOptions) (*Pipeline, error) {
 		}
 		if err := p.buildNode(n, confs[n], ps); err != nil {
 			failed[n] = true
+		} else if err := p.newErrorPolicy(n); err != nil {
+			ps.add(n.def.node.Line, n.def.node.Column, n.def.ID, "%v", err)
+			failed[n] = true
 		}
+	}
+	p.nodes = order
+	seen := map[string]string{}
+	for _, d := range p.fileDirs() {
+		if prev, dup := seen[d.dir]; dup {
+			ps.add(d.n.def.node.Line, d.n.def.node.Column, d.n.def.ID, "%s writes into %s, which %s writes too; every sink and dead-letter folder needs its own", d.id(), d.dir, prev)
+		}
+		seen[d.dir] = d.id()
 	}
 	if err := ps.err(); err != nil {
 		for _, n := range order {
 			if n.stage != nil {
 				_ = n.stage.Close()
+			}
+			if n.dlq != nil {
+				_ = n.dlq.Close()
 			}
 		}
 		if p.exec != nil {
@@ -466,6 +486,11 @@ func (p *Pipeline) Close() error {
 	for _, n := range p.nodes {
 		if err := n.stage.Close(); err != nil {
 			errs = append(errs, &StageError{Stage: n.def.ID, Err: err})
+		}
+		if n.dlq != nil {
+			if err := n.dlq.Close(); err != nil {
+				errs = append(errs, &StageError{Stage: n.def.ID, Err: err})
+			}
 		}
 	}
 	if p.exec != nil {

@@ -91,15 +91,11 @@ func (e *OutputConflictError) Error() string {
 func (e *OutputConflictError) Unwrap() error { return ErrOutputConflict }
 
 // Outputs inspects the output folder of every sink that writes files
-// ([stages.FileLister]), in stage order.
+// ([stages.FileLister]) and every dead-letter folder, in stage order.
 func (p *Pipeline) Outputs() []OutputStatus {
 	var out []OutputStatus
-	for _, n := range p.nodes {
-		fl, ok := n.stage.(stages.FileLister)
-		if !ok || fl.OutputDir() == "" {
-			continue
-		}
-		st := OutputStatus{Stage: n.def.ID, Dir: fl.OutputDir(), Replaces: fl.ReplacesOutput()}
+	for _, d := range p.fileDirs() {
+		st := OutputStatus{Stage: d.id(), Dir: d.dir, Replaces: d.lister().ReplacesOutput()}
 		if _, err := os.Lstat(filepath.Join(st.Dir, stages.SuccessFile)); err == nil {
 			st.Complete = true
 			if m, err := ReadManifest(st.Dir); err == nil {

@@ -112,6 +112,8 @@ type addConf struct {
 	Add    int64  `yaml:"add" doc:"value to add"`
 	Column string `yaml:"column" doc:"column to read"`
 	FailAt int64  `yaml:"fail_at" doc:"fail on a batch holding this value (-1: never)"`
+	// FailEvery fails a batch holding a multiple of it (0: never).
+	FailEvery int64 `yaml:"fail_every" doc:"fail on a batch holding a multiple of this value (0: never)"`
 }
 
 type addTransform struct {
@@ -129,6 +131,9 @@ func (t *addTransform) Process(ctx context.Context, in arrow.RecordBatch) (arrow
 	for i := 0; i < col.Len(); i++ {
 		if t.conf.FailAt >= 0 && col.Value(i) == t.conf.FailAt {
 			return nil, fmt.Errorf("bad value %d", t.conf.FailAt)
+		}
+		if t.conf.FailEvery > 0 && col.Value(i)%t.conf.FailEvery == 0 {
+			return nil, fmt.Errorf("bad value %d", col.Value(i))
 		}
 		b.Append(col.Value(i) + t.conf.Add)
 	}

@@ -21,7 +21,7 @@ import (
 
 // fingerprintVersion changes when the fingerprint's inputs change, so that
 // fingerprints of different versions never compare equal.
-const fingerprintVersion = "pipe-fingerprint-v1"
+const fingerprintVersion = "pipe-fingerprint-v2"
 
 // Fingerprint returns the job's fingerprint: the SHA-256, in hex, of
 //
@@ -40,14 +40,16 @@ const fingerprintVersion = "pipe-fingerprint-v1"
 // cannot be read counts as missing. The value is computed once per
 // pipeline; it is written into every sink's manifest and compared on rerun.
 func (p *Pipeline) Fingerprint() string {
-	p.fpOnce.Do(func() { p.fp = fingerprint(p.job, p.nodes) })
+	p.fpOnce.Do(func() { p.fp = fingerprint(p.job, p.nodes, p.unitRows) })
 	return p.fp
 }
 
-func fingerprint(job *Job, nodes []*node) string {
+func fingerprint(job *Job, nodes []*node, unitRows int64) string {
 	h := sha256.New()
 	fpString(h, fingerprintVersion)
 	fpString(h, job.Name)
+	// The unit size decides the output files' names and contents.
+	fpInt(h, unitRows)
 	byDef := make(map[*StageDef]*node, len(nodes))
 	for _, n := range nodes {
 		byDef[n.def] = n
@@ -62,6 +64,10 @@ func fingerprint(job *Job, nodes []*node) string {
 			fpString(h, in)
 		}
 		fpNode(h, s.With)
+		fpString(h, s.OnError)
+		fpInt(h, s.MaxErrors)
+		fpString(h, fmt.Sprint(s.MaxErrorsPct))
+		fpString(h, s.DeadLetter)
 		n := byDef[s]
 		if n == nil || n.entry == nil || n.conf == nil {
 			continue

@@ -8,9 +8,13 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/pipe-ml/pipe/stages"
 )
 
 // MaxJobBytes bounds the size of a job file.
@@ -44,6 +48,20 @@ type StageDef struct {
 	Inputs []string
 	// With is the stage's config block; nil when absent.
 	With *yaml.Node
+	// OnError is what the stage does with rows it cannot process:
+	// stages.OnErrorFail (also when empty), OnErrorSkip or
+	// OnErrorDeadLetter.
+	OnError string
+	// MaxErrors is the max_errors budget: MaxErrors rows, or when
+	// MaxErrorsPct > 0 that percentage of the stage's input rows; -1 when
+	// unset (no limit).
+	MaxErrors    int64
+	MaxErrorsPct float64
+	// DeadLetter is the folder dead-letter rows are written to, resolved
+	// against the job folder.
+	DeadLetter string
+
+	onErrorNode, maxErrorsNode, deadLetterNode *yaml.Node
 
 	node, idNode, typeNode *yaml.Node
 	inputNodes             []*yaml.Node
@@ -225,7 +243,7 @@ func kindName(n *yaml.Node) string {
 }
 
 var jobKeys = []string{"version", "name", "description", "resources", "defaults", "stages"}
-var stageKeys = []string{"id", "type", "inputs", "with"}
+var stageKeys = []string{"id", "type", "inputs", "with", "on_error", "max_errors", "dead_letter"}
 
 // decodeJob walks the root mapping into job, reporting every problem, and
 // returns the `defaults:` block by stage type.
@@ -304,7 +322,7 @@ func decodeStage(n *yaml.Node, idx int, ps *problems) *StageDef {
 		ps.add(n.Line, n.Column, "", "stages[%d]: expected a mapping with id, type, inputs, with; got %s", idx, kindName(n))
 		return nil
 	}
-	s := &StageDef{node: n}
+	s := &StageDef{node: n, MaxErrors: -1}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		switch k.Value {
@@ -341,6 +359,28 @@ func decodeStage(n *yaml.Node, idx int, ps *problems) *StageDef {
 			default:
 				ps.add(v.Line, v.Column, "", "stages[%d].inputs: expected a list of stage ids, got %s", idx, kindName(v))
 			}
+		case "on_error":
+			s.onErrorNode = v
+			switch {
+			case v.Kind != yaml.ScalarNode || v.ShortTag() != "!!str":
+				ps.add(v.Line, v.Column, "", "stages[%d].on_error: expected fail, skip or dead_letter, got %s", idx, kindName(v))
+			case v.Value != stages.OnErrorFail && v.Value != stages.OnErrorSkip && v.Value != stages.OnErrorDeadLetter:
+				ps.add(v.Line, v.Column, "", "stages[%d].on_error: %q is not one of fail, skip, dead_letter", idx, v.Value)
+			default:
+				s.OnError = v.Value
+			}
+		case "max_errors":
+			s.maxErrorsNode = v
+			if err := s.decodeMaxErrors(v); err != nil {
+				ps.add(v.Line, v.Column, "", "stages[%d].max_errors: %v", idx, err)
+			}
+		case "dead_letter":
+			s.deadLetterNode = v
+			if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!str" || strings.TrimSpace(v.Value) == "" {
+				ps.add(v.Line, v.Column, "", "stages[%d].dead_letter: expected a folder path, got %s", idx, kindName(v))
+				continue
+			}
+			s.DeadLetter = v.Value
 		case "with":
 			if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!null" {
 				continue
@@ -361,6 +401,28 @@ func decodeStage(n *yaml.Node, idx int, ps *problems) *StageDef {
 		ps.add(n.Line, n.Column, "", "stages[%d]: missing key \"type\"", idx)
 	}
 	return s
+}
+
+// decodeMaxErrors parses max_errors: a row count, or a percentage of the
+// stage's input rows written "0.5%".
+func (s *StageDef) decodeMaxErrors(v *yaml.Node) error {
+	if v.Kind != yaml.ScalarNode {
+		return fmt.Errorf("expected a row count or a percentage such as 0.1%%, got %s", kindName(v))
+	}
+	if pct, ok := strings.CutSuffix(strings.TrimSpace(v.Value), "%"); ok {
+		f, err := strconv.ParseFloat(strings.TrimSpace(pct), 64)
+		if err != nil || !(f > 0 && f <= 100) {
+			return fmt.Errorf("%q: a percentage must be above 0 and at most 100", v.Value)
+		}
+		s.MaxErrorsPct = f
+		return nil
+	}
+	n, err := strconv.ParseInt(v.Value, 10, 64)
+	if err != nil || n < 0 || v.ShortTag() != "!!int" {
+		return fmt.Errorf("%q: expected a row count (0 or more) or a percentage such as 0.1%%", v.Value)
+	}
+	s.MaxErrors = n
+	return nil
 }
 
 func unknownKey(k string, valid []string) string {

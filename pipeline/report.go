@@ -59,6 +59,10 @@ type StageReport struct {
 	BusySeconds    float64 `json:"busy_seconds"`
 	BlockedSeconds float64 `json:"blocked_seconds"`
 	Errors         int64   `json:"errors"`
+	// RejectedRows counts rows set aside by on_error skip or dead_letter.
+	RejectedRows int64 `json:"rejected_rows,omitempty"`
+	// DeadLetter is the folder the rejected rows went to.
+	DeadLetter string `json:"dead_letter,omitempty"`
 	// RowsPerSecond is rows out (rows in for sinks) per second of the run.
 	RowsPerSecond float64 `json:"rows_per_second"`
 	// Details holds figures of the stage's own (a model stage's placement
@@ -91,6 +95,10 @@ func (r *Report) fill(p *Pipeline, err error) {
 			BatchesIn: s.BatchesIn.Load(), BatchesOut: s.BatchesOut.Load(),
 			BytesOut: s.BytesOut.Load(), BusySeconds: s.Busy().Seconds(),
 			BlockedSeconds: s.Blocked().Seconds(), Errors: s.Errors.Load(),
+			RejectedRows: s.Rejected.Load(),
+		}
+		if n.policy != nil && n.policy.dir != "" {
+			sr.DeadLetter = n.policy.dir
 		}
 		rows := sr.RowsOut
 		if n.entry.Kind == stages.KindSink {
@@ -128,6 +136,13 @@ func (r *Report) WriteTable(w io.Writer) error {
 	for _, s := range r.Stages {
 		if s.summary != "" {
 			fmt.Fprintf(w, "%s: %s\n", s.ID, s.summary)
+		}
+		if s.RejectedRows > 0 {
+			where := "skipped"
+			if s.DeadLetter != "" {
+				where = "written to " + s.DeadLetter
+			}
+			fmt.Fprintf(w, "%s: %d rows failed and were %s\n", s.ID, s.RejectedRows, where)
 		}
 	}
 	if u := r.Units; u != nil && (u.Total > 1 || u.Shard != "0/1" || u.Skipped > 0) {

@@ -177,6 +177,11 @@ func (p *Pipeline) runPass(ctx context.Context, unit int) error {
 		if cerr := n.stage.Close(); cerr != nil {
 			closeErrs = append(closeErrs, &StageError{Stage: n.def.ID, Err: cerr})
 		}
+		if n.dlq != nil {
+			if cerr := n.dlq.Close(); cerr != nil {
+				closeErrs = append(closeErrs, &StageError{Stage: n.def.ID, Err: fmt.Errorf("dead_letter: %w", cerr)})
+			}
+		}
 	}
 	if err == nil {
 		err = errors.Join(closeErrs...)
@@ -185,6 +190,29 @@ func (p *Pipeline) runPass(ctx context.Context, unit int) error {
 }
 
 func (p *Pipeline) commit(ctx context.Context, unit int) error {
+	for _, n := range p.nodes {
+		if n.policy == nil {
+			continue
+		}
+		if err := n.policy.checkBudget(); err != nil {
+			return err
+		}
+		if n.reject.dlq == nil {
+			continue
+		}
+		// A unit without failed rows leaves no dead-letter file.
+		if n.reject.rows == 0 {
+			if a, ok := n.dlq.(stages.Aborter); ok {
+				if err := a.Abort(); err != nil {
+					return &StageError{Stage: n.def.ID, Err: fmt.Errorf("dead_letter: %w", err)}
+				}
+				continue
+			}
+		}
+		if err := n.dlq.Commit(ctx); err != nil {
+			return &StageError{Stage: n.def.ID, Err: fmt.Errorf("dead_letter: commit: %w", err)}
+		}
+	}
 	for _, n := range p.nodes {
 		sink, ok := n.stage.(stages.Sink)
 		if !ok {
@@ -202,9 +230,11 @@ func (p *Pipeline) commit(ctx context.Context, unit int) error {
 
 func (p *Pipeline) abort() {
 	for _, n := range p.nodes {
-		if a, ok := n.stage.(stages.Aborter); ok {
-			if err := a.Abort(); err != nil {
-				p.log.Warn("abort failed", "stage", n.def.ID, "err", err)
+		for _, st := range []stages.Stage{n.stage, n.dlq} {
+			if a, ok := st.(stages.Aborter); ok {
+				if err := a.Abort(); err != nil {
+					p.log.Warn("abort failed", "stage", n.def.ID, "err", err)
+				}
 			}
 		}
 	}
@@ -302,6 +332,11 @@ func (p *Pipeline) runTransform(ctx context.Context, n *node, t stages.Transform
 		}
 		start := time.Now()
 		out, err := t.Process(ctx, rec)
+		if err != nil && n.reject != nil && ctx.Err() == nil {
+			// on_error skip or dead_letter: set the failing rows aside.
+			err = p.isolateRows(ctx, n, t, rec, err, emit)
+			out = nil
+		}
 		n.stats.BusyNanos.Add(int64(time.Since(start)))
 		rec.Release()
 		if err != nil {

@@ -94,17 +94,40 @@ func (p *Pipeline) planUnits() (*unitPlan, error) {
 	return plan, nil
 }
 
-// fileDir is the output folder of a sink that lists its files.
+// fileDir is the output folder of a sink that lists its files: a sink
+// stage's, or a stage's dead-letter folder.
 type fileDir struct {
 	n   *node
 	dir string
+	dlq bool // the folder of n's dead-letter sink
+}
+
+// lister returns the sink in place that writes the folder.
+func (d fileDir) lister() stages.FileLister {
+	st := d.n.stage
+	if d.dlq {
+		st = d.n.dlq
+	}
+	fl, _ := st.(stages.FileLister)
+	return fl
+}
+
+// id names the folder's writer in messages and manifests.
+func (d fileDir) id() string {
+	if d.dlq {
+		return d.n.def.ID + ".dead_letter"
+	}
+	return d.n.def.ID
 }
 
 func (p *Pipeline) fileDirs() []fileDir {
 	var out []fileDir
 	for _, n := range p.nodes {
 		if fl, ok := n.stage.(stages.FileLister); ok && fl.OutputDir() != "" {
-			out = append(out, fileDir{n, fl.OutputDir()})
+			out = append(out, fileDir{n: n, dir: fl.OutputDir()})
+		}
+		if fl, ok := n.dlq.(stages.FileLister); ok && fl.OutputDir() != "" {
+			out = append(out, fileDir{n: n, dir: fl.OutputDir(), dlq: true})
 		}
 	}
 	return out
@@ -171,6 +194,11 @@ func (p *Pipeline) runUnits(ctx context.Context, rep *Report) error {
 // sources) stays open until the run ends.
 func (p *Pipeline) closeBuilt(keep *node) {
 	for _, n := range p.nodes {
+		if n.dlq != nil {
+			if err := n.dlq.Close(); err != nil {
+				p.log.Warn("close", "stage", n.def.ID, "output", "dead_letter", "err", err)
+			}
+		}
 		if keep != nil && n == keep {
 			p.keep = n.stage
 			continue
@@ -189,12 +217,25 @@ func (p *Pipeline) instantiate(plan *unitPlan, unit int) error {
 	for _, n := range p.nodes {
 		var st stages.Stage
 		var err error
-		if n == plan.src {
+		n.dlq, n.reject = nil, nil
+		if n.policy != nil {
+			n.reject = &passRejecter{ep: n.policy, unit: plan.units[unit].Key, p: p}
+			if n.policy.dir != "" {
+				n.dlq, err = p.buildDeadLetter(n, unitPrefix(unit))
+				n.reject.dlq = n.dlq
+			}
+		}
+		switch {
+		case err != nil:
+		case n == plan.src:
 			st, err = plan.sharder.Shard(p.unitRows, []int{unit})
-		} else {
+		default:
 			env := p.stageEnv(n)
 			if n.entry.Kind == stages.KindSink {
 				env.PartPrefix = unitPrefix(unit)
+			}
+			if n.reject != nil {
+				env.Reject = n.reject
 			}
 			st, err = buildSafely(n.entry, n.conf, env)
 		}
@@ -203,9 +244,16 @@ func (p *Pipeline) instantiate(plan *unitPlan, unit int) error {
 			err = fmt.Errorf("schema changed since the job was checked: %s, was %s", st.Schema(), n.schema)
 		}
 		if err != nil {
+			if n.dlq != nil {
+				_ = n.dlq.Close()
+				n.dlq = nil
+			}
 			for _, b := range built {
 				if b.stage != p.keep {
 					_ = b.stage.Close()
+				}
+				if b.dlq != nil {
+					_ = b.dlq.Close()
 				}
 			}
 			return &StageError{Stage: n.def.ID, Err: fmt.Errorf("work unit %d (%s): %w", unit, plan.units[unit].Key, err)}
@@ -224,7 +272,10 @@ func (p *Pipeline) prepareFolders() error {
 	fp := p.Fingerprint()
 	for _, d := range p.fileDirs() {
 		wrap := func(err error) error {
-			return &StageError{Stage: d.n.def.ID, Err: fmt.Errorf("prepare %s: %w", d.dir, err)}
+			return &StageError{Stage: d.id(), Err: fmt.Errorf("prepare %s: %w", d.dir, err)}
+		}
+		if err := checkPipeFolders(d.dir); err != nil {
+			return wrap(err)
 		}
 		if err := os.MkdirAll(filepath.Join(d.dir, stages.UnitsDir), 0o755); err != nil {
 			return wrap(err)
@@ -246,6 +297,27 @@ func (p *Pipeline) prepareFolders() error {
 	return nil
 }
 
+// ErrFolderEscape is returned when a folder pipe writes inside an output
+// folder is not a plain folder: a symbolic link there could send staged
+// files or journal records outside the output folder.
+var ErrFolderEscape = errors.New("not a plain folder inside the output folder")
+
+// checkPipeFolders refuses pipe's own folders inside dir (staging, units
+// journal, shard manifests) when one is a symbolic link or not a folder.
+func checkPipeFolders(dir string) error {
+	for _, name := range []string{stages.StagingDir, stages.UnitsDir, stages.ShardsDir} {
+		fi, err := os.Lstat(filepath.Join(dir, name))
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+		case err != nil:
+			return err
+		case !fi.IsDir() || fi.Mode()&os.ModeSymlink != 0:
+			return fmt.Errorf("%s: %w", filepath.Join(dir, name), ErrFolderEscape)
+		}
+	}
+	return nil
+}
+
 // recordUnit writes the unit's journal entry into every sink folder, after
 // every sink committed.
 func (p *Pipeline) recordUnit(unit int) error {
@@ -253,19 +325,14 @@ func (p *Pipeline) recordUnit(unit int) error {
 		return err
 	}
 	fp := p.Fingerprint()
-	for _, n := range p.nodes {
-		fl, ok := n.stage.(stages.FileLister)
-		if !ok || fl.OutputDir() == "" {
-			continue
-		}
-		dir := fl.OutputDir()
-		files, rows, err := describeFiles(dir, fl.OutputFiles())
+	for _, d := range p.fileDirs() {
+		files, rows, err := describeFiles(d.dir, d.lister().OutputFiles())
 		if err != nil {
-			return &StageError{Stage: n.def.ID, Err: fmt.Errorf("record unit %d: %w", unit, err)}
+			return &StageError{Stage: d.id(), Err: fmt.Errorf("record unit %d: %w", unit, err)}
 		}
 		r := &UnitRecord{Version: ManifestVersion, Fingerprint: fp, Unit: unit, Key: p.plan.units[unit].Key, Rows: rows, Files: files}
-		if err := writeUnitRecord(dir, r); err != nil {
-			return &StageError{Stage: n.def.ID, Err: fmt.Errorf("record unit %d: %w", unit, err)}
+		if err := writeUnitRecord(d.dir, r); err != nil {
+			return &StageError{Stage: d.id(), Err: fmt.Errorf("record unit %d: %w", unit, err)}
 		}
 	}
 	return failpoint.Inject("commit/afterUnitRecord")
@@ -281,18 +348,18 @@ func (p *Pipeline) writeShardManifests(rep *Report) (bool, error) {
 	fp := p.Fingerprint()
 	dirs := p.fileDirs()
 	for _, d := range dirs {
-		m := &ShardManifest{Version: ManifestVersion, Job: p.job.Name, Stage: d.n.def.ID, Fingerprint: fp,
+		m := &ShardManifest{Version: ManifestVersion, Job: p.job.Name, Stage: d.id(), Fingerprint: fp,
 			Shard: p.shard.Index, Shards: p.shard.count(), TotalUnits: len(p.plan.units), Units: p.plan.mine, Files: []ManifestFile{}}
 		for _, u := range p.plan.mine {
 			r, err := readUnitRecord(d.dir, u)
 			if err != nil || r.Fingerprint != fp {
-				return false, &StageError{Stage: d.n.def.ID, Err: fmt.Errorf("work unit %d has no record of this job in %s: %v", u, d.dir, err)}
+				return false, &StageError{Stage: d.id(), Err: fmt.Errorf("work unit %d has no record of this job in %s: %v", u, d.dir, err)}
 			}
 			m.Files = append(m.Files, r.Files...)
 			m.Rows += r.Rows
 		}
 		if err := writeJSONAtomic(shardManifestPath(d.dir, p.shard), m); err != nil {
-			return false, &StageError{Stage: d.n.def.ID, Err: fmt.Errorf("write shard manifest: %w", err)}
+			return false, &StageError{Stage: d.id(), Err: fmt.Errorf("write shard manifest: %w", err)}
 		}
 	}
 	if len(dirs) == 0 {
@@ -307,7 +374,7 @@ func (p *Pipeline) writeShardManifests(rep *Report) (bool, error) {
 				p.log.Info("shard done; the output is marked complete when every shard is", "shard", p.shard.String(), "waiting_for", miss.Missing)
 				return false, nil
 			}
-			return false, &StageError{Stage: d.n.def.ID, Err: err}
+			return false, &StageError{Stage: d.id(), Err: err}
 		}
 	}
 	rep.Units.Committed = true
@@ -322,7 +389,7 @@ func (p *Pipeline) commitFolders() error {
 	fp := p.Fingerprint()
 	for _, d := range p.fileDirs() {
 		if _, err := commitFolder(d.dir, fp, p.shard.count()); err != nil {
-			return &StageError{Stage: d.n.def.ID, Err: err}
+			return &StageError{Stage: d.id(), Err: err}
 		}
 	}
 	return nil

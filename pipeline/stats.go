@@ -21,6 +21,9 @@ type StageStats struct {
 	// backpressure.
 	BlockedNanos atomic.Int64
 	Errors       atomic.Int64
+	// Rejected counts rows the stage set aside (on_error skip or
+	// dead_letter).
+	Rejected atomic.Int64
 	// TotalRows is the number of rows a source will produce, when known
 	// from metadata; -1 otherwise.
 	TotalRows atomic.Int64

@@ -263,3 +263,27 @@ stages:
 		t.Fatalf("Run of shard 0/2 of a two-source job = %v", err)
 	}
 }
+
+func TestSymlinkedPipeFolderRefused(t *testing.T) {
+	for _, name := range []string{stages.StagingDir, stages.UnitsDir, stages.ShardsDir} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			elsewhere := t.TempDir()
+			out := filepath.Join(dir, "out")
+			if err := os.MkdirAll(out, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(elsewhere, filepath.Join(out, name)); err != nil {
+				t.Fatal(err)
+			}
+			p := buildIn(t, dir, unitJob, pipeline.BuildOptions{})
+			_, err := p.Run(context.Background())
+			if !errors.Is(err, pipeline.ErrFolderEscape) {
+				t.Fatalf("Run with %s a symbolic link = %v, want ErrFolderEscape", name, err)
+			}
+			if ents, _ := os.ReadDir(elsewhere); len(ents) != 0 {
+				t.Fatalf("the run wrote %d entries through the link", len(ents))
+			}
+		})
+	}
+}

@@ -32,6 +32,11 @@ type Type[C any] struct {
 	// for operators and sinks (0 means 1; MaxInputs -1 means unbounded).
 	// Sources take none and transforms exactly one, whatever these say.
 	MinInputs, MaxInputs int
+	// RejectsRows is set by operators that isolate the rows they cannot
+	// process and hand them to [Env.Reject], so that the job may set
+	// on_error: skip or dead_letter on them. Transforms need not set it:
+	// the runtime isolates their rows itself.
+	RejectsRows bool
 }
 
 // Entry is a registered stage type with its config type erased.
@@ -41,6 +46,8 @@ type Entry struct {
 	Spec Spec
 	// MinInputs and MaxInputs bound the number of inputs (MaxInputs -1: no bound).
 	MinInputs, MaxInputs int
+	// RejectsRows: the stage accepts on_error skip and dead_letter.
+	RejectsRows bool
 
 	confType reflect.Type
 	defaults func() any
@@ -133,12 +140,13 @@ func Register[C any](r *Registry, t Type[C]) error {
 	}
 	defaults := t.Defaults
 	e := &Entry{
-		Name:      t.Name,
-		Kind:      t.Kind,
-		Spec:      t.Spec,
-		confType:  ct,
-		MinInputs: t.MinInputs,
-		MaxInputs: t.MaxInputs,
+		Name:        t.Name,
+		Kind:        t.Kind,
+		Spec:        t.Spec,
+		confType:    ct,
+		MinInputs:   t.MinInputs,
+		RejectsRows: t.RejectsRows || t.Kind == KindTransform,
+		MaxInputs:   t.MaxInputs,
 		defaults: func() any {
 			c := new(C)
 			if defaults != nil {

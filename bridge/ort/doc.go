@@ -18,7 +18,7 @@
 // When nothing loads, Available's error wraps [bridge.ErrUnavailable] and
 // lists every place tried with the loader's reason. The library must serve
 // C API version 13 (ONNX Runtime 1.13 or later); pipe pins [Version].
-// One process-wide OrtEnv, logging at warning level, is created with the
+// One process-wide OrtEnv, logging at the level PIPE_ORT_LOG_LEVEL sets (fatal by default), is created with the
 // first load and lives until the process exits.
 //
 // Options map to ONNX Runtime's session options: IntraOpThreads,

@@ -173,15 +173,41 @@ func dlopenLibrary(path string) error {
 	return nil
 }
 
+// LogLevelEnv names the environment variable that sets ONNX Runtime's own
+// log level: verbose, info, warning, error or fatal (the default). Failed
+// runs are reported as errors through the bridge anyway; ONNX Runtime's
+// own lines about them would repeat each one on stderr, many times over
+// when the model stage bisects a batch to isolate bad rows.
+const LogLevelEnv = "PIPE_ORT_LOG_LEVEL"
+
+// logLevel returns the OrtLoggingLevel asked for by [LogLevelEnv].
+func logLevel() (C.int, error) {
+	levels := []string{"verbose", "info", "warning", "error", "fatal"}
+	v := os.Getenv(LogLevelEnv)
+	if v == "" {
+		return 4, nil
+	}
+	for i, l := range levels {
+		if strings.EqualFold(v, l) {
+			return C.int(i), nil
+		}
+	}
+	return 0, fmt.Errorf("%s=%q: want one of %s", LogLevelEnv, v, strings.Join(levels, ", "))
+}
+
 // loadRuntime finds and loads the library, then creates the environment
-// (logging at warning level) and the CPU memory description.
+// (logging at [LogLevelEnv]'s level) and the CPU memory description.
 func loadRuntime() (*ortRuntime, error) {
 	path, err := findLibrary(candidates(), dlopenLibrary)
 	if err != nil {
 		return nil, &bridge.Error{Backend: "onnxruntime", Op: opLoadLibrary, Class: bridge.ClassUnavailable, Err: err}
 	}
 	r := &ortRuntime{path: path, version: C.GoString(C.pipe_ort_version())}
-	if e := C.pipe_ort_env_create(&r.env); e.msg != nil {
+	level, err := logLevel()
+	if err != nil {
+		return nil, &bridge.Error{Backend: "onnxruntime", Op: opLoadLibrary, Class: bridge.ClassUnavailable, Err: err}
+	}
+	if e := C.pipe_ort_env_create(level, &r.env); e.msg != nil {
 		return nil, takeError("onnxruntime", opLoadLibrary, e)
 	}
 	if e := C.pipe_ort_cpu_meminfo(&r.cpuMem); e.msg != nil {

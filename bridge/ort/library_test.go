@@ -164,3 +164,20 @@ func TestSessionOptions(t *testing.T) {
 		})
 	}
 }
+
+func TestLogLevel(t *testing.T) {
+	for _, tc := range []struct {
+		v    string
+		want int
+		ok   bool
+	}{{"", 4, true}, {"verbose", 0, true}, {"WARNING", 2, true}, {"error", 3, true}, {"loud", 0, false}} {
+		t.Setenv(LogLevelEnv, tc.v)
+		got, err := logLevel()
+		if (err == nil) != tc.ok || (tc.ok && int(got) != tc.want) {
+			t.Errorf("%s=%q: level %d, %v; want %d (ok=%v)", LogLevelEnv, tc.v, got, err, tc.want, tc.ok)
+		}
+		if !tc.ok && (err == nil || !strings.Contains(err.Error(), "fatal")) {
+			t.Errorf("%s=%q: error %v does not list the levels", LogLevelEnv, tc.v, err)
+		}
+	}
+}

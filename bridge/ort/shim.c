@@ -84,9 +84,9 @@ const char* pipe_ort_version(void) { return api_base != NULL ? api_base->GetVers
 
 int pipe_ort_api_version(void) { return ORT_API_VERSION; }
 
-pipe_ort_err pipe_ort_env_create(OrtEnv** out) {
+pipe_ort_err pipe_ort_env_create(int log_level, OrtEnv** out) {
   NEED_API();
-  return conv(api->CreateEnv(ORT_LOGGING_LEVEL_WARNING, "pipe", out));
+  return conv(api->CreateEnv((OrtLoggingLevel)log_level, "pipe", out));
 }
 
 pipe_ort_err pipe_ort_cpu_meminfo(OrtMemoryInfo** out) {

@@ -26,7 +26,7 @@ const char* pipe_ort_version(void);
 int pipe_ort_api_version(void);
 
 // Environment and memory info, created once per process by the Go side.
-pipe_ort_err pipe_ort_env_create(OrtEnv** out);
+pipe_ort_err pipe_ort_env_create(int log_level, OrtEnv** out);
 pipe_ort_err pipe_ort_cpu_meminfo(OrtMemoryInfo** out);
 
 // Session options.

@@ -92,10 +92,10 @@ func (p *plan) nullRows(rec arrow.RecordBatch, n, first int64) []rowFault {
 	return faults
 }
 
-// screen rejects the rows of f's batch that cannot be fed to the model
-// (nulls in input columns), one Reject call per row, and leaves the other
-// rows in f.compact for the run. It returns the Rejecter's error when the
-// budget is spent.
+// screen sets aside the rows of f's batch that cannot be fed to the model
+// (nulls in input columns) in f.held, rejected when the batch completes
+// ([Stage.releaseHeld]), and leaves the other rows in f.compact for the
+// run.
 func (s *Stage) screen(ctx context.Context, f *inflight) error {
 	rec := f.batch.Rec
 	faults := s.plan.nullRows(rec, f.n, f.first)
@@ -103,9 +103,7 @@ func (s *Stage) screen(ctx context.Context, f *inflight) error {
 		return nil
 	}
 	for _, ft := range faults {
-		if err := s.rejectRows(ctx, rec, ft.row, ft.row+1, ft.err); err != nil {
-			return err
-		}
+		f.held = append(f.held, heldRow{row: f.first + ft.row, rec: rec.NewSlice(ft.row, ft.row+1), err: ft.err})
 	}
 	// The good rows, as runs of consecutive rows.
 	var runs [][2]int64
@@ -176,6 +174,22 @@ func (s *Stage) rejectRows(ctx context.Context, rec arrow.RecordBatch, lo, hi in
 	return s.reject.Reject(ctx, part, err)
 }
 
+// releaseHeld hands the rows held back by screen whose stream number is
+// below before to the Rejecter, in order.
+func (s *Stage) releaseHeld(ctx context.Context, f *inflight, before int64) error {
+	for len(f.held) > 0 && f.held[0].row < before {
+		h := f.held[0]
+		f.held = f.held[1:]
+		s.rejected.Add(1)
+		err := s.reject.Reject(ctx, h.rec, h.err)
+		h.rec.Release()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // maxDepth is how deep bisection of n rows goes: ceil(log2(n)) halvings
 // reach single rows, plus one as a guard.
 func maxDepth(n int64) int {
@@ -196,6 +210,9 @@ func (s *Stage) isolate(ctx context.Context, f *inflight, cause error, emit stag
 // at depth levels of halving below the whole batch.
 func (s *Stage) bisect(ctx context.Context, f *inflight, lo, hi int64, cause error, depth, limit int, emit stages.Emit) error {
 	if hi-lo == 1 || depth >= limit {
+		if err := s.releaseHeld(ctx, f, f.row(lo)); err != nil {
+			return err
+		}
 		return s.rejectRows(ctx, f.rec(), lo, hi, f.rangeError(lo, hi, cause))
 	}
 	mid := lo + (hi-lo)/2

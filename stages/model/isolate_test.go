@@ -156,7 +156,7 @@ func TestIsolateBadRows(t *testing.T) {
 		batch     string
 		instances int
 		executor  bool
-		wantErr   []string // per rejected row, in order: substrings of its error
+		wantErr   []string // per rejected row, in stream order: substrings of its error
 	}{
 		{name: "out of range ids, one instance", bad: map[int]int64{3: 10, 17: -11, 18: 1000, 69: 99},
 			batch: "{max_rows: 16}", instances: 1,
@@ -176,16 +176,16 @@ func TestIsolateBadRows(t *testing.T) {
 			wantErr: []string{"row 16: null", "row 17: null", "row 18: null", "row 19: null", "row 20: null", "row 21: null", "row 22: null", "row 23: null"}},
 		{name: "nulls and out of range ids in one batch", bad: map[int]int64{2: nullID, 4: 10, 7: nullID, 9: 55, 10: nullID, 40: 10},
 			batch: "{max_rows: 32}", instances: 1,
-			// Nulls are rejected before the run, then bisection finds
-			// the rows the backend refuses.
-			wantErr: []string{"row 2: null", "row 7: null", "row 10: null", "row 4: ", "row 9: ", "row 40: "}},
+			// Nulls are set aside before the run and handed over in
+			// stream order with the rows bisection finds.
+			wantErr: []string{"row 2: null", "row 4: ", "row 7: null", "row 9: ", "row 10: null", "row 40: "}},
 		{name: "pad_to on a dynamic model", bad: map[int]int64{5: 10, 6: nullID, 23: 10, 50: -11},
 			batch: "{max_rows: 8, pad_to: 8}", instances: 2,
 			// Parts are padded to 8 rows as whole batches are.
-			wantErr: []string{"row 6: null", "row 5: ", "row 23: ", "row 50: "}},
+			wantErr: []string{"row 5: ", "row 6: null", "row 23: ", "row 50: "}},
 		{name: "through the executor", bad: map[int]int64{5: 10, 6: nullID, 50: -11},
 			batch: "{max_rows: 32}", instances: 2, executor: true,
-			wantErr: []string{"row 6: null", "row 5: ", "row 50: "}},
+			wantErr: []string{"row 5: ", "row 6: null", "row 50: "}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

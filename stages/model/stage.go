@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"math"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -31,6 +32,9 @@ func init() {
 		Spec:     spec,
 		Defaults: defaults,
 		New:      func(c Config, env *stages.Env) (stages.Stage, error) { return New(c, env) },
+		// Rows whose inputs cannot be converted, and rows a backend refuses
+		// as invalid input (found by bisection), go to env.Reject.
+		RejectsRows: true,
 	})
 }
 
@@ -232,6 +236,17 @@ type inflight struct {
 	// number of its row i in the stream.
 	compact arrow.RecordBatch
 	rows    []int64
+	// held are rows screened out before the run, handed to the Rejecter
+	// when the batch completes, merged in stream order with the rows
+	// bisection rejects: the dead-letter order does not depend on timing.
+	held []heldRow
+}
+
+// heldRow is a row rejected before the run, waiting for its turn.
+type heldRow struct {
+	row int64             // its number in the stream
+	rec arrow.RecordBatch // the one row (owned)
+	err error
 }
 
 // rec returns the record whose first n rows are run.
@@ -425,6 +440,10 @@ func (s *Stage) finish(f *inflight) {
 		f.compact.Release()
 		f.compact = nil
 	}
+	for _, h := range f.held {
+		h.rec.Release()
+	}
+	f.held = nil
 	f.batch.Release()
 }
 
@@ -442,12 +461,15 @@ func freeTensors(ts []bridge.Tensor, mem memory.Allocator) {
 func (s *Stage) complete(ctx context.Context, b *batcher.Batcher, f *inflight, emit stages.Emit) error {
 	defer s.finish(f)
 	if f.n == 0 {
-		return nil // every row was rejected before the run
+		return s.releaseHeld(ctx, f, math.MaxInt64) // every row was rejected before the run
 	}
 	outs, err := f.Call.Result()
 	if err != nil {
 		if s.reject != nil && bridge.ClassOf(err) == bridge.ClassInvalidInput {
-			return s.isolate(ctx, f, err, emit)
+			if err := s.isolate(ctx, f, err, emit); err != nil {
+				return err
+			}
+			return s.releaseHeld(ctx, f, math.MaxInt64)
 		}
 		return fmt.Errorf("rows %d-%d: %w", f.first, f.first+int64(f.batch.Rows)-1, err)
 	}
@@ -456,6 +478,10 @@ func (s *Stage) complete(ctx context.Context, b *batcher.Batcher, f *inflight, e
 	s.observe(f, took)
 	rec, err := s.output(f.rec(), 0, f.n, outs)
 	if err != nil {
+		return err
+	}
+	if err := s.releaseHeld(ctx, f, math.MaxInt64); err != nil {
+		rec.Release()
 		return err
 	}
 	return emit(ctx, rec)

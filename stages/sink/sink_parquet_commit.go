@@ -27,6 +27,16 @@ func (s *ParquetSink) prepare() error {
 		return err
 	}
 	if s.prefix != "" {
+		// A symbolic link in place of the shared staging folder would send
+		// the unit's files outside the output folder: replace it (the
+		// link, not what it points to). The unit's own folder is removed
+		// below as a whole sink's is.
+		parent := filepath.Dir(s.staging)
+		if fi, err := os.Lstat(parent); err == nil && (!fi.IsDir() || fi.Mode()&os.ModeSymlink != 0) {
+			if err := os.Remove(parent); err != nil {
+				return err
+			}
+		}
 		// A unit's sink: the runtime removed the success marker before the
 		// first unit; the staging folder is the unit's own.
 		if err := os.MkdirAll(filepath.Dir(s.staging), 0o755); err != nil {

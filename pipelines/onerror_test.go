@@ -1,0 +1,168 @@
+package pipelines_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"github.com/pipe-ml/pipe/internal/stagetest"
+	"github.com/pipe-ml/pipe/pipeline"
+)
+
+// TestModelDeadLetter runs embed.onnx (emb = table[ids], table[i][d] =
+// 10i + d, ids in -10..9) through ONNX Runtime over JSON lines of which
+// some hold ids out of range or null, with on_error: dead_letter: the
+// runtime gives the model stage a rejecter, the stage bisects the batches
+// ORT refuses, and the bad rows land in the dead-letter folder while every
+// good row is scored, in order, across several work units.
+func TestModelDeadLetter(t *testing.T) {
+	needORT(t)
+	dir := t.TempDir()
+	bad := map[int]string{3: "10", 40: "null", 41: "-11", 77: "1000", 150: "99"}
+	var lines []string
+	var wantKeys, wantBad []int64
+	var wantEmb []float32
+	for i := range 160 {
+		id, isBad := bad[i]
+		if !isBad {
+			v := i%19 - 9
+			id = fmt.Sprint(v)
+			wantKeys = append(wantKeys, int64(i))
+			row := v
+			if row < 0 {
+				row += 10
+			}
+			for d := range 3 {
+				wantEmb = append(wantEmb, float32(10*row+d))
+			}
+		} else {
+			wantBad = append(wantBad, int64(i))
+		}
+		lines = append(lines, fmt.Sprintf(`{"key": %d, "ids": %s}`, i, id))
+	}
+	if err := os.WriteFile(filepath.Join(dir, "in.jsonl"), []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	model, err := filepath.Abs("../testdata/models/embed.onnx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	job := fmt.Sprintf(`version: 1
+name: dead-letter
+stages:
+  - id: read
+    type: jsonl_source
+    with: {paths: [in.jsonl], batch_rows: 16}
+  - id: embed
+    type: model
+    inputs: [read]
+    on_error: dead_letter
+    dead_letter: bad
+    max_errors: 5
+    with:
+      model: %s
+      inputs: {ids: ids}
+      outputs: {emb: emb}
+      batch: {max_rows: 32}
+      instances: 2
+  - id: write
+    type: parquet_sink
+    inputs: [embed]
+    with: {path: out}
+`, model)
+	j, err := pipeline.Load([]byte(job), filepath.Join(dir, "job.yaml"), dir, pipeline.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := pipeline.Build(j, pipeline.BuildOptions{Mem: stagetest.Mem(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := p.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rep.Stages[1].RejectedRows; got != int64(len(bad)) {
+		t.Errorf("rejected %d rows, want %d", got, len(bad))
+	}
+	keys, emb := readScored(t, filepath.Join(dir, "out"))
+	if !slices.Equal(keys, wantKeys) {
+		t.Fatalf("scored keys %v\nwant %v", keys, wantKeys)
+	}
+	if !slices.Equal(emb, wantEmb) {
+		t.Fatalf("embeddings differ from the table lookup")
+	}
+	badKeys, _ := readScored(t, filepath.Join(dir, "bad"))
+	if !slices.Equal(badKeys, wantBad) {
+		t.Fatalf("dead-letter keys %v, want %v", badKeys, wantBad)
+	}
+
+	t.Run("budget", func(t *testing.T) {
+		out := t.TempDir()
+		text := strings.Replace(strings.Replace(job, "max_errors: 5", "max_errors: 4", 1), "[in.jsonl]", "["+filepath.Join(dir, "in.jsonl")+"]", 1)
+		j, err := pipeline.Load([]byte(text), filepath.Join(out, "job.yaml"), out, pipeline.LoadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := pipeline.Build(j, pipeline.BuildOptions{Mem: stagetest.Mem(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "max_errors is 4") {
+			t.Fatalf("Run with 5 bad rows and max_errors 4 = %v", err)
+		}
+		if _, err := os.Stat(filepath.Join(out, "out", "_SUCCESS")); err == nil {
+			t.Fatal("_SUCCESS after the budget was spent")
+		}
+	})
+}
+
+// readScored reads the key column, and the emb column when present, of a
+// complete output folder.
+func readScored(t *testing.T, dir string) ([]int64, []float32) {
+	t.Helper()
+	m, err := pipeline.VerifyOutput(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []int64
+	var emb []float32
+	for _, f := range m.Files {
+		r, err := file.OpenParquetFile(filepath.Join(dir, f.Name), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fr, err := pqarrow.NewFileReader(r, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tbl, err := fr.ReadTable(context.Background())
+		r.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, fld := range tbl.Schema().Fields() {
+			for _, c := range tbl.Column(i).Data().Chunks() {
+				switch fld.Name {
+				case "key":
+					keys = append(keys, c.(*array.Int64).Int64Values()...)
+				case "emb":
+					l := c.(*array.FixedSizeList)
+					vals := l.ListValues().(*array.Float32).Float32Values()
+					emb = append(emb, vals[l.Offset()*3:(l.Offset()+l.Len())*3]...)
+				}
+			}
+		}
+		tbl.Release()
+	}
+	return keys, emb
+}
