@@ -79,7 +79,10 @@ type node struct {
 	stage     stages.Stage
 	schema    *arrow.Schema // the stage's schema when Build checked the job
 	details   any           // the stage's own report, taken before Close
-	latency   *LatencyReport
+	// latUpper and latCounts add up the batch latencies of the stage's
+	// instances (LatencyTimer), one per work unit.
+	latUpper  []float64
+	latCounts []int64
 	policy    *errorPolicy  // on_error skip or dead_letter; nil for fail
 	dlq       stages.Sink   // the dead-letter sink in place, for dead_letter
 	reject    *passRejecter // the pass's rejecter, when policy is set

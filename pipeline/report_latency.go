@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"fmt"
 	"slices"
 	"sort"
 
@@ -54,13 +55,30 @@ type ModelReport struct {
 	Degraded       bool    `json:"degraded"`
 }
 
-// stageLatency summarises a stage's batch latencies, nil when it keeps none.
-func stageLatency(s stages.Stage) *LatencyReport {
-	t, ok := s.(LatencyTimer)
-	if !ok {
-		return nil
+// collectReport takes the report and batch latencies of the stage
+// instance in place, after its pass, adding them to those of the earlier
+// units' instances.
+func (n *node) collectReport() {
+	if r, ok := n.stage.(stages.Reporter); ok {
+		d := r.Report()
+		if m, ok := d.(stages.ReportMerger); ok {
+			if prev, ok := n.details.(fmt.Stringer); ok && prev != nil {
+				d = m.Merge(prev)
+			}
+		}
+		n.details = d
 	}
-	return latencyFrom(t.LatencyHistogram())
+	if t, ok := n.stage.(LatencyTimer); ok {
+		upper, counts := t.LatencyHistogram()
+		switch {
+		case n.latUpper == nil:
+			n.latUpper, n.latCounts = upper, slices.Clone(counts)
+		case slices.Equal(n.latUpper, upper):
+			for i, c := range counts {
+				n.latCounts[i] += c
+			}
+		}
+	}
 }
 
 // latencyFrom computes percentiles from a histogram; nil when empty.
@@ -116,8 +134,7 @@ func backendReports(p *Pipeline) []BackendReport {
 			by[backend] = a
 		}
 		a.stages = append(a.stages, n.def.ID)
-		if t, ok := n.stage.(LatencyTimer); ok {
-			upper, counts := t.LatencyHistogram()
+		if upper, counts := n.latUpper, n.latCounts; upper != nil {
 			switch {
 			case a.upper == nil:
 				a.upper, a.counts = upper, slices.Clone(counts)

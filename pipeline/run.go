@@ -167,10 +167,7 @@ func (p *Pipeline) runPass(ctx context.Context, unit int) error {
 	}
 	var closeErrs []error
 	for _, n := range p.nodes {
-		if r, ok := n.stage.(stages.Reporter); ok {
-			n.details = r.Report()
-		}
-		n.latency = stageLatency(n.stage)
+		n.collectReport()
 		if n.stage == p.keep {
 			continue
 		}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/pipe-ml/pipe/internal/stagetest"
 	"github.com/pipe-ml/pipe/pipeline"
+	modelstage "github.com/pipe-ml/pipe/stages/model"
 )
 
 // TestModelDeadLetter runs embed.onnx (emb = table[ids], table[i][d] =
@@ -49,8 +50,12 @@ func TestModelDeadLetter(t *testing.T) {
 		}
 		lines = append(lines, fmt.Sprintf(`{"key": %d, "ids": %s}`, i, id))
 	}
-	if err := os.WriteFile(filepath.Join(dir, "in.jsonl"), []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
-		t.Fatal(err)
+	// Two files: two work units, so the stage is built twice and its
+	// reports are merged.
+	for i, part := range [][]string{lines[:100], lines[100:]} {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("in%d.jsonl", i)), []byte(strings.Join(part, "\n")+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	model, err := filepath.Abs("../testdata/models/embed.onnx")
 	if err != nil {
@@ -61,7 +66,7 @@ name: dead-letter
 stages:
   - id: read
     type: jsonl_source
-    with: {paths: [in.jsonl], batch_rows: 16}
+    with: {paths: [in0.jsonl, in1.jsonl], batch_rows: 16}
   - id: embed
     type: model
     inputs: [read]
@@ -94,6 +99,15 @@ stages:
 	if got := rep.Stages[1].RejectedRows; got != int64(len(bad)) {
 		t.Errorf("rejected %d rows, want %d", got, len(bad))
 	}
+	if rep.Units == nil || rep.Units.Total != 2 {
+		t.Errorf("units %+v, want 2", rep.Units)
+	}
+	if d, ok := rep.Stages[1].Details.(*modelstage.Report); !ok || d.RejectedRows != int64(len(bad)) || d.Batches < 2 {
+		t.Errorf("model report %+v: want both units' figures (%d rejected rows)", rep.Stages[1].Details, len(bad))
+	}
+	if l := rep.Stages[1].Latency; l == nil || l.Count < 2 {
+		t.Errorf("batch latency %+v: want both units' batches", l)
+	}
 	keys, emb := readScored(t, filepath.Join(dir, "out"))
 	if !slices.Equal(keys, wantKeys) {
 		t.Fatalf("scored keys %v\nwant %v", keys, wantKeys)
@@ -108,7 +122,7 @@ stages:
 
 	t.Run("budget", func(t *testing.T) {
 		out := t.TempDir()
-		text := strings.Replace(strings.Replace(job, "max_errors: 5", "max_errors: 4", 1), "[in.jsonl]", "["+filepath.Join(dir, "in.jsonl")+"]", 1)
+		text := strings.Replace(strings.Replace(job, "max_errors: 5", "max_errors: 4", 1), "[in0.jsonl, in1.jsonl]", "["+filepath.Join(dir, "in0.jsonl")+", "+filepath.Join(dir, "in1.jsonl")+"]", 1)
 		j, err := pipeline.Load([]byte(text), filepath.Join(out, "job.yaml"), out, pipeline.LoadOptions{})
 		if err != nil {
 			t.Fatal(err)

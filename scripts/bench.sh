@@ -35,7 +35,7 @@ timed() {
 }
 
 bench_copy() {
-	local input="$BENCH_DIR/copy-input/part-00000.parquet"
+	local input="$BENCH_DIR/copy-input/part-00000-00000.parquet"
 	if [[ ! -f "$input" ]] || [[ "$(cat "$BENCH_DIR/copy-input/.rows" 2>/dev/null)" != "$ROWS" ]]; then
 		echo "copy: generating $ROWS rows into $input"
 		ROWS=$ROWS OUT="$BENCH_DIR/copy-input" $PIPE run -q pipelines/bench/copy-input.yaml
@@ -81,7 +81,7 @@ PY
 }
 
 bench_mlp() {
-	local input="$BENCH_DIR/mlp-input/part-00000.parquet"
+	local input="$BENCH_DIR/mlp-input/part-00000-00000.parquet"
 	if [[ ! -f "$input" ]] || [[ "$(cat "$BENCH_DIR/mlp-input/.rows" 2>/dev/null)" != "$MLP_ROWS" ]]; then
 		echo "mlp: generating $MLP_ROWS rows into $input"
 		ROWS=$MLP_ROWS OUT="$BENCH_DIR/mlp-input" $PIPE run -q pipelines/bench/mlp-input.yaml

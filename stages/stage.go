@@ -125,3 +125,13 @@ type OutputDirer interface {
 type Reporter interface {
 	Report() fmt.Stringer
 }
+
+// ReportMerger is implemented by report values whose figures add up across
+// instances: the runtime builds a stage once per work unit and merges the
+// reports of the units a run computed, in order. Without it the report of
+// the last unit stands.
+type ReportMerger interface {
+	// Merge returns the figures of earlier (a report of the same type from
+	// an earlier unit) and the receiver together.
+	Merge(earlier fmt.Stringer) fmt.Stringer
+}

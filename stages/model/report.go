@@ -6,6 +6,7 @@ import (
 
 	"github.com/pipe-ml/pipe/batcher"
 	"github.com/pipe-ml/pipe/executor"
+	"github.com/pipe-ml/pipe/stages"
 )
 
 // Report describes where a model stage ran and how it batched: it answers
@@ -55,6 +56,38 @@ func (r *Report) String() string {
 	}
 	return s
 }
+
+// Merge adds the figures of earlier, a Report of an earlier work unit's
+// instance of the stage, to r's and returns r. Placement is r's; the canary
+// is the first one made.
+func (r *Report) Merge(earlier fmt.Stringer) fmt.Stringer {
+	e, ok := earlier.(*Report)
+	if !ok || e == nil {
+		return r
+	}
+	r.Batches += e.Batches
+	r.Rows += e.Rows
+	r.PadRows += e.PadRows
+	r.Copied += e.Copied
+	r.RejectedRows += e.RejectedRows
+	r.BisectRuns += e.BisectRuns
+	r.MaxWaitMs = max(r.MaxWaitMs, e.MaxWaitMs)
+	for k, v := range e.Flushes {
+		r.Flushes[k] += v
+	}
+	for k, v := range e.Sizes {
+		r.Sizes[k] += v
+	}
+	if r.Batches > 0 {
+		r.MeanRows = float64(r.Rows) / float64(r.Batches)
+	}
+	if e.Canary != nil {
+		r.Canary = e.Canary
+	}
+	return r
+}
+
+var _ stages.ReportMerger = (*Report)(nil)
 
 // Report returns the stage's placement and batching figures.
 func (s *Stage) Report() fmt.Stringer {
