@@ -73,12 +73,12 @@ type Pipeline struct {
 }
 
 type node struct {
-	def       *StageDef
-	entry     *stages.Entry
-	conf      any
-	stage     stages.Stage
-	schema    *arrow.Schema // the stage's schema when Build checked the job
-	details   any           // the stage's own report, taken before Close
+	def     *StageDef
+	entry   *stages.Entry
+	conf    any
+	stage   stages.Stage
+	schema  *arrow.Schema // the stage's schema when Build checked the job
+	details any           // the stage's own report, taken before Close
 	// latUpper and latCounts add up the batch latencies of the stage's
 	// instances (LatencyTimer), one per work unit.
 	latUpper  []float64
