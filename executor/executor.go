@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"math/rand/v2"
 	"runtime"
 	"sync"
@@ -137,6 +138,49 @@ type Executor struct {
 	closed bool
 	lanes  map[string]*lane
 	tracks map[string]*track // by content hash + "/" + backend
+	// hashes caches model file hashes by path, size and modification
+	// time: a job builds its model stages once per work unit.
+	hashes map[fileStamp]hashed
+	// placed holds the (stage, model, backend) placements already logged.
+	placed map[string]bool
+}
+
+// fileStamp identifies a model file's version without reading it.
+type fileStamp struct {
+	path  string
+	size  int64
+	mtime int64
+}
+
+type hashed struct {
+	sum  string
+	size int64
+}
+
+// hashModelCached is hashModel, remembered for a file whose size and
+// modification time did not change.
+func (e *Executor) hashModelCached(path string) (string, int64, error) {
+	fi, err := os.Stat(path)
+	if err != nil || fi.IsDir() {
+		return hashModel(path)
+	}
+	k := fileStamp{path, fi.Size(), fi.ModTime().UnixNano()}
+	e.mu.Lock()
+	h, ok := e.hashes[k]
+	e.mu.Unlock()
+	if ok {
+		return h.sum, h.size, nil
+	}
+	sum, size, err := hashModel(path)
+	if err == nil {
+		e.mu.Lock()
+		if e.hashes == nil {
+			e.hashes = map[fileStamp]hashed{}
+		}
+		e.hashes[k] = hashed{sum, size}
+		e.mu.Unlock()
+	}
+	return sum, size, err
 }
 
 // lane is a backend's subpool.

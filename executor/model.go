@@ -3,6 +3,7 @@ package executor
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"strings"
@@ -127,7 +128,7 @@ func (e *Executor) Open(ctx context.Context, spec ModelSpec) (*Model, error) {
 	if closed {
 		return nil, ErrClosed
 	}
-	sha, size, err := hashModel(spec.Path)
+	sha, size, err := e.hashModelCached(spec.Path)
 	if err != nil {
 		return nil, &bridge.Error{Backend: "executor", Op: "load", Class: bridge.ClassModelCorrupt, Err: err}
 	}
@@ -144,7 +145,19 @@ func (e *Executor) Open(ctx context.Context, spec ModelSpec) (*Model, error) {
 		return nil, err
 	}
 	name, reason := m.Placement()
-	e.log.Info("model placed", "stage", spec.Stage, "model", spec.Path, "backend", name, "reason", reason)
+	key := spec.Stage + "\x00" + spec.Path + "\x00" + name
+	e.mu.Lock()
+	logged := e.placed[key]
+	if e.placed == nil {
+		e.placed = map[string]bool{}
+	}
+	e.placed[key] = true
+	e.mu.Unlock()
+	level := slog.LevelInfo
+	if logged {
+		level = slog.LevelDebug // the same stage built again for another work unit
+	}
+	e.log.Log(ctx, level, "model placed", "stage", spec.Stage, "model", spec.Path, "backend", name, "reason", reason)
 	return m, nil
 }
 

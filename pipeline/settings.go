@@ -39,6 +39,7 @@ var envOverrides = []struct {
 	{"PIPE_MEMORY_BUDGET", "", "memory_budget", "resources.memory_budget"},
 	{"PIPE_MAX_BYTES_IN_FLIGHT", "", "max_bytes_in_flight", "resources.max_bytes_in_flight"},
 	{"PIPE_MODEL_MEMORY", "", "model_memory", "resources.model_memory"},
+	{"PIPE_UNIT_ROWS", "", "unit_rows", "resources.unit_rows: rows per work unit"},
 }
 
 // EnvOverrides lists the PIPE_* variables a job honours, for help texts.

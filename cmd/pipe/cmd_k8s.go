@@ -404,6 +404,11 @@ func (o *k8sOptions) validateJob(g *globals, file string, data []byte) error {
 	if o.loadOnly {
 		return nil
 	}
+	// Building checks the job; its info lines (model placement on this
+	// machine) say nothing about the cluster.
+	if g.logLevel == "info" {
+		g.logLevel = "warn"
+	}
 	log, lerr := g.logger()
 	if lerr != nil {
 		return lerr

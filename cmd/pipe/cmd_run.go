@@ -57,6 +57,9 @@ fingerprint is refused (exit 2) unless --overwrite or the sink's overwrite: true
 			errOut := g.stderr
 			logOut := observe.NewLogWriter(errOut)
 			g.stderr = logOut
+			if f := cmd.Flag("log-level"); quiet && f != nil && !f.Changed {
+				g.logLevel = "warn" // -q: errors and warnings only
+			}
 			log, err := g.logger()
 			if err != nil {
 				return err
@@ -146,7 +149,7 @@ fingerprint is refused (exit 2) unless --overwrite or the sink's overwrite: true
 		},
 	}
 	c.Flags().StringArrayVar(&set, "set", nil, "override a stage setting: ID.KEY=VALUE (repeatable; KEY may be dotted)")
-	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "print nothing but errors (no progress, no summary)")
+	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only warnings and errors (no progress, no summary, no info lines)")
 	c.Flags().StringVar(&metricsAddr, "metrics-addr", "", "serve Prometheus /metrics on this address during the run (host:port; no host means loopback)")
 	c.Flags().Bool("overwrite", false, "replace complete output in the sinks' folders, whatever job wrote it (implies the sinks' overwrite: true)")
 	c.Flags().StringVar(&budget, "max-bytes-in-flight", "", "budget for batches queued between stages (default 256MiB)")
