@@ -38,6 +38,7 @@ type unitPlan struct {
 	units   []stages.Unit
 	sharder stages.Sharder // nil: one unit, every stage rebuilt
 	src     *node          // the sharded source
+	empty   bool           // the source has no unit: one pass reads nothing
 	mine    []int          // units of this shard
 	todo    []int          // units of this shard not yet committed
 }
@@ -57,6 +58,12 @@ func (p *Pipeline) planUnits() (*unitPlan, error) {
 		if sh, ok := srcs[0].stage.(stages.Sharder); ok {
 			plan.sharder, plan.src = sh, srcs[0]
 			plan.units = sh.Units(p.unitRows)
+			if len(plan.units) == 0 {
+				// No rows at all: one pass over nothing, so that the sinks
+				// still write a file holding the schema.
+				plan.empty = true
+				plan.units = []stages.Unit{{Key: "no input rows", Rows: 0}}
+			}
 		}
 	}
 	if plan.sharder == nil {
@@ -227,6 +234,8 @@ func (p *Pipeline) instantiate(plan *unitPlan, unit int) error {
 		}
 		switch {
 		case err != nil:
+		case n == plan.src && plan.empty:
+			st, err = plan.sharder.Shard(p.unitRows, []int{})
 		case n == plan.src:
 			st, err = plan.sharder.Shard(p.unitRows, []int{unit})
 		default:

@@ -287,3 +287,16 @@ func TestSymlinkedPipeFolderRefused(t *testing.T) {
 		})
 	}
 }
+
+func TestNoInputRowsStillWritesTheSchema(t *testing.T) {
+	dir := t.TempDir()
+	p := buildIn(t, dir, strings.Replace(unitJob, "count: 250", "count: 0", 1), pipeline.BuildOptions{})
+	rep, err := p.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := pipeline.VerifyOutput(filepath.Join(dir, "out"))
+	if err != nil || m.Rows != 0 || len(m.Files) != 1 || rep.Units.Total != 1 {
+		t.Fatalf("manifest %+v, %v; units %+v: want one file holding the schema and no rows", m, err, rep.Units)
+	}
+}
