@@ -77,9 +77,12 @@ type JSONL struct {
 	broken error
 
 	// Kept across batches: a JSON-lines stream read one row per batch
-	// would otherwise build 1 + (columns) builders per row.
-	b     *array.RecordBuilder
-	apps  []appender
+	// would otherwise build 1 + (columns) builders per row. int64 and
+	// float64 columns collect into num (their arrays share one buffer per
+	// batch), the others into builders.
+	builders []array.Builder // nil for num columns
+	num      []*numColumn    // nil for builder columns
+	apps     []appender
 	index map[string]int // field name -> position
 	vals  [][]byte       // this line's raw value per field; nil: absent
 }
@@ -295,17 +298,22 @@ func (s *JSONL) Next(ctx context.Context) (arrow.RecordBatch, error) {
 // readBatch reads up to batch_rows objects of the open file; nil at its end.
 func (s *JSONL) readBatch() (arrow.RecordBatch, error) {
 	fields := s.schema.Fields()
-	if s.b == nil {
-		s.b = array.NewRecordBuilder(s.mem, s.schema)
+	if s.apps == nil {
+		s.builders = make([]array.Builder, len(fields))
+		s.num = make([]*numColumn, len(fields))
 		s.apps = make([]appender, len(fields))
 		s.index = make(map[string]int, len(fields))
 		for i, f := range fields {
-			s.apps[i] = newAppender(s.b.Field(i))
+			if isNumColumn(f.Type) {
+				s.num[i] = newNumColumn(f.Type)
+			} else {
+				s.builders[i] = array.NewBuilder(s.mem, f.Type)
+				s.apps[i] = newAppender(s.builders[i])
+			}
 			s.index[f.Name] = i
 		}
 		s.vals = make([][]byte, len(fields))
 	}
-	b := s.b
 	record := func(key, raw []byte) {
 		if i, ok := s.index[string(key)]; ok {
 			s.vals[i] = raw // a repeated key: the last one wins
@@ -325,11 +333,26 @@ func (s *JSONL) readBatch() (arrow.RecordBatch, error) {
 		}
 		for i, f := range fields {
 			raw := s.vals[i]
+			nc := s.num[i]
 			if raw == nil || string(raw) == "null" {
-				b.Field(i).AppendNull()
+				if nc != nil {
+					nc.appendNull()
+				} else {
+					s.builders[i].AppendNull()
+				}
 				continue
 			}
-			if err := appendJSON(s.apps[i], f.Type, raw); err != nil {
+			var err error
+			if nc != nil {
+				// A JSON number, parsed as the text appenders do.
+				if c := raw[0]; (c != '-' && (c < '0' || c > '9')) || !nc.appendText(raw) {
+					err = errors.New("wrong type")
+				}
+			} else {
+				err = appendJSON(s.apps[i], f.Type, raw)
+			}
+			if err != nil {
+				s.resetColumns()
 				ve := &ValueError{Value: truncate(string(raw)), Type: f.Type.String()}
 				if s.inferred {
 					ve.Hint = fmt.Sprintf("type inferred from the first %d lines; give a schema or raise infer_rows", s.conf.InferRows)
@@ -345,7 +368,46 @@ func (s *JSONL) readBatch() (arrow.RecordBatch, error) {
 	if rows == 0 {
 		return nil, nil
 	}
-	return b.NewRecordBatch(), nil
+	return s.newRecord(rows), nil
+}
+
+// newRecord turns the collected rows into a batch owned by the caller.
+func (s *JSONL) newRecord(rows int) arrow.RecordBatch {
+	cols := make([]arrow.Array, len(s.builders))
+	var nums []*numColumn
+	for _, nc := range s.num {
+		if nc != nil {
+			nums = append(nums, nc)
+		}
+	}
+	built := buildNumColumns(s.mem, nums, rows)
+	k := 0
+	for i, b := range s.builders {
+		if b != nil {
+			cols[i] = b.NewArray()
+		} else {
+			cols[i] = built[k]
+			k++
+		}
+	}
+	rec := array.NewRecordBatch(s.schema, cols, int64(rows))
+	for _, c := range cols {
+		c.Release()
+	}
+	return rec
+}
+
+// resetColumns drops the rows collected so far (after a bad line).
+func (s *JSONL) resetColumns() {
+	for i, b := range s.builders {
+		if b != nil {
+			if a := b.NewArray(); a != nil {
+				a.Release()
+			}
+		} else {
+			s.num[i].reset()
+		}
+	}
 }
 
 // appendJSON appends a non-null raw JSON value to a column of type dt.
@@ -401,10 +463,12 @@ func (s *JSONL) closeFile() {
 // Close closes the open file and releases the builder.
 func (s *JSONL) Close() error {
 	s.closeFile()
-	if s.b != nil {
-		s.b.Release()
-		s.b = nil
+	for _, b := range s.builders {
+		if b != nil {
+			b.Release()
+		}
 	}
+	s.builders = nil
 	if s.broken == nil {
 		s.broken = errors.New("jsonl_source: closed")
 	}
