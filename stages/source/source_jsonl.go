@@ -83,8 +83,8 @@ type JSONL struct {
 	builders []array.Builder // nil for num columns
 	num      []*numColumn    // nil for builder columns
 	apps     []appender
-	index map[string]int // field name -> position
-	vals  [][]byte       // this line's raw value per field; nil: absent
+	index    map[string]int // field name -> position
+	vals     [][]byte       // this line's raw value per field; nil: absent
 }
 
 // NewJSONL builds a JSON lines source. Without an explicit schema it reads
