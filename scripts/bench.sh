@@ -44,6 +44,7 @@ bench_copy() {
 	go build -o bin/pqcopy ./internal/cmd/pqcopy
 	local job_s=() loop_s=() job_kb=() loop_kb=()
 	for i in $(seq "$REPEAT"); do
+		rm -rf "$BENCH_DIR/copy-output" # complete output would make the rerun a no-op
 		timed env IN="$input" OUT="$BENCH_DIR/copy-output" $PIPE run -q pipelines/bench/copy.yaml
 		job_s+=("$SECONDS_TAKEN"); job_kb+=("$PEAK_KB")
 		timed bin/pqcopy -in "$input" -out "$BENCH_DIR/pqcopy-output.parquet"
