@@ -307,7 +307,7 @@ func (s *ParquetSink) openFile() error {
 	if err != nil {
 		return &FileError{Op: "create", Path: final, Err: err}
 	}
-	bw := bufio.NewWriterSize(f, fileBufferBytes)
+	bw := bufio.NewWriterSize(&writebackWriter{f: f, off: s.conf.skipSync}, fileBufferBytes)
 	fw, err := pqarrow.NewFileWriter(s.schema, bw, s.props, s.arrowProps)
 	if err != nil {
 		_ = f.Close()
