@@ -66,6 +66,7 @@ type Pipeline struct {
 	unitRows  int64 // resources.unit_rows
 	services  map[string]any
 	reg       *stages.Registry
+	reportMu  sync.Mutex   // serialises collectReport across passes
 	plan      *unitPlan    // set by Run
 	keep      stages.Stage // the sharded source built by Build, open during Run
 	fpOnce    sync.Once    // computes fp
@@ -73,6 +74,7 @@ type Pipeline struct {
 }
 
 type node struct {
+	idx     int // position in Pipeline.nodes
 	def     *StageDef
 	entry   *stages.Entry
 	conf    any
@@ -83,9 +85,8 @@ type node struct {
 	// instances (LatencyTimer), one per work unit.
 	latUpper  []float64
 	latCounts []int64
-	policy    *errorPolicy  // on_error skip or dead_letter; nil for fail
-	dlq       stages.Sink   // the dead-letter sink in place, for dead_letter
-	reject    *passRejecter // the pass's rejecter, when policy is set
+	policy    *errorPolicy // on_error skip or dead_letter; nil for fail
+	dlq       stages.Sink  // the dead-letter sink built by Build, for dead_letter
 	inputs    []*node
 	consumers []*node
 	stats     *StageStats
@@ -201,6 +202,9 @@ func Build(job *Job, opts BuildOptions) (*Pipeline, error) {
 		}
 	}
 	p.nodes = order
+	for i, n := range order {
+		n.idx = i
+	}
 	seen := map[string]string{}
 	for _, d := range p.fileDirs() {
 		if prev, dup := seen[d.dir]; dup {
@@ -430,7 +434,7 @@ func (p *Pipeline) stageEnv(n *node) *stages.Env {
 	inputs := make([]*arrow.Schema, len(n.inputs))
 	inputIDs := make([]string, len(n.inputs))
 	for i, in := range n.inputs {
-		inputs[i] = in.stage.Schema()
+		inputs[i] = in.schema
 		inputIDs[i] = in.def.ID
 	}
 	return &stages.Env{

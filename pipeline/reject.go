@@ -229,10 +229,10 @@ func (ep *errorPolicy) checkBudget() error {
 // isolateRows finds the rows of rec (borrowed) that make the transform
 // fail, by processing halves until single rows remain: good rows are
 // emitted in order, failing rows go to the stage's rejecter.
-func (p *Pipeline) isolateRows(ctx context.Context, n *node, t stages.Transform, rec arrow.RecordBatch, cause error, emit stages.Emit) error {
+func (p *Pipeline) isolateRows(ctx context.Context, reject *passRejecter, t stages.Transform, rec arrow.RecordBatch, cause error, emit stages.Emit) error {
 	rows := rec.NumRows()
 	if rows == 1 {
-		return n.reject.Reject(ctx, rec, cause)
+		return reject.Reject(ctx, rec, cause)
 	}
 	mid := rows / 2
 	for _, r := range [][2]int64{{0, mid}, {mid, rows}} {
@@ -245,7 +245,7 @@ func (p *Pipeline) isolateRows(ctx context.Context, n *node, t stages.Transform,
 			}
 		case ctx.Err() != nil:
 		default:
-			err = p.isolateRows(ctx, n, t, part, err, emit)
+			err = p.isolateRows(ctx, reject, t, part, err, emit)
 		}
 		part.Release()
 		if err != nil {

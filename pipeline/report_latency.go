@@ -58,8 +58,10 @@ type ModelReport struct {
 // collectReport takes the report and batch latencies of the stage
 // instance in place, after its pass, adding them to those of the earlier
 // units' instances.
-func (n *node) collectReport() {
-	if r, ok := n.stage.(stages.Reporter); ok {
+func (p *Pipeline) collectReport(n *node, st stages.Stage) {
+	p.reportMu.Lock()
+	defer p.reportMu.Unlock()
+	if r, ok := st.(stages.Reporter); ok {
 		d := r.Report()
 		if m, ok := d.(stages.ReportMerger); ok {
 			if prev, ok := n.details.(fmt.Stringer); ok && prev != nil {
@@ -68,7 +70,7 @@ func (n *node) collectReport() {
 		}
 		n.details = d
 	}
-	if t, ok := n.stage.(LatencyTimer); ok {
+	if t, ok := st.(LatencyTimer); ok {
 		upper, counts := t.LatencyHistogram()
 		switch {
 		case n.latUpper == nil:

@@ -96,10 +96,11 @@ func (p *Pipeline) Run(ctx context.Context) (*Report, error) {
 	return rep, err
 }
 
-// runPass runs the graph once over the stages in place (one work unit):
-// one goroutine per stage, connected by bounded queues, then commits every
-// sink or aborts them all, and closes the stages.
-func (p *Pipeline) runPass(ctx context.Context, unit int) error {
+// runPass runs the graph once over a pass's stages (one work unit): one
+// goroutine per stage, connected by bounded queues, then commits every sink
+// or aborts them all, and closes the stages. Passes of other units may run
+// at the same time; each gets its share of the byte budget.
+func (p *Pipeline) runPass(ctx context.Context, ps *pass) error {
 	// One edge per (consumer, input position).
 	outs := map[*node][]*edge{}
 	ins := map[*node][]*edge{}
@@ -107,9 +108,9 @@ func (p *Pipeline) runPass(ctx context.Context, unit int) error {
 	for _, n := range p.nodes {
 		nEdges += len(n.inputs)
 	}
-	perEdge := p.budget
+	perEdge := p.budget / passesInFlight
 	if nEdges > 0 {
-		perEdge = p.budget / int64(nEdges)
+		perEdge /= int64(nEdges)
 	}
 	var all []*edge
 	for _, n := range p.nodes {
@@ -139,7 +140,7 @@ func (p *Pipeline) runPass(ctx context.Context, unit int) error {
 					err = &StageError{Stage: n.def.ID, Err: err}
 				}
 			}()
-			return p.runNode(gctx, n, ins[n], outs[n])
+			return p.runNode(gctx, ps, n, ins[n], outs[n])
 		})
 	}
 	err := g.Wait()
@@ -160,22 +161,20 @@ func (p *Pipeline) runPass(ctx context.Context, unit int) error {
 
 	// Commit every sink and record the unit, or abort them all.
 	if err == nil {
-		err = p.commit(ctx, unit)
+		err = p.commit(ctx, ps)
 	}
 	if err != nil {
-		p.abort()
+		p.abort(ps)
 	}
 	var closeErrs []error
 	for _, n := range p.nodes {
-		n.collectReport()
-		if n.stage == p.keep {
-			continue
-		}
-		if cerr := n.stage.Close(); cerr != nil {
+		in := ps.st[n.idx]
+		p.collectReport(n, in.stage)
+		if cerr := in.stage.Close(); cerr != nil {
 			closeErrs = append(closeErrs, &StageError{Stage: n.def.ID, Err: cerr})
 		}
-		if n.dlq != nil {
-			if cerr := n.dlq.Close(); cerr != nil {
+		if in.dlq != nil {
+			if cerr := in.dlq.Close(); cerr != nil {
 				closeErrs = append(closeErrs, &StageError{Stage: n.def.ID, Err: fmt.Errorf("dead_letter: %w", cerr)})
 			}
 		}
@@ -186,32 +185,33 @@ func (p *Pipeline) runPass(ctx context.Context, unit int) error {
 	return err
 }
 
-func (p *Pipeline) commit(ctx context.Context, unit int) error {
+func (p *Pipeline) commit(ctx context.Context, ps *pass) error {
 	for _, n := range p.nodes {
+		in := ps.st[n.idx]
 		if n.policy == nil {
 			continue
 		}
 		if err := n.policy.checkBudget(); err != nil {
 			return err
 		}
-		if n.reject.dlq == nil {
+		if in.dlq == nil {
 			continue
 		}
 		// A unit without failed rows leaves no dead-letter file.
-		if n.reject.rows == 0 {
-			if a, ok := n.dlq.(stages.Aborter); ok {
+		if in.reject.rows == 0 {
+			if a, ok := in.dlq.(stages.Aborter); ok {
 				if err := a.Abort(); err != nil {
 					return &StageError{Stage: n.def.ID, Err: fmt.Errorf("dead_letter: %w", err)}
 				}
 				continue
 			}
 		}
-		if err := n.dlq.Commit(ctx); err != nil {
+		if err := in.dlq.Commit(ctx); err != nil {
 			return &StageError{Stage: n.def.ID, Err: fmt.Errorf("dead_letter: commit: %w", err)}
 		}
 	}
 	for _, n := range p.nodes {
-		sink, ok := n.stage.(stages.Sink)
+		sink, ok := ps.st[n.idx].stage.(stages.Sink)
 		if !ok {
 			continue
 		}
@@ -222,12 +222,12 @@ func (p *Pipeline) commit(ctx context.Context, unit int) error {
 			return &StageError{Stage: n.def.ID, Err: fmt.Errorf("commit: %w", err)}
 		}
 	}
-	return p.recordUnit(unit)
+	return p.recordUnit(ps)
 }
 
-func (p *Pipeline) abort() {
+func (p *Pipeline) abort(ps *pass) {
 	for _, n := range p.nodes {
-		for _, st := range []stages.Stage{n.stage, n.dlq} {
+		for _, st := range []stages.Stage{ps.st[n.idx].stage, ps.st[n.idx].dlq} {
 			if a, ok := st.(stages.Aborter); ok {
 				if err := a.Abort(); err != nil {
 					p.log.Warn("abort failed", "stage", n.def.ID, "err", err)
@@ -238,21 +238,22 @@ func (p *Pipeline) abort() {
 }
 
 // runNode runs one stage until its input ends or the context is cancelled.
-func (p *Pipeline) runNode(ctx context.Context, n *node, in, out []*edge) error {
+func (p *Pipeline) runNode(ctx context.Context, ps *pass, n *node, in, out []*edge) error {
 	emit := func(ctx context.Context, rec arrow.RecordBatch) error {
 		return p.emit(ctx, n, out, rec)
 	}
-	switch st := n.stage.(type) {
+	inst := ps.st[n.idx]
+	switch st := inst.stage.(type) {
 	case stages.Source:
 		return p.runSource(ctx, n, st, emit)
 	case stages.Transform:
-		return p.runTransform(ctx, n, st, in[0], emit)
+		return p.runTransform(ctx, n, st, inst.reject, in[0], emit)
 	case stages.Operator:
 		return p.runOperator(ctx, n, st, in, emit)
 	case stages.Sink:
 		return p.runSink(ctx, n, st, in[0])
 	}
-	return fmt.Errorf("stage of type %T has no known role", n.stage)
+	return fmt.Errorf("stage of type %T has no known role", inst.stage)
 }
 
 // emit sends rec to every consumer of n, retaining once per extra consumer.
@@ -318,7 +319,7 @@ func (p *Pipeline) recvIn(ctx context.Context, n *node, e *edge) (arrow.RecordBa
 	return rec, ok, err
 }
 
-func (p *Pipeline) runTransform(ctx context.Context, n *node, t stages.Transform, in *edge, emit stages.Emit) error {
+func (p *Pipeline) runTransform(ctx context.Context, n *node, t stages.Transform, reject *passRejecter, in *edge, emit stages.Emit) error {
 	for {
 		rec, ok, err := p.recvIn(ctx, n, in)
 		if err != nil {
@@ -329,9 +330,9 @@ func (p *Pipeline) runTransform(ctx context.Context, n *node, t stages.Transform
 		}
 		start := time.Now()
 		out, err := t.Process(ctx, rec)
-		if err != nil && n.reject != nil && ctx.Err() == nil {
+		if err != nil && reject != nil && ctx.Err() == nil {
 			// on_error skip or dead_letter: set the failing rows aside.
-			err = p.isolateRows(ctx, n, t, rec, err, emit)
+			err = p.isolateRows(ctx, reject, t, rec, err, emit)
 			out = nil
 		}
 		n.stats.BusyNanos.Add(int64(time.Since(start)))

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
+	"sync/atomic"
 
 	"github.com/pipe-ml/pipe/internal/failpoint"
 	"github.com/pipe-ml/pipe/stages"
@@ -109,7 +111,7 @@ type fileDir struct {
 	dlq bool // the folder of n's dead-letter sink
 }
 
-// lister returns the sink in place that writes the folder.
+// lister returns the sink built by Build that writes the folder.
 func (d fileDir) lister() stages.FileLister {
 	st := d.n.stage
 	if d.dlq {
@@ -140,9 +142,10 @@ func (p *Pipeline) fileDirs() []fileDir {
 	return out
 }
 
-// runUnits runs the shard's uncommitted work units one after the other,
-// each as one pass of the graph over freshly built stages, committing each
-// unit's output on its own.
+// runUnits runs the shard's uncommitted work units in order, each as one
+// pass of the graph over freshly built stages, passesInFlight at a time,
+// committing each unit's output on its own. The first failure cancels the
+// passes in flight; units committed before it stay committed.
 func (p *Pipeline) runUnits(ctx context.Context, rep *Report) error {
 	plan, err := p.planUnits()
 	if err != nil {
@@ -175,26 +178,70 @@ func (p *Pipeline) runUnits(ctx context.Context, rep *Report) error {
 			return err
 		}
 	}
-	for _, u := range plan.todo {
-		if p.isStopped() {
-			return ErrInterrupted
+	// Units run passesInFlight at a time: a unit's pass drains (its last
+	// batches, its files' completion and fsync) while the next one reads.
+	// A failing pass stops new ones from starting; the others in flight
+	// finish and commit, so that a rerun has less to redo.
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+		ran      atomic.Int64
+	)
+	fail := func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if firstErr == nil {
+			firstErr = err
 		}
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("run cancelled: %w", err)
-		}
-		if err := p.instantiate(plan, u); err != nil {
-			return err
-		}
-		if err := p.runPass(ctx, u); err != nil {
-			if len(plan.units) > 1 {
-				err = fmt.Errorf("work unit %d (%s): %w", u, plan.units[u].Key, err)
-			}
-			return err
-		}
-		rep.Units.Ran++
 	}
-	return nil
+	failed := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return firstErr != nil
+	}
+	slots := make(chan struct{}, passesInFlight)
+	for _, u := range plan.todo {
+		slots <- struct{}{}
+		switch {
+		case failed():
+		case p.isStopped():
+			fail(ErrInterrupted)
+		case ctx.Err() != nil:
+			fail(fmt.Errorf("run cancelled: %w", ctx.Err()))
+		}
+		if failed() {
+			<-slots
+			break
+		}
+		ps, err := p.instantiate(plan, u)
+		if err != nil {
+			fail(err)
+			<-slots
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			err := p.runPass(ctx, ps)
+			switch {
+			case err == nil:
+				ran.Add(1)
+			case len(plan.units) > 1 && !errors.Is(err, ErrInterrupted):
+				fail(fmt.Errorf("work unit %d (%s): %w", u, plan.units[u].Key, err))
+			default:
+				fail(err)
+			}
+		}()
+	}
+	wg.Wait()
+	rep.Units.Ran = int(ran.Load())
+	return firstErr
 }
+
+// passesInFlight is how many work units run at once.
+const passesInFlight = 2
 
 // closeBuilt closes the stages built by Build, which checked the job; every
 // pass builds its own. keep (the sharded source, which makes the passes'
@@ -216,22 +263,65 @@ func (p *Pipeline) closeBuilt(keep *node) {
 	}
 }
 
+// pass is one work unit's run of the graph: a fresh instance of every
+// stage (indexed like Pipeline.nodes), with its dead-letter sink and
+// rejecter where the stage has an on_error policy.
+type pass struct {
+	unit int
+	st   []inst
+}
+
+type inst struct {
+	stage  stages.Stage
+	dlq    stages.Sink   // nil without dead_letter
+	reject *passRejecter // nil without on_error skip or dead_letter
+}
+
+// lister returns the pass's sink writing folder d.
+func (ps *pass) lister(d fileDir) stages.FileLister {
+	in := ps.st[d.n.idx]
+	st := in.stage
+	if d.dlq {
+		st = in.dlq
+	}
+	fl, _ := st.(stages.FileLister)
+	return fl
+}
+
+// close closes every instance of the pass.
+func (ps *pass) close() []error {
+	var errs []error
+	for _, in := range ps.st {
+		if in.stage != nil {
+			if err := in.stage.Close(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if in.dlq != nil {
+			if err := in.dlq.Close(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errs
+}
+
 // instantiate builds every stage for one work unit: the sharded source's
 // shard of the unit, the other stages from their configs, sinks naming
 // their files after the unit. On error nothing is left open.
-func (p *Pipeline) instantiate(plan *unitPlan, unit int) error {
-	built := make([]*node, 0, len(p.nodes))
+func (p *Pipeline) instantiate(plan *unitPlan, unit int) (*pass, error) {
+	ps := &pass{unit: unit, st: make([]inst, len(p.nodes))}
 	for _, n := range p.nodes {
-		var st stages.Stage
+		in := &ps.st[n.idx]
 		var err error
-		n.dlq, n.reject = nil, nil
 		if n.policy != nil {
-			n.reject = &passRejecter{ep: n.policy, unit: plan.units[unit].Key, p: p}
+			in.reject = &passRejecter{ep: n.policy, unit: plan.units[unit].Key, p: p}
 			if n.policy.dir != "" {
-				n.dlq, err = p.buildDeadLetter(n, unitPrefix(unit))
-				n.reject.dlq = n.dlq
+				in.dlq, err = p.buildDeadLetter(n, unitPrefix(unit))
+				in.reject.dlq = in.dlq
 			}
 		}
+		var st stages.Stage
 		switch {
 		case err != nil:
 		case n == plan.src && plan.empty:
@@ -243,8 +333,8 @@ func (p *Pipeline) instantiate(plan *unitPlan, unit int) error {
 			if n.entry.Kind == stages.KindSink {
 				env.PartPrefix = unitPrefix(unit)
 			}
-			if n.reject != nil {
-				env.Reject = n.reject
+			if in.reject != nil {
+				env.Reject = in.reject
 			}
 			st, err = buildSafely(n.entry, n.conf, env)
 		}
@@ -253,24 +343,12 @@ func (p *Pipeline) instantiate(plan *unitPlan, unit int) error {
 			err = fmt.Errorf("schema changed since the job was checked: %s, was %s", st.Schema(), n.schema)
 		}
 		if err != nil {
-			if n.dlq != nil {
-				_ = n.dlq.Close()
-				n.dlq = nil
-			}
-			for _, b := range built {
-				if b.stage != p.keep {
-					_ = b.stage.Close()
-				}
-				if b.dlq != nil {
-					_ = b.dlq.Close()
-				}
-			}
-			return &StageError{Stage: n.def.ID, Err: fmt.Errorf("work unit %d (%s): %w", unit, plan.units[unit].Key, err)}
+			ps.close()
+			return nil, &StageError{Stage: n.def.ID, Err: fmt.Errorf("work unit %d (%s): %w", unit, plan.units[unit].Key, err)}
 		}
-		n.stage = st
-		built = append(built, n)
+		in.stage = st
 	}
-	return nil
+	return ps, nil
 }
 
 // prepareFolders readies every sink folder for new units: it removes the
@@ -328,14 +406,15 @@ func checkPipeFolders(dir string) error {
 }
 
 // recordUnit writes the unit's journal entry into every sink folder, after
-// every sink committed.
-func (p *Pipeline) recordUnit(unit int) error {
+// every sink of the pass committed.
+func (p *Pipeline) recordUnit(ps *pass) error {
+	unit := ps.unit
 	if err := failpoint.Inject("commit/beforeUnitRecord"); err != nil {
 		return err
 	}
 	fp := p.Fingerprint()
 	for _, d := range p.fileDirs() {
-		files, rows, err := describeFiles(d.dir, d.lister().OutputFiles())
+		files, rows, err := describeFiles(d.dir, ps.lister(d).OutputFiles())
 		if err != nil {
 			return &StageError{Stage: d.id(), Err: fmt.Errorf("record unit %d: %w", unit, err)}
 		}

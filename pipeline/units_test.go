@@ -158,15 +158,18 @@ func TestResumeRedoesOnlyUncommittedUnits(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "work unit 3 (rows 150-199)") {
 		t.Fatalf("failing run = %v, want an error naming work unit 3", err)
 	}
-	if rep.Units.Ran != 3 {
-		t.Fatalf("failing run committed %d units, want 3", rep.Units.Ran)
+	// Units 0 to 2 commit; unit 4 may have started beside unit 3 (two
+	// passes run at once) and then finishes too.
+	committed := rep.Units.Ran
+	if committed < 3 || committed > 4 {
+		t.Fatalf("failing run committed %d units, want 3 or 4", committed)
 	}
 	out := filepath.Join(dir, "out")
 	if _, err := os.Stat(filepath.Join(out, stages.SuccessFile)); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("failed run left %s: %v", stages.SuccessFile, err)
 	}
-	if got := folderFiles(t, out); len(got) != 3 {
-		t.Fatalf("failed run left %d part files, want the 3 committed units' ", len(got))
+	if got := folderFiles(t, out); len(got) != committed || got["part-00003-00000.parquet"] != "" {
+		t.Fatalf("failed run left %d part files (%v), want the %d committed units' and none of unit 3", len(got), slices.Sorted(maps.Keys(got)), committed)
 	}
 
 	p = buildIn(t, dir, unitJob, pipeline.BuildOptions{})
@@ -177,8 +180,8 @@ func TestResumeRedoesOnlyUncommittedUnits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if u := rep.Units; u.Skipped != 3 || u.Ran != 2 || !u.Committed {
-		t.Fatalf("rerun units = %+v, want 3 skipped, 2 run, committed", u)
+	if u := rep.Units; u.Skipped != committed || u.Ran != 5-committed || !u.Committed {
+		t.Fatalf("rerun units = %+v, want %d skipped, the rest run, committed", u, committed)
 	}
 	if _, err := pipeline.VerifyOutput(out); err != nil {
 		t.Fatal(err)

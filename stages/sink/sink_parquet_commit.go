@@ -53,7 +53,7 @@ func (s *ParquetSink) prepare() error {
 	if err := os.RemoveAll(s.staging); err != nil {
 		return err
 	}
-	if err := os.Mkdir(s.staging, 0o755); err != nil {
+	if err := s.makeStaging(); err != nil {
 		return err
 	}
 	if err := s.syncDir(s.dir); err != nil {
@@ -61,6 +61,24 @@ func (s *ParquetSink) prepare() error {
 	}
 	s.prepared = true
 	return nil
+}
+
+// makeStaging creates the staging folder. A unit's folder lives in the
+// staging folder units share, which another unit's sink (in this process or
+// another shard's) removes when it finds it empty: between creating the
+// shared folder and the unit's own, that can happen, so it is tried again.
+// Once the unit's folder exists the shared one is not empty and stays.
+func (s *ParquetSink) makeStaging() error {
+	if s.prefix == "" {
+		return os.Mkdir(s.staging, 0o755)
+	}
+	var err error
+	for range 5 {
+		if err = os.MkdirAll(s.staging, 0o755); err == nil || !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	return err
 }
 
 // Commit completes the last file, moves every completed file to its final
