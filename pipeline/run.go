@@ -123,12 +123,19 @@ func (p *Pipeline) runPass(ctx context.Context, ps *pass) error {
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
+	var sources sync.WaitGroup
 	for _, n := range p.nodes {
 		n := n
+		if n.entry.Kind == stages.KindSource {
+			sources.Add(1)
+		}
 		g.Go(func() (err error) {
 			defer func() {
 				for _, e := range outs[n] {
 					e.close()
+				}
+				if n.entry.Kind == stages.KindSource {
+					sources.Done()
 				}
 			}()
 			defer func() {
@@ -143,7 +150,12 @@ func (p *Pipeline) runPass(ctx context.Context, ps *pass) error {
 			return p.runNode(gctx, ps, n, ins[n], outs[n])
 		})
 	}
+	go func() {
+		sources.Wait()
+		ps.markRead()
+	}()
 	err := g.Wait()
+	ps.markRead() // a pass that failed before its sources finished
 	for _, e := range all {
 		e.drain()
 	}

@@ -178,8 +178,10 @@ func (p *Pipeline) runUnits(ctx context.Context, rep *Report) error {
 			return err
 		}
 	}
-	// Units run passesInFlight at a time: a unit's pass drains (its last
-	// batches, its files' completion and fsync) while the next one reads.
+	// A unit's pass starts when the previous one has read all its input:
+	// one drains (its last batches, its files' completion and fsync) while
+	// the next one reads, so at most passesInFlight are in flight and
+	// their model calls overlap only in that drain.
 	// A failing pass stops new ones from starting; the others in flight
 	// finish and commit, so that a rerun has less to redo.
 	var (
@@ -201,7 +203,11 @@ func (p *Pipeline) runUnits(ctx context.Context, rep *Report) error {
 		return firstErr != nil
 	}
 	slots := make(chan struct{}, passesInFlight)
+	var prev *pass
 	for _, u := range plan.todo {
+		if prev != nil {
+			<-prev.read
+		}
 		slots <- struct{}{}
 		switch {
 		case failed():
@@ -220,6 +226,7 @@ func (p *Pipeline) runUnits(ctx context.Context, rep *Report) error {
 			<-slots
 			break
 		}
+		prev = ps
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -269,7 +276,14 @@ func (p *Pipeline) closeBuilt(keep *node) {
 type pass struct {
 	unit int
 	st   []inst
+	// read is closed when the pass's sources have read everything (or the
+	// pass ended): the next unit's pass may start then.
+	read     chan struct{}
+	readOnce sync.Once
 }
+
+// markRead closes ps.read, once.
+func (ps *pass) markRead() { ps.readOnce.Do(func() { close(ps.read) }) }
 
 type inst struct {
 	stage  stages.Stage
@@ -310,7 +324,7 @@ func (ps *pass) close() []error {
 // shard of the unit, the other stages from their configs, sinks naming
 // their files after the unit. On error nothing is left open.
 func (p *Pipeline) instantiate(plan *unitPlan, unit int) (*pass, error) {
-	ps := &pass{unit: unit, st: make([]inst, len(p.nodes))}
+	ps := &pass{unit: unit, st: make([]inst, len(p.nodes)), read: make(chan struct{})}
 	for _, n := range p.nodes {
 		in := &ps.st[n.idx]
 		var err error
