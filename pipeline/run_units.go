@@ -49,6 +49,45 @@ type unitPlan struct {
 // splits ([stages.Sharder]) has that source's units; any other job is one
 // unit.
 func (p *Pipeline) planUnits() (*unitPlan, error) {
+	plan, err := p.listUnits(p.shard.count())
+	if err != nil {
+		return nil, err
+	}
+	plan.mine = AssignUnits(plan.units, p.shard)
+	fp := p.Fingerprint()
+	dirs := p.fileDirs()
+	for _, u := range plan.mine {
+		done := len(dirs) > 0 && !p.overwrite
+		for _, d := range dirs {
+			if done && !unitDone(d.dir, u, fp) {
+				done = false
+			}
+		}
+		if !done {
+			plan.todo = append(plan.todo, u)
+		}
+	}
+	return plan, nil
+}
+
+// WorkUnits lists the job's work units, in the order shards split them.
+// Call it before Run.
+func (p *Pipeline) WorkUnits() []stages.Unit {
+	plan, _ := p.listUnits(1)
+	return plan.units
+}
+
+// CheckShards reports, before any data moves, whether the job can run as
+// n shards: a job that is one work unit (several sources, or a source that
+// does not split) cannot, for n > 1.
+func (p *Pipeline) CheckShards(n int) error {
+	_, err := p.listUnits(n)
+	return err
+}
+
+// listUnits lists the job's work units; it fails when the job is one unit
+// and shards > 1.
+func (p *Pipeline) listUnits(shards int) (*unitPlan, error) {
 	var srcs []*node
 	for _, n := range p.nodes {
 		if n.entry.Kind == stages.KindSource {
@@ -78,30 +117,20 @@ func (p *Pipeline) planUnits() (*unitPlan, error) {
 			}
 		}
 		plan.units = []stages.Unit{{Key: "all input", Rows: rows}}
-		if p.shard.count() > 1 {
+		if shards > 1 {
 			why := fmt.Sprintf("it has %d sources", len(srcs))
 			if len(srcs) == 1 {
 				why = fmt.Sprintf("its source %q (%s) does not split into work units", srcs[0].def.ID, srcs[0].def.Type)
 			}
-			return nil, fmt.Errorf("cannot run shard %s: the job is one work unit: %s", p.shard, why)
-		}
-	}
-	plan.mine = AssignUnits(plan.units, p.shard)
-	fp := p.Fingerprint()
-	dirs := p.fileDirs()
-	for _, u := range plan.mine {
-		done := len(dirs) > 0 && !p.overwrite
-		for _, d := range dirs {
-			if done && !unitDone(d.dir, u, fp) {
-				done = false
-			}
-		}
-		if !done {
-			plan.todo = append(plan.todo, u)
+			return plan, fmt.Errorf("%w: the job is one work unit: %s", ErrNotShardable, why)
 		}
 	}
 	return plan, nil
 }
+
+// ErrNotShardable is returned when a job that is one work unit is asked to
+// run as several shards.
+var ErrNotShardable = errors.New("cannot split the job into shards")
 
 // fileDir is the output folder of a sink that lists its files: a sink
 // stage's, or a stage's dead-letter folder.

@@ -261,9 +261,27 @@ stages:
 `
 	dir := t.TempDir()
 	p := buildIn(t, dir, job, pipeline.BuildOptions{Shard: pipeline.Shard{Index: 0, Count: 2}})
+	if err := p.CheckShards(2); !errors.Is(err, pipeline.ErrNotShardable) || !strings.Contains(err.Error(), "it has 2 sources") {
+		t.Fatalf("CheckShards(2) of a two-source job = %v", err)
+	}
+	if err := p.CheckShards(1); err != nil {
+		t.Fatalf("CheckShards(1) = %v", err)
+	}
+	if u := p.WorkUnits(); len(u) != 1 {
+		t.Fatalf("WorkUnits = %v, want one", u)
+	}
 	_, err := p.Run(context.Background())
-	if err == nil || !strings.Contains(err.Error(), "it has 2 sources") {
+	if !errors.Is(err, pipeline.ErrNotShardable) {
 		t.Fatalf("Run of shard 0/2 of a two-source job = %v", err)
+	}
+	// The sharded integrity job splits in 5 units of 50 rows.
+	q := buildIn(t, t.TempDir(), unitJob, pipeline.BuildOptions{})
+	defer q.Close()
+	if u := q.WorkUnits(); len(u) != 5 || u[4].Key != "rows 200-249" || u[4].Rows != 50 {
+		t.Fatalf("WorkUnits = %v", u)
+	}
+	if err := q.CheckShards(8); err != nil {
+		t.Fatalf("CheckShards(8) = %v", err)
 	}
 }
 

@@ -100,6 +100,10 @@ stages:
 		{"graph mermaid", []string{"graph", "--format", "mermaid", job}, 0, "gen --> keep", ""},
 		{"graph bad format", []string{"graph", "--format", "png", job}, 2, "", "not one of dot, mermaid"},
 		{"version", []string{"version"}, 0, "pipe ", ""},
+		{"shard of a one-unit job", []string{"run", "--shard", "1/2", failing}, 2, "", "it has 2 sources"},
+		{"k8s of a one-unit job", []string{"k8s", failing, "--shards", "2", "--image", "x", "--output", "/o"}, 2, "", "it has 2 sources"},
+		{"bad shard", []string{"run", "--shard", "2/2", job}, 2, "", "from 0 to 1"},
+		{"commit without shards", []string{"commit", t.TempDir()}, 1, "", "no shard manifest"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errOut := pipe(tc.args...)

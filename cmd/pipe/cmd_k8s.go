@@ -421,6 +421,9 @@ func (o *k8sOptions) validateJob(g *globals, file string, data []byte) error {
 	if err != nil { // Build reports load problems too; this is a safety net.
 		return err
 	}
+	if err := p.CheckShards(o.shards); err != nil {
+		return usage("%s: %v", file, err)
+	}
 	for _, w := range p.Warnings() {
 		fmt.Fprintln(g.stderr, "warning:", w.String())
 	}

@@ -100,6 +100,10 @@ fingerprint is refused (exit 2) unless --overwrite or the sink's overwrite: true
 				}
 				return &usageError{err}
 			}
+			if err := p.CheckShards(opts.Shard.Count); err != nil {
+				p.Close()
+				return &usageError{err}
+			}
 			if err := watch.Start(p); err != nil {
 				p.Close()
 				return err
