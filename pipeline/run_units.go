@@ -467,4 +467,3 @@ func (p *Pipeline) recordUnit(ps *pass) error {
 	}
 	return failpoint.Inject("commit/afterUnitRecord")
 }
-
