@@ -48,7 +48,22 @@
 //
 // Cancelling Run's context is the hard stop: in-flight backend calls are
 // interrupted. [Pipeline.Stop] is the soft stop: sources stop reading, what
-// is in flight drains, no sink commits, and Run returns [ErrInterrupted].
+// is in flight drains, the unit in progress is not committed, and Run
+// returns [ErrInterrupted].
+//
+// # Work units, resume and shards
+//
+// A job whose one source splits ([stages.Sharder]) runs as one pass of the
+// graph per work unit, each over freshly built stages (a unit's pass starts
+// when the previous one has read its input, so at most two overlap), and
+// each unit is committed on its own: part-UUUUU-NNNNN.parquet files and a
+// record in _pipe_units/ ([UnitRecord]). A rerun skips the units recorded
+// with the job's fingerprint ([Pipeline.Fingerprint]) whose files are
+// intact. BuildOptions.Shard runs one shard of the units ([AssignUnits]);
+// each shard writes a [ShardManifest], and the last one to finish, or
+// [CommitOutput], writes the folder's [Manifest] and _SUCCESS. Stages with
+// on_error skip or dead_letter get a [stages.Rejecter]; the runtime bisects
+// failing transform batches itself.
 //
 // # Ownership
 //

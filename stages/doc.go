@@ -52,6 +52,10 @@
 // holds rows back until end of input), [RowCounter] (a source that knows its
 // row count from metadata, for progress and ETA), [Aborter] (a sink that
 // can discard what it has written when the run fails), [OutputDirer] (a sink
-// writing into a folder, where the run report goes) and [Reporter] (figures
-// of its own for the run report).
+// writing into a folder, where the run report goes), [Reporter] (figures
+// of its own for the run report) with [ReportMerger] (figures that add up
+// across work units), [Sharder] (a source whose input splits into work
+// units, for resume and shards) and [FileLister] (a sink listing the files
+// it committed; it must honour [Env.PartPrefix]). Operators that isolate
+// rows they cannot process set RejectsRows and hand them to [Env.Reject].
 package stages
