@@ -47,7 +47,7 @@ func checkErrorPolicies(nodes []*node, job *Job, ps *problems) {
 		}
 		isolating := s.OnError == stages.OnErrorSkip || s.OnError == stages.OnErrorDeadLetter
 		if isolating && !n.entry.RejectsRows {
-			ps.add(s.onErrorNode.Line, s.onErrorNode.Column, s.ID, "on_error: %s stages cannot set failed rows aside (transforms and model stages can)", n.entry.Name)
+			ps.add(s.onErrorNode.Line, s.onErrorNode.Column, s.ID, "on_error: %s stages cannot set failed rows aside (transforms, model, csv_source and jsonl_source stages can)", n.entry.Name)
 		}
 		if (s.MaxErrors >= 0 || s.MaxErrorsPct > 0) && !isolating {
 			ps.add(s.maxErrorsNode.Line, s.maxErrorsNode.Column, s.ID, "max_errors needs on_error: skip or dead_letter")
@@ -77,13 +77,18 @@ func (p *Pipeline) newErrorPolicy(n *node) error {
 	if s.OnError != stages.OnErrorDeadLetter {
 		return nil
 	}
-	in := n.inputs[0].stage.Schema()
+	// A source sets aside rows it could not decode, as text; other stages
+	// the rows of their input.
+	in := stages.RawRowSchema
+	if n.entry.Kind != stages.KindSource {
+		in = n.inputs[0].schema
+	}
 	fields := append(slices.Clone(in.Fields()),
 		arrow.Field{Name: DeadLetterStageColumn, Type: arrow.BinaryTypes.String},
 		arrow.Field{Name: DeadLetterErrorColumn, Type: arrow.BinaryTypes.String},
 		arrow.Field{Name: DeadLetterUnitColumn, Type: arrow.BinaryTypes.String})
 	for _, f := range in.Fields() {
-		if strings.HasPrefix(f.Name, "_pipe_") {
+		if in != stages.RawRowSchema && strings.HasPrefix(f.Name, "_pipe_") {
 			return fmt.Errorf("dead_letter: input column %q uses the prefix _pipe_ of the dead-letter columns", f.Name)
 		}
 	}

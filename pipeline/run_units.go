@@ -370,6 +370,9 @@ func (p *Pipeline) instantiate(plan *unitPlan, unit int) (*pass, error) {
 			st, err = plan.sharder.Shard(p.unitRows, []int{})
 		case n == plan.src:
 			st, err = plan.sharder.Shard(p.unitRows, []int{unit})
+			if rt, ok := st.(stages.RejecterTaker); ok && err == nil && in.reject != nil {
+				rt.SetRejecter(in.reject)
+			}
 		default:
 			env := p.stageEnv(n)
 			if n.entry.Kind == stages.KindSink {

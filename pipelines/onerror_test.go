@@ -180,3 +180,121 @@ func readScored(t *testing.T, dir string) ([]int64, []float32) {
 	}
 	return keys, emb
 }
+
+// TestSourceDeadLetter sets aside the lines of CSV and JSON-lines files
+// that do not decode: the good rows are written in order, each bad line
+// goes to the dead-letter folder with its file, line, text and error.
+func TestSourceDeadLetter(t *testing.T) {
+	tests := []struct {
+		name, file, text, typ string
+		wantKeys              []int64
+		wantLines             []int64
+		wantErrs              []string
+	}{
+		{
+			name: "csv", file: "in.csv", typ: "csv_source",
+			text:      "key,v\n1,0.5\n2,abc\n3,1.5\n4,2.5,extra\n5,3.5\n",
+			wantKeys:  []int64{1, 3, 5},
+			wantLines: []int64{3, 5},
+			wantErrs:  []string{`"abc"`, "wrong number of fields"},
+		},
+		{
+			name: "jsonl", file: "in.jsonl", typ: "jsonl_source",
+			text:      "{\"key\": 1, \"v\": 0.5}\n{\"key\": 2, \"v\": \"abc\"}\n{\"key\": 3, \"v\": 1.5}\nnot json\n\n{\"key\": 5, \"v\": 3.5}\n",
+			wantKeys:  []int64{1, 3, 5},
+			wantLines: []int64{2, 4},
+			wantErrs:  []string{`cannot parse`, "line 4"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, tc.file), []byte(tc.text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			job := fmt.Sprintf(`version: 1
+name: source-dead-letter
+stages:
+  - id: read
+    type: %s
+    on_error: dead_letter
+    dead_letter: bad
+    with: {paths: [%s], batch_rows: 2, schema: [{name: key, type: int64}, {name: v, type: float64}]}
+  - id: write
+    type: parquet_sink
+    inputs: [read]
+    with: {path: out}
+`, tc.typ, tc.file)
+			j, err := pipeline.Load([]byte(job), filepath.Join(dir, "job.yaml"), dir, pipeline.LoadOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := pipeline.Build(j, pipeline.BuildOptions{Mem: stagetest.Mem(t)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep, err := p.Run(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if keys, _ := readScored(t, filepath.Join(dir, "out")); !slices.Equal(keys, tc.wantKeys) {
+				t.Fatalf("rows written %v, want %v", keys, tc.wantKeys)
+			}
+			if got := rep.Stages[0].RejectedRows; got != int64(len(tc.wantLines)) {
+				t.Errorf("rejected %d rows, want %d", got, len(tc.wantLines))
+			}
+			lines, texts, errs := readDeadLetters(t, filepath.Join(dir, "bad"))
+			if !slices.Equal(lines, tc.wantLines) {
+				t.Fatalf("dead-letter lines %v, want %v", lines, tc.wantLines)
+			}
+			for i, e := range errs {
+				if !strings.Contains(e, tc.wantErrs[i]) || !strings.Contains(e, tc.file) || texts[i] == "" {
+					t.Errorf("dead letter %d: text %q, error %q; want the file name and %q", i, texts[i], e, tc.wantErrs[i])
+				}
+			}
+		})
+	}
+}
+
+// readDeadLetters reads the line, text and error columns of a complete
+// dead-letter folder of a source.
+func readDeadLetters(t *testing.T, dir string) (lines []int64, texts, errs []string) {
+	t.Helper()
+	m, err := pipeline.VerifyOutput(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range m.Files {
+		r, err := file.OpenParquetFile(filepath.Join(dir, f.Name), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fr, err := pqarrow.NewFileReader(r, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tbl, err := fr.ReadTable(context.Background())
+		r.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, fld := range tbl.Schema().Fields() {
+			for _, c := range tbl.Column(i).Data().Chunks() {
+				switch fld.Name {
+				case "_pipe_line":
+					lines = append(lines, c.(*array.Int64).Int64Values()...)
+				case "_pipe_raw":
+					for k := range c.Len() {
+						texts = append(texts, c.(*array.String).Value(k))
+					}
+				case "_pipe_error":
+					for k := range c.Len() {
+						errs = append(errs, c.(*array.String).Value(k))
+					}
+				}
+			}
+		}
+		tbl.Release()
+	}
+	return lines, texts, errs
+}

@@ -65,6 +65,24 @@ func (c *numColumn) appendText(text []byte) bool {
 	return true
 }
 
+// truncate keeps the first n values.
+func (c *numColumn) truncate(n int) {
+	if n >= len(c.valid) {
+		return
+	}
+	for _, ok := range c.valid[n:] {
+		if !ok {
+			c.nulls--
+		}
+	}
+	c.valid = c.valid[:n]
+	if c.typ.ID() == arrow.INT64 {
+		c.i64 = c.i64[:n]
+	} else {
+		c.f64 = c.f64[:n]
+	}
+}
+
 // reset empties the column for the next batch, keeping its capacity.
 func (c *numColumn) reset() {
 	c.i64, c.f64, c.valid, c.nulls = c.i64[:0], c.f64[:0], c.valid[:0], 0

@@ -57,8 +57,12 @@ func init() {
 				return nil, err
 			}
 			s.keyBase = env.JobDir
+			s.reject = env.Reject
 			return s, nil
 		},
+		// With on_error skip or dead_letter, records whose values do not
+		// parse or whose field count is wrong are set aside.
+		RejectsRows: true,
 	})
 }
 
@@ -81,7 +85,12 @@ type CSV struct {
 	f      *os.File
 	r      *csv.Reader
 	broken error
+	// reject receives undecodable records (on_error); nil: they fail.
+	reject stages.Rejecter
 }
+
+// SetRejecter implements [stages.RejecterTaker].
+func (s *CSV) SetRejecter(r stages.Rejecter) { s.reject = r }
 
 // NewCSV builds a CSV source. It reads the header of every file and, when
 // the schema is to be inferred, the first infer_rows records.
@@ -348,7 +357,7 @@ func (s *CSV) Next(ctx context.Context) (arrow.RecordBatch, error) {
 				r.FieldsPerRecord = len(s.header)
 			}
 		}
-		rec, err := s.readBatch()
+		rec, err := s.readBatch(ctx)
 		if err != nil {
 			return nil, s.fail(err)
 		}
@@ -360,7 +369,7 @@ func (s *CSV) Next(ctx context.Context) (arrow.RecordBatch, error) {
 }
 
 // readBatch reads up to batch_rows records of the open file; nil at its end.
-func (s *CSV) readBatch() (arrow.RecordBatch, error) {
+func (s *CSV) readBatch(ctx context.Context) (arrow.RecordBatch, error) {
 	b := array.NewRecordBuilder(s.mem, s.schema)
 	defer b.Release()
 	apps := make([]appender, len(s.cols))
@@ -369,12 +378,20 @@ func (s *CSV) readBatch() (arrow.RecordBatch, error) {
 	}
 	path := s.paths[s.fi]
 	rows := 0
+records:
 	for rows < s.conf.BatchRows {
 		rec, err := s.r.Read()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
+			if s.reject != nil && errors.Is(err, csv.ErrFieldCount) && rec != nil {
+				line, _ := s.r.FieldPos(0)
+				if rerr := stages.RejectRaw(ctx, s.reject, s.mem, path, int64(line), strings.Join(rec, string(s.comma)), csvErr(path, err)); rerr != nil {
+					return nil, rerr
+				}
+				continue
+			}
 			return nil, csvErr(path, err)
 		}
 		for i, idx := range s.cols {
@@ -385,8 +402,23 @@ func (s *CSV) readBatch() (arrow.RecordBatch, error) {
 			}
 			if !apps[i](v) {
 				line, _ := s.r.FieldPos(idx)
-				return nil, &FileError{Path: path, RowGroup: -1, Batch: -1, Line: int64(line),
+				ferr := &FileError{Path: path, RowGroup: -1, Batch: -1, Line: int64(line),
 					Column: s.schema.Field(i).Name, Err: s.valueErr(v, i)}
+				if s.reject == nil {
+					return nil, ferr
+				}
+				if rerr := stages.RejectRaw(ctx, s.reject, s.mem, path, int64(line), strings.Join(rec, string(s.comma)), ferr); rerr != nil {
+					return nil, rerr
+				}
+				// Columns before i took a value of this record: the batch
+				// ends with the rows before it.
+				if rows > 0 {
+					return cutRecord(b, s.schema, rows), nil
+				}
+				for j := range s.cols {
+					b.Field(j).NewArray().Release()
+				}
+				continue records
 			}
 		}
 		rows++
@@ -395,6 +427,22 @@ func (s *CSV) readBatch() (arrow.RecordBatch, error) {
 		return nil, nil
 	}
 	return b.NewRecordBatch(), nil
+}
+
+// cutRecord builds the first rows rows of b's columns into a batch, for a
+// builder whose last record was appended only in part; b is reset.
+func cutRecord(b *array.RecordBuilder, schema *arrow.Schema, rows int) arrow.RecordBatch {
+	cols := make([]arrow.Array, schema.NumFields())
+	for i := range cols {
+		a := b.Field(i).NewArray()
+		cols[i] = array.NewSlice(a, 0, int64(rows))
+		a.Release()
+	}
+	rec := array.NewRecordBatch(schema, cols, int64(rows))
+	for _, c := range cols {
+		c.Release()
+	}
+	return rec
 }
 
 // valueErr describes a value of column i that does not parse.

@@ -33,6 +33,9 @@ func init() {
 	stages.MustRegister(stages.Type[JSONLConfig]{
 		Name: "jsonl_source",
 		Kind: stages.KindSource,
+		// With on_error skip or dead_letter, lines that are not JSON
+		// objects or hold values of the wrong type are set aside.
+		RejectsRows: true,
 		Spec: stages.Spec{
 			Summary: "Reads JSON lines files: one JSON object per line.",
 			Description: "Reads files holding one JSON object per line (blank lines are skipped). A key missing " +
@@ -53,6 +56,7 @@ func init() {
 			if err != nil {
 				return nil, err
 			}
+			s.reject = env.Reject
 			s.keyBase = env.JobDir
 			return s, nil
 		},
@@ -85,7 +89,13 @@ type JSONL struct {
 	apps     []appender
 	index    map[string]int // field name -> position
 	vals     [][]byte       // this line's raw value per field; nil: absent
+
+	// reject receives undecodable lines (on_error); nil: they fail.
+	reject stages.Rejecter
 }
+
+// SetRejecter implements [stages.RejecterTaker].
+func (s *JSONL) SetRejecter(r stages.Rejecter) { s.reject = r }
 
 // NewJSONL builds a JSON lines source. Without an explicit schema it reads
 // the first infer_rows lines to infer one.
@@ -284,7 +294,7 @@ func (s *JSONL) Next(ctx context.Context) (arrow.RecordBatch, error) {
 			}
 			s.f, s.sc, s.line = f, newLineScanner(f), 0
 		}
-		rec, err := s.readBatch()
+		rec, err := s.readBatch(ctx)
 		if err != nil {
 			return nil, s.fail(err)
 		}
@@ -296,7 +306,7 @@ func (s *JSONL) Next(ctx context.Context) (arrow.RecordBatch, error) {
 }
 
 // readBatch reads up to batch_rows objects of the open file; nil at its end.
-func (s *JSONL) readBatch() (arrow.RecordBatch, error) {
+func (s *JSONL) readBatch(ctx context.Context) (arrow.RecordBatch, error) {
 	fields := s.schema.Fields()
 	if s.apps == nil {
 		s.builders = make([]array.Builder, len(fields))
@@ -321,6 +331,26 @@ func (s *JSONL) readBatch() (arrow.RecordBatch, error) {
 	}
 	path := s.paths[s.fi]
 	rows := 0
+	// setAside hands the line to the Rejecter (on_error) and drops what
+	// columns before the failing one took of it. It returns the batch to
+	// emit (the rows before the line; nil: go on reading), or the error.
+	setAside := func(line []byte, lineErr error, partial bool) (arrow.RecordBatch, bool, error) {
+		if s.reject == nil {
+			return nil, false, lineErr
+		}
+		if err := stages.RejectRaw(ctx, s.reject, s.mem, path, s.line, string(line), lineErr); err != nil {
+			return nil, false, err
+		}
+		if !partial {
+			return nil, false, nil
+		}
+		if rows > 0 {
+			return s.newRecordCut(rows), true, nil
+		}
+		s.resetColumns()
+		return nil, false, nil
+	}
+lines:
 	for rows < s.conf.BatchRows && s.sc.Scan() {
 		s.line++
 		line := bytes.TrimSpace(s.sc.Bytes())
@@ -329,7 +359,11 @@ func (s *JSONL) readBatch() (arrow.RecordBatch, error) {
 		}
 		clear(s.vals)
 		if err := scanObject(line, record); err != nil {
-			return nil, &FileError{Path: path, RowGroup: -1, Batch: -1, Line: s.line, Err: err}
+			ferr := &FileError{Path: path, RowGroup: -1, Batch: -1, Line: s.line, Err: err}
+			if _, _, err := setAside(line, ferr, false); err != nil {
+				return nil, err
+			}
+			continue
 		}
 		for i, f := range fields {
 			raw := s.vals[i]
@@ -352,12 +386,20 @@ func (s *JSONL) readBatch() (arrow.RecordBatch, error) {
 				err = appendJSON(s.apps[i], f.Type, raw)
 			}
 			if err != nil {
-				s.resetColumns()
 				ve := &ValueError{Value: truncate(string(raw)), Type: f.Type.String()}
 				if s.inferred {
 					ve.Hint = fmt.Sprintf("type inferred from the first %d lines; give a schema or raise infer_rows", s.conf.InferRows)
 				}
-				return nil, &FileError{Path: path, RowGroup: -1, Batch: -1, Line: s.line, Column: f.Name, Err: ve}
+				ferr := &FileError{Path: path, RowGroup: -1, Batch: -1, Line: s.line, Column: f.Name, Err: ve}
+				rec, cut, err := setAside(line, ferr, true)
+				if err != nil {
+					s.resetColumns()
+					return nil, err
+				}
+				if cut {
+					return rec, nil
+				}
+				continue lines
 			}
 		}
 		rows++
@@ -385,6 +427,11 @@ func (s *JSONL) newRecord(rows int) arrow.RecordBatch {
 	for i, b := range s.builders {
 		if b != nil {
 			cols[i] = b.NewArray()
+			if cols[i].Len() > rows { // took a value of a line set aside
+				cut := array.NewSlice(cols[i], 0, int64(rows))
+				cols[i].Release()
+				cols[i] = cut
+			}
 		} else {
 			cols[i] = built[k]
 			k++
@@ -395,6 +442,17 @@ func (s *JSONL) newRecord(rows int) arrow.RecordBatch {
 		c.Release()
 	}
 	return rec
+}
+
+// newRecordCut is newRecord for the first rows rows, when columns took
+// values of a line that was then set aside.
+func (s *JSONL) newRecordCut(rows int) arrow.RecordBatch {
+	for _, nc := range s.num {
+		if nc != nil {
+			nc.truncate(rows)
+		}
+	}
+	return s.newRecord(rows)
 }
 
 // resetColumns drops the rows collected so far (after a bad line).
