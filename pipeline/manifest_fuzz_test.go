@@ -19,10 +19,15 @@ func FuzzManifestNames(f *testing.F) {
 	f.Add([]byte(`{"version":1,"unit":0,"files":[{"name":"/etc/passwd"}]}`))
 	f.Add([]byte(`{"version":1,"shard":0,"shards":1,"total_units":1,"units":[0],"files":[{"name":"part-00000-00000.parquet/../../x"}]}`))
 	f.Add([]byte(`{"version":1,"shard":0,"shards":1,"total_units":1,"units":[0],"files":[{"name":"sub/../../x","bytes":0}]}`))
+	// One folder for every input, emptied between them: a fresh t.TempDir
+	// per input made each run slow enough for the fuzzer to time out.
+	root := f.TempDir()
+	dir := filepath.Join(root, "out")
+	outside := filepath.Join(root, "x")
 	f.Fuzz(func(t *testing.T, data []byte) {
-		root := t.TempDir()
-		dir := filepath.Join(root, "out")
-		outside := filepath.Join(root, "x")
+		if err := os.RemoveAll(dir); err != nil {
+			t.Fatal(err)
+		}
 		for _, d := range []string{filepath.Join(dir, stages.UnitsDir), filepath.Join(dir, stages.ShardsDir)} {
 			if err := os.MkdirAll(d, 0o755); err != nil {
 				t.Fatal(err)
