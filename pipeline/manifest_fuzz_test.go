@@ -25,6 +25,9 @@ func FuzzManifestNames(f *testing.F) {
 	dir := filepath.Join(root, "out")
 	outside := filepath.Join(root, "x")
 	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > 4096 {
+			return // a manifest that long adds names, not new paths through the code
+		}
 		if err := os.RemoveAll(dir); err != nil {
 			t.Fatal(err)
 		}
