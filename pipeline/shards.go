@@ -215,6 +215,11 @@ func commitFolder(dir, fp string, n int) (*Manifest, error) {
 			}
 		}
 	}
+	// Records of other jobs' units (another fingerprint, or a unit this
+	// job does not have) describe files no longer there.
+	if err := pruneUnitRecords(dir, m.Fingerprint, ms[0].TotalUnits); err != nil {
+		return nil, err
+	}
 	// Every unit is committed: what staging holds is a crashed attempt's.
 	if err := os.RemoveAll(filepath.Join(dir, stages.StagingDir)); err != nil {
 		return nil, err
@@ -226,4 +231,25 @@ func commitFolder(dir, fp string, n int) (*Manifest, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+// pruneUnitRecords removes the unit records in dir that are not of the job
+// with fingerprint fp and its units 0..total-1.
+func pruneUnitRecords(dir, fp string, total int) error {
+	paths, err := filepath.Glob(filepath.Join(dir, stages.UnitsDir, "unit-*.json"))
+	if err != nil {
+		return err
+	}
+	for _, p := range paths {
+		var u int
+		if _, err := fmt.Sscanf(filepath.Base(p), "unit-%d.json", &u); err == nil && u >= 0 && u < total {
+			if r, err := readUnitRecord(dir, u); err == nil && r.Fingerprint == fp {
+				continue
+			}
+		}
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
 }

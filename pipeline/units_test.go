@@ -205,6 +205,21 @@ func TestResumeRedoesOnlyUncommittedUnits(t *testing.T) {
 			t.Fatalf("after the changed job: %v files, %v", m, err)
 		}
 	})
+	t.Run("fewer units leave no stale records", func(t *testing.T) {
+		bigger := strings.Replace(unitJob, "unit_rows: 50", "unit_rows: 100", 1)
+		p := buildIn(t, dir, bigger, pipeline.BuildOptions{Overwrite: true})
+		rep, err := p.Run(context.Background())
+		if err != nil || rep.Units.Total != 3 {
+			t.Fatalf("units %+v, %v; want 3", rep.Units, err)
+		}
+		records, _ := filepath.Glob(filepath.Join(out, stages.UnitsDir, "unit-*.json"))
+		if len(records) != 3 {
+			t.Fatalf("%d unit records after a 3-unit run: %v", len(records), records)
+		}
+		if m, err := pipeline.VerifyOutput(out); err != nil || m.Rows != 250 || len(m.Files) != 3 {
+			t.Fatalf("after the 3-unit run: %+v, %v", m, err)
+		}
+	})
 }
 
 func TestShardsCommitWhenAllAreDone(t *testing.T) {
