@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/pipe-ml/pipe/stages"
@@ -27,8 +28,37 @@ func fuzzRead(t *testing.T, name string, data []byte, leakCheck bool, build func
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	readOnce(t, name, path, leakCheck, nil, build)
+	// Sources that can set undecodable rows aside read the same input
+	// again with a Rejecter (on_error), whose own checks run on each row.
+	readOnce(t, name, path, leakCheck, &fuzzRejecter{t: t}, build)
+}
+
+// fuzzRejecter checks every record a source sets aside.
+type fuzzRejecter struct {
+	t    *testing.T
+	rows int
+}
+
+func (r *fuzzRejecter) Reject(_ context.Context, rec arrow.RecordBatch, err error) error {
+	if !rec.Schema().Equal(stages.RawRowSchema) || rec.NumRows() != 1 || err == nil {
+		r.t.Errorf("rejected %d rows of %s with %v", rec.NumRows(), rec.Schema(), err)
+	}
+	r.rows++
+	return nil
+}
+
+func readOnce(t *testing.T, name, path string, leakCheck bool, rej *fuzzRejecter, build func(path string, mem memory.Allocator) (stages.Source, error)) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	src, err := build(path, mem)
+	if rej != nil && err == nil {
+		rt, ok := src.(stages.RejecterTaker)
+		if !ok {
+			src.Close()
+			return
+		}
+		rt.SetRejecter(rej)
+	}
 	if err == nil {
 		// A malformed file may declare billions of rows of a null column:
 		// reading stops after a million.
