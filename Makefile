@@ -47,7 +47,8 @@ fmt-check:
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 # Each native fuzz target runs for FUZZTIME on top of its seed corpus (the
-# seeds also run in every plain `go test`).
+# seeds also run in every plain `go test`); scripts/fuzz.sh says how a
+# known Go 1.26 fuzzing flake is told from a finding.
 FUZZ_TARGETS := \
 	./pipeline:FuzzLoad \
 	./pipeline:FuzzManifestNames \
@@ -60,11 +61,7 @@ FUZZ_TARGETS := \
 	./internal/onnx:FuzzDecode
 
 fuzz:
-	@for t in $(FUZZ_TARGETS); do \
-	  pkg=$${t%%:*}; name=$${t##*:}; \
-	  echo "fuzz $$pkg $$name ($(FUZZTIME))"; \
-	  $(GO) test $$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 50x >/tmp/pipe-fuzz.log 2>&1 || { cat /tmp/pipe-fuzz.log; exit 1; }; \
-	done
+	@GO=$(GO) FUZZTIME=$(FUZZTIME) scripts/fuzz.sh $(FUZZ_TARGETS)
 
 bench: build
 	@scripts/bench.sh
