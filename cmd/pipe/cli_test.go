@@ -87,6 +87,7 @@ stages:
 		stderr string
 	}{
 		{"validate ok", []string{"validate", job}, 0, "ok (3 stages)", ""},
+		{"validate lists work units", []string{"validate", job}, 0, "work units: 1 (", ""},
 		{"run ok", []string{"run", job}, 0, "", "succeeded"},
 		{"run again: output is complete", []string{"run", job}, 0, "", "nothing to do"},
 		{"validate broken", []string{"validate", bad}, 2, "", `unknown stage type "generat" (did you mean "generate"?)`},

@@ -174,6 +174,9 @@ and the schema along every edge. Sources read file metadata, never data.
 Exits 0 when the job can run, 2 with every problem listed when it cannot.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if f := cmd.Flag("log-level"); f != nil && !f.Changed {
+				g.logLevel = "warn" // placement lines belong to runs
+			}
 			log, err := g.logger()
 			if err != nil {
 				return err
@@ -196,6 +199,23 @@ Exits 0 when the job can run, 2 with every problem listed when it cannot.`,
 				return tw.Flush()
 			}
 			fmt.Fprintf(g.stdout, "%s: ok (%d stages)\n", args[0], len(p.Stats()))
+			units := p.WorkUnits()
+			var rows int64
+			for _, u := range units {
+				if u.Rows < 0 {
+					rows = -1
+					break
+				}
+				rows += u.Rows
+			}
+			switch {
+			case len(units) == 1:
+				fmt.Fprintln(g.stdout, "work units: 1 (a rerun redoes the whole job; --shard cannot split it)")
+			case rows >= 0:
+				fmt.Fprintf(g.stdout, "work units: %d, %d rows (--shard i/n splits them)\n", len(units), rows)
+			default:
+				fmt.Fprintf(g.stdout, "work units: %d (--shard i/n splits them)\n", len(units))
+			}
 			return nil
 		},
 	}
