@@ -111,7 +111,7 @@ func Build(job *Job, opts BuildOptions) (*Pipeline, error) {
 	ps := &problems{file: job.File}
 	ps.list = append(ps.list, job.problems...)
 	nodes := checkGraph(job, reg, ps)
-	checkErrorPolicies(nodes, job, ps)
+	checkErrorPolicies(nodes, ps)
 	order := topoOrder(nodes, ps)
 
 	p := &Pipeline{job: job, mem: mem, log: log, budget: opts.MaxBytesInFlight, stop: make(chan struct{}), overwrite: opts.Overwrite, shard: opts.Shard}

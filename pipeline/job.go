@@ -57,8 +57,8 @@ type StageDef struct {
 	// unset (no limit).
 	MaxErrors    int64
 	MaxErrorsPct float64
-	// DeadLetter is the folder dead-letter rows are written to, resolved
-	// against the job folder.
+	// DeadLetter is the folder dead-letter rows are written to, as written
+	// (relative to the job folder).
 	DeadLetter string
 
 	onErrorNode, maxErrorsNode, deadLetterNode *yaml.Node

@@ -39,7 +39,7 @@ type errorPolicy struct {
 
 // checkErrorPolicies checks every stage's on_error, max_errors and
 // dead_letter keys once the stage types are known.
-func checkErrorPolicies(nodes []*node, job *Job, ps *problems) {
+func checkErrorPolicies(nodes []*node, ps *problems) {
 	for _, n := range nodes {
 		s := n.def
 		if n.entry == nil {
@@ -57,9 +57,6 @@ func checkErrorPolicies(nodes []*node, job *Job, ps *problems) {
 			ps.add(s.onErrorNode.Line, s.onErrorNode.Column, s.ID, "on_error: dead_letter needs dead_letter: FOLDER, where the failed rows are written")
 		case s.DeadLetter != "" && s.OnError != stages.OnErrorDeadLetter:
 			ps.add(s.deadLetterNode.Line, s.deadLetterNode.Column, s.ID, "dead_letter is only used with on_error: dead_letter")
-		}
-		if s.DeadLetter != "" && !filepath.IsAbs(s.DeadLetter) {
-			s.DeadLetter = filepath.Join(job.Dir, s.DeadLetter)
 		}
 	}
 }
@@ -93,7 +90,12 @@ func (p *Pipeline) newErrorPolicy(n *node) error {
 		}
 	}
 	ep.schema = arrow.NewSchema(fields, nil)
+	// The folder as the job wrote it counts in the fingerprint; relative
+	// to the job folder, like every path of a stage.
 	ep.dir = filepath.Clean(s.DeadLetter)
+	if !filepath.IsAbs(ep.dir) {
+		ep.dir = filepath.Join(p.job.Dir, ep.dir)
+	}
 	dlq, err := p.buildDeadLetter(n, "")
 	if err != nil {
 		return err

@@ -140,10 +140,14 @@ type fileDir struct {
 }
 
 // lister returns the sink built by Build that writes the folder.
-func (d fileDir) lister() stages.FileLister {
-	st := d.n.stage
+func (d fileDir) lister() stages.FileLister { return d.pick(d.n.stage, d.n.dlq) }
+
+// pick returns whichever of a node's sink and dead-letter sink writes the
+// folder, as a FileLister.
+func (d fileDir) pick(stage stages.Stage, dlq stages.Sink) stages.FileLister {
+	var st stages.Stage = stage
 	if d.dlq {
-		st = d.n.dlq
+		st = dlq
 	}
 	fl, _ := st.(stages.FileLister)
 	return fl
@@ -322,12 +326,7 @@ type inst struct {
 // lister returns the pass's sink writing folder d.
 func (ps *pass) lister(d fileDir) stages.FileLister {
 	in := ps.st[d.n.idx]
-	st := in.stage
-	if d.dlq {
-		st = in.dlq
-	}
-	fl, _ := st.(stages.FileLister)
-	return fl
+	return d.pick(in.stage, in.dlq)
 }
 
 // close closes every instance of the pass.

@@ -158,11 +158,7 @@ func unitDone(dir string, unit int, fp string) bool {
 
 // writeUnitRecord records a committed unit in dir's journal.
 func writeUnitRecord(dir string, r *UnitRecord) error {
-	data, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return err
-	}
-	return writeFileAtomic(unitRecordPath(dir, r.Unit), append(data, '\n'))
+	return writeJSONAtomic(unitRecordPath(dir, r.Unit), r)
 }
 
 // describeFiles lists committed files with rows, sizes and SHA-256, named

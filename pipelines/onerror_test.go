@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/file"
@@ -142,14 +143,29 @@ stages:
 
 // readScored reads the key column, and the emb column when present, of a
 // complete output folder.
-func readScored(t *testing.T, dir string) ([]int64, []float32) {
+func readScored(t *testing.T, dir string) (keys []int64, emb []float32) {
+	t.Helper()
+	eachChunk(t, dir, func(column string, c arrow.Array) {
+		switch column {
+		case "key":
+			keys = append(keys, c.(*array.Int64).Int64Values()...)
+		case "emb":
+			l := c.(*array.FixedSizeList)
+			vals := l.ListValues().(*array.Float32).Float32Values()
+			emb = append(emb, vals[l.Offset()*3:(l.Offset()+l.Len())*3]...)
+		}
+	})
+	return keys, emb
+}
+
+// eachChunk checks that dir holds complete output and calls fn with every
+// chunk of every column of its files, in manifest order.
+func eachChunk(t *testing.T, dir string, fn func(column string, chunk arrow.Array)) {
 	t.Helper()
 	m, err := pipeline.VerifyOutput(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var keys []int64
-	var emb []float32
 	for _, f := range m.Files {
 		r, err := file.OpenParquetFile(filepath.Join(dir, f.Name), false)
 		if err != nil {
@@ -166,19 +182,11 @@ func readScored(t *testing.T, dir string) ([]int64, []float32) {
 		}
 		for i, fld := range tbl.Schema().Fields() {
 			for _, c := range tbl.Column(i).Data().Chunks() {
-				switch fld.Name {
-				case "key":
-					keys = append(keys, c.(*array.Int64).Int64Values()...)
-				case "emb":
-					l := c.(*array.FixedSizeList)
-					vals := l.ListValues().(*array.Float32).Float32Values()
-					emb = append(emb, vals[l.Offset()*3:(l.Offset()+l.Len())*3]...)
-				}
+				fn(fld.Name, c)
 			}
 		}
 		tbl.Release()
 	}
-	return keys, emb
 }
 
 // TestSourceDeadLetter sets aside the lines of CSV and JSON-lines files
@@ -260,41 +268,19 @@ stages:
 // dead-letter folder of a source.
 func readDeadLetters(t *testing.T, dir string) (lines []int64, texts, errs []string) {
 	t.Helper()
-	m, err := pipeline.VerifyOutput(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range m.Files {
-		r, err := file.OpenParquetFile(filepath.Join(dir, f.Name), false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fr, err := pqarrow.NewFileReader(r, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tbl, err := fr.ReadTable(context.Background())
-		r.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i, fld := range tbl.Schema().Fields() {
-			for _, c := range tbl.Column(i).Data().Chunks() {
-				switch fld.Name {
-				case "_pipe_line":
-					lines = append(lines, c.(*array.Int64).Int64Values()...)
-				case "_pipe_raw":
-					for k := range c.Len() {
-						texts = append(texts, c.(*array.String).Value(k))
-					}
-				case "_pipe_error":
-					for k := range c.Len() {
-						errs = append(errs, c.(*array.String).Value(k))
-					}
-				}
+	eachChunk(t, dir, func(column string, c arrow.Array) {
+		switch column {
+		case "_pipe_line":
+			lines = append(lines, c.(*array.Int64).Int64Values()...)
+		case "_pipe_raw":
+			for k := range c.Len() {
+				texts = append(texts, c.(*array.String).Value(k))
+			}
+		case "_pipe_error":
+			for k := range c.Len() {
+				errs = append(errs, c.(*array.String).Value(k))
 			}
 		}
-		tbl.Release()
-	}
+	})
 	return lines, texts, errs
 }

@@ -271,3 +271,16 @@ func truncate(s string) string {
 	}
 	return s
 }
+
+// finishColumn returns the first rows values of b as an array owned by the
+// caller, and resets b. A builder that took a value of a record then set
+// aside (on_error) holds one value more.
+func finishColumn(b array.Builder, rows int) arrow.Array {
+	a := b.NewArray()
+	if a.Len() <= rows {
+		return a
+	}
+	cut := array.NewSlice(a, 0, int64(rows))
+	a.Release()
+	return cut
+}

@@ -434,9 +434,7 @@ records:
 func cutRecord(b *array.RecordBuilder, schema *arrow.Schema, rows int) arrow.RecordBatch {
 	cols := make([]arrow.Array, schema.NumFields())
 	for i := range cols {
-		a := b.Field(i).NewArray()
-		cols[i] = array.NewSlice(a, 0, int64(rows))
-		a.Release()
+		cols[i] = finishColumn(b.Field(i), rows)
 	}
 	rec := array.NewRecordBatch(schema, cols, int64(rows))
 	for _, c := range cols {

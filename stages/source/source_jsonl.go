@@ -426,12 +426,7 @@ func (s *JSONL) newRecord(rows int) arrow.RecordBatch {
 	k := 0
 	for i, b := range s.builders {
 		if b != nil {
-			cols[i] = b.NewArray()
-			if cols[i].Len() > rows { // took a value of a line set aside
-				cut := array.NewSlice(cols[i], 0, int64(rows))
-				cols[i].Release()
-				cols[i] = cut
-			}
+			cols[i] = finishColumn(b, rows)
 		} else {
 			cols[i] = built[k]
 			k++
