@@ -22,13 +22,20 @@ type Call struct {
 	rows  int
 
 	// Owned by whichever goroutine runs the call.
-	idx     int // candidate the call is on
-	attempt int // attempts on this candidate
+	idx     int       // candidate the call is on
+	attempt int       // attempts on this candidate
+	began   time.Time // start of the first attempt; zero before
+	ran     time.Duration
 
 	done chan struct{}
 	out  []bridge.Tensor
 	err  error
 }
+
+// Ran is valid after Done: how long backends worked on the call, from the
+// start of its first attempt to its end (retries, backoff and fallback
+// included; the wait in the queue before the first attempt not).
+func (c *Call) Ran() time.Duration { return c.ran }
 
 // Done is closed when the call has completed.
 func (c *Call) Done() <-chan struct{} { return c.done }
@@ -99,10 +106,46 @@ func (m *Model) Submit(ctx context.Context, in []bridge.Tensor, mem memory.Alloc
 	if len(in) > 0 && len(in[0].Shape) > 0 {
 		c.rows = int(in[0].Shape[0])
 	}
+	if !m.admit(c) {
+		return c, nil // queued behind the model's running calls
+	}
 	if err := m.cands[c.idx].lane.pool.Go(c.run); err != nil {
 		c.finish(nil, fmt.Errorf("%w: %w", ErrClosed, err))
 	}
 	return c, nil
+}
+
+// admit counts c as running and reports true, or queues it when
+// spec.Instances calls already run.
+func (m *Model) admit(c *Call) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.spec.Instances > 0 && m.running >= m.spec.Instances {
+		m.waiting = append(m.waiting, c)
+		return false
+	}
+	m.running++
+	return true
+}
+
+// done uncounts a finished call and starts the oldest waiting one, on the
+// model's current candidate. It runs on the finishing worker, so the lane
+// can take the next call without waiting for the stage.
+func (m *Model) done() {
+	m.mu.Lock()
+	m.running--
+	var next *Call
+	if len(m.waiting) > 0 {
+		next = m.waiting[0]
+		m.waiting[0] = nil
+		m.waiting = m.waiting[1:]
+		m.running++
+		next.idx = m.cur
+	}
+	m.mu.Unlock()
+	if next != nil {
+		next.resubmit()
+	}
 }
 
 // finish completes the call. Nothing of c may be touched afterwards.
@@ -110,6 +153,10 @@ func (c *Call) finish(out []bridge.Tensor, err error) {
 	c.out, c.err = out, err
 	m := c.m
 	e := m.e
+	if !c.began.IsZero() {
+		c.ran = e.clock.Now().Sub(c.began)
+	}
+	m.done()
 	e.adm.release(c.bytes)
 	e.met.bytes.Sub(float64(c.bytes))
 	e.met.calls.Dec()
@@ -187,6 +234,9 @@ func (c *Call) run() {
 		if opened {
 			cd.met.inFlight.Inc()
 			start := e.clock.Now()
+			if c.began.IsZero() {
+				c.began = start
+			}
 			out, err = ent.sess.Run(c.ctx, c.in, c.mem)
 			d = e.clock.Now().Sub(start)
 			cd.met.inFlight.Dec()

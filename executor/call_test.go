@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -379,5 +380,54 @@ func TestFallbackOntoAFullLane(t *testing.T) {
 	}
 	if b.Peak() != 1 || b.Calls() != n+1 {
 		t.Fatalf("fb peak %d calls %d, want 1 and %d", b.Peak(), b.Calls(), n+1)
+	}
+}
+
+// TestModelInstancesQueueInOrder: a handle with Instances 1 on a lane that
+// runs 3 at once still runs one call at a time; the others wait and start
+// in submission order. Ran is the backend's time, not the wait.
+func TestModelInstancesQueueInOrder(t *testing.T) {
+	v := newEnv(t, Options{MaxConcurrency: map[string]int{"fq": 3}})
+	a := v.fake("fq", backendtest.Config{})
+	m := v.open(ModelSpec{Path: v.model("m.fake", "x"), Backends: []string{"fq"}, Instances: 1})
+	gate := make(chan struct{})
+	a.SetGate(gate)
+	warm := len(a.Rows())
+	var calls []*Call
+	var ins []bridge.Tensor
+	for rows := 1; rows <= 4; rows++ {
+		in := backendtest.Input(v.mem, rows, 4)
+		ins = append(ins, in)
+		c, err := m.Submit(context.Background(), []bridge.Tensor{in}, v.mem)
+		if err != nil {
+			t.Fatal(err)
+		}
+		calls = append(calls, c)
+	}
+	for a.Running() < 1 {
+		time.Sleep(time.Millisecond)
+	}
+	v.clock.Advance(3 * time.Second) // the first call runs 3s on the fake clock
+	close(gate)
+	for i, c := range calls {
+		out, err := c.Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		v.checkOut(out, i+1)
+		backendtest.Free(v.mem, out)
+		v.mem.Free(ins[i].Data)
+	}
+	if p := a.Peak(); p != 1 {
+		t.Errorf("peak concurrency %d, want 1 (Instances)", p)
+	}
+	if got, want := a.Rows()[warm:], []int{1, 2, 3, 4}; !slices.Equal(got, want) {
+		t.Errorf("calls ran with rows %v, want %v (submission order)", got, want)
+	}
+	if d := calls[0].Ran(); d != 3*time.Second {
+		t.Errorf("first call Ran %v, want 3s", d)
+	}
+	if d := calls[3].Ran(); d != 0 {
+		t.Errorf("last call Ran %v, want 0: it waited while the clock moved, and ran without it moving", d)
 	}
 }

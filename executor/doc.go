@@ -101,6 +101,11 @@
 // before loading a model and before each run; a running backend call is
 // interrupted through its context.
 //
+// ModelSpec.Instances bounds the calls of one handle that run at once; the
+// calls submitted past it wait in order and the worker that finishes a
+// call starts the next one, so a stage can queue a batch behind its
+// running calls without running more of them.
+//
 // # Metrics
 //
 // [New] creates Prometheus collectors named pipe_backend_* (runs, errors,

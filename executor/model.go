@@ -77,6 +77,11 @@ type ModelSpec struct {
 	// the backend at this fixed size, so backends that need static shapes
 	// accept a model whose only dynamic dimension is the batch.
 	PadTo int
+	// Instances is the most calls of this handle that run at once (a
+	// stage's `instances`); further calls wait, in submission order, and
+	// start as soon as one finishes, from the finishing worker. 0: only
+	// the lanes limit them.
+	Instances int
 }
 
 // Model is a stage's handle on a placed model: an ordered list of
@@ -101,6 +106,10 @@ type Model struct {
 	reason string
 	closed bool
 	calls  sync.WaitGroup
+
+	// Calls past spec.Instances (under mu).
+	running int
+	waiting []*Call
 }
 
 // cand is one backend a model may run on.

@@ -73,28 +73,30 @@ func (s *session) canceled(err error, code int, msg string) error {
 }
 
 // call runs the session on the calling goroutine. With a cancellable ctx it
-// creates run options and a watcher that sets their terminate flag when ctx
-// is done, and stops and waits for the watcher before returning.
+// creates run options whose terminate flag is set when ctx is done, and
+// before returning deregisters that or waits for it to have run.
 func (s *session) call(ctx context.Context, values, outs []*C.OrtValue) error {
 	var ro *C.OrtRunOptions
-	if done := ctx.Done(); done != nil {
+	if ctx.Done() != nil {
 		if e := C.pipe_ort_runopts_create(&ro); e.msg != nil {
 			return takeError(s.backend, opRun, e)
 		}
 		defer C.pipe_ort_runopts_release(ro)
-		stop := make(chan struct{})
-		var wg sync.WaitGroup
-		wg.Go(func() {
-			select {
-			case <-done:
-				e := C.pipe_ort_runopts_terminate(ro)
-				C.free(unsafe.Pointer(e.msg))
-			case <-stop:
-			}
+		// A cancelled context terminates the run. AfterFunc rather than a
+		// watching goroutine: the run's end then does not wait for another
+		// goroutine to be scheduled, which on a busy machine left the
+		// backend idle between calls.
+		var terminated sync.WaitGroup
+		terminated.Add(1)
+		stop := context.AfterFunc(ctx, func() {
+			defer terminated.Done()
+			e := C.pipe_ort_runopts_terminate(ro)
+			C.free(unsafe.Pointer(e.msg))
 		})
 		defer func() {
-			close(stop)
-			wg.Wait()
+			if !stop() {
+				terminated.Wait() // the terminate call must be done with ro
+			}
 		}()
 	}
 	var inPtr, outPtr **C.OrtValue

@@ -22,7 +22,7 @@ type Config struct {
 	Threads   int                      `yaml:"threads" doc:"Threads inside one model call (ONNX Runtime intra-op threads); 0: the runtime's default."`
 	Session   SessionConfig            `yaml:"session" doc:"Further runtime settings."`
 	Batch     BatchConfig              `yaml:"batch" doc:"Dynamic batching: how rows are grouped into model calls."`
-	Instances int                      `yaml:"instances" doc:"Batches of this stage run at once; output order is kept."`
+	Instances int                      `yaml:"instances" doc:"Batches of this stage run at once; output order is kept. One more full batch waits packed behind them, so the backend goes from one call to the next without waiting for the stage."`
 	Retry     RetryConfig              `yaml:"retry" doc:"Retries of transient backend errors, with exponential backoff and full jitter."`
 	Breaker   BreakerConfig            `yaml:"circuit_breaker" doc:"Circuit breaker per (model, backend): after repeated failures calls move to the next backend."`
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/bits"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -299,3 +300,4 @@ var closedDone = func() chan struct{} {
 
 func (doneCall) Done() <-chan struct{}            { return closedDone }
 func (doneCall) Result() ([]bridge.Tensor, error) { return nil, nil }
+func (doneCall) Ran() time.Duration               { return 0 }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
@@ -28,6 +29,10 @@ type Call interface {
 	Done() <-chan struct{}
 	// Result is valid after Done; outputs are owned by the caller.
 	Result() ([]bridge.Tensor, error)
+	// Ran is valid after Done: how long a backend worked on the call,
+	// from the start of its first attempt to its end (retries included,
+	// the wait in the queue not).
+	Ran() time.Duration
 }
 
 // autoOrder is the backend preference of `backends: [auto]`.
@@ -35,13 +40,16 @@ var autoOrder = []string{"ane", "mps", "metal", "cpu"}
 
 // sessionRunner runs a model on one plain session of the first backend
 // that can take it. Each call runs on its own goroutine, which the stage
-// waits for before it returns.
+// waits for before it returns; at most `instances` of them run at once,
+// the others wait their turn in submission order.
 type sessionRunner struct {
 	sess            bridge.Session
 	backend, reason string
+	slots           chan struct{} // one token per running call
+	last            chan struct{} // closed when the last submitted call has its slot (Submit is called by one goroutine)
 }
 
-func openSession(ctx context.Context, path string, prefs []string, strict bool, opts bridge.Options) (*sessionRunner, error) {
+func openSession(ctx context.Context, path string, prefs []string, strict bool, instances int, opts bridge.Options) (*sessionRunner, error) {
 	cands := prefs
 	auto := len(prefs) == 1 && prefs[0] == "auto"
 	if auto {
@@ -83,7 +91,7 @@ func openSession(ctx context.Context, path string, prefs []string, strict bool, 
 		if len(skipped) > 0 {
 			reason += "; skipped " + strings.Join(skipped, "; ")
 		}
-		return &sessionRunner{sess: sess, backend: name, reason: reason}, nil
+		return &sessionRunner{sess: sess, backend: name, reason: reason, slots: make(chan struct{}, max(instances, 1))}, nil
 	}
 	return nil, fmt.Errorf("no backend can run %s: %s", filepath.Base(path), strings.Join(skipped, "; "))
 }
@@ -94,9 +102,28 @@ func (r *sessionRunner) Close() error                { return r.sess.Close() }
 
 func (r *sessionRunner) Submit(ctx context.Context, in []bridge.Tensor, mem memory.Allocator) (Call, error) {
 	c := &directCall{done: make(chan struct{})}
+	// Calls take their slot in submission order: each waits for the one
+	// submitted before it to have started.
+	prev := r.last
+	started := make(chan struct{})
+	r.last = started
 	go func() {
 		defer close(c.done)
+		if prev != nil {
+			<-prev
+		}
+		select {
+		case r.slots <- struct{}{}:
+		case <-ctx.Done():
+			close(started)
+			c.err = ctx.Err()
+			return
+		}
+		close(started)
+		defer func() { <-r.slots }()
+		t := time.Now()
 		c.out, c.err = r.sess.Run(ctx, in, mem)
+		c.ran = time.Since(t)
 	}()
 	return c, nil
 }
@@ -105,7 +132,9 @@ type directCall struct {
 	done chan struct{}
 	out  []bridge.Tensor
 	err  error
+	ran  time.Duration
 }
 
 func (c *directCall) Done() <-chan struct{}            { return c.done }
 func (c *directCall) Result() ([]bridge.Tensor, error) { return c.out, c.err }
+func (c *directCall) Ran() time.Duration               { return c.ran }

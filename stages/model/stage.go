@@ -121,18 +121,19 @@ func New(conf Config, env *stages.Env) (*Stage, error) {
 func openRunner(ctx context.Context, conf Config, env *stages.Env, opts bridge.Options) (Runner, error) {
 	ex, ok := env.Services[executor.ServiceKey].(*executor.Executor)
 	if !ok {
-		return openSession(ctx, string(conf.Model), conf.Backends, conf.Strict, opts)
+		return openSession(ctx, string(conf.Model), conf.Backends, conf.Strict, conf.Instances, opts)
 	}
 	m, err := ex.Open(ctx, executor.ModelSpec{
-		Stage:    env.ID,
-		Path:     string(conf.Model),
-		SHA256:   conf.SHA256,
-		Backends: conf.Backends,
-		Strict:   conf.Strict,
-		Session:  opts,
-		Retry:    executor.RetryPolicy{MaxAttempts: conf.Retry.MaxAttempts, Initial: conf.Retry.Initial.D(), Max: conf.Retry.Max.D()},
-		Breaker:  executor.BreakerPolicy{Failures: conf.Breaker.Failures, OpenFor: conf.Breaker.OpenFor.D(), HalfOpenProbes: conf.Breaker.HalfOpenProbes},
-		PadTo:    conf.Batch.PadTo,
+		Stage:     env.ID,
+		Path:      string(conf.Model),
+		SHA256:    conf.SHA256,
+		Backends:  conf.Backends,
+		Strict:    conf.Strict,
+		Session:   opts,
+		Retry:     executor.RetryPolicy{MaxAttempts: conf.Retry.MaxAttempts, Initial: conf.Retry.Initial.D(), Max: conf.Retry.Max.D()},
+		Breaker:   executor.BreakerPolicy{Failures: conf.Breaker.Failures, OpenFor: conf.Breaker.OpenFor.D(), HalfOpenProbes: conf.Breaker.HalfOpenProbes},
+		PadTo:     conf.Batch.PadTo,
+		Instances: conf.Instances,
 	})
 	if err != nil {
 		return nil, err
@@ -225,12 +226,11 @@ func (s *Stage) Close() error {
 
 // inflight is one submitted batch.
 type inflight struct {
-	batch   batcher.Batch
-	Call    Call
-	owned   [][]byte
-	started time.Time
-	first   int64 // number of the batch's first row in the stream
-	n       int64 // real rows run: the first n rows of rec()
+	batch batcher.Batch
+	Call  Call
+	owned [][]byte
+	first int64 // number of the batch's first row in the stream
+	n     int64 // real rows run: the first n rows of rec()
 	// compact, when rows of the batch were rejected before the run, holds
 	// the rows that run (owned, released by finish); rows[i] is the
 	// number of its row i in the stream.
@@ -273,8 +273,9 @@ func (f *inflight) rangeError(lo, hi int64, err error) error {
 	return fmt.Errorf("rows %d-%d: %w", f.row(lo), f.row(hi-1), err)
 }
 
-// Run batches the input rows, keeps up to `instances` model calls in
-// flight and emits their results in input order. The loop owns the
+// Run batches the input rows, keeps up to `instances` model calls running
+// (and one full batch queued behind them) and emits their results in
+// input order. The loop owns the
 // batcher's timer, so a partial batch leaves by its deadline even when no
 // more rows arrive.
 func (s *Stage) Run(ctx context.Context, in []<-chan arrow.RecordBatch, emit stages.Emit) (err error) {
@@ -301,9 +302,27 @@ func (s *Stage) Run(ctx context.Context, in []<-chan arrow.RecordBatch, emit sta
 	timer.Stop()
 	defer timer.Stop()
 	var rows int64
-	// startReady starts every batch that is ready, while instances are free.
+	// room reports whether one more batch may be submitted. Any ready
+	// batch may start while fewer than `instances` calls are in flight;
+	// one more, queued behind them, only when it is full (or the input has
+	// ended). That queued batch is packed while the backend runs, which
+	// then goes from one call to the next without waiting for this
+	// goroutine to be scheduled, pack and submit: on a busy machine that
+	// wait left the backend idle a quarter of the time. A partial batch
+	// never takes the queued place: it keeps its deadline for a free
+	// instance, as without it.
+	room := func() bool {
+		switch n := len(queue); {
+		case n < s.conf.Instances:
+			return true
+		case n == s.conf.Instances:
+			return input == nil || int64(b.Pending()) >= int64(b.Target())
+		}
+		return false
+	}
+	// startReady starts every batch that is ready, while there is room.
 	startReady := func() error {
-		for len(queue) < s.conf.Instances {
+		for room() {
 			var bt batcher.Batch
 			var berr error
 			switch {
@@ -340,7 +359,7 @@ func (s *Stage) Run(ctx context.Context, in []<-chan arrow.RecordBatch, emit sta
 		// A deadline that passed since startReady looked means a batch can
 		// start now, if an instance is free.
 		ready := b.Ready()
-		if ready && len(queue) < s.conf.Instances {
+		if ready && room() {
 			continue
 		}
 		var oldest <-chan struct{}
@@ -401,7 +420,7 @@ func (s *Stage) Run(ctx context.Context, in []<-chan arrow.RecordBatch, emit sta
 // Rejecter, rows that cannot become tensors are rejected first and the
 // others run; a batch left without rows gets a call that is already done.
 func (s *Stage) submit(ctx context.Context, bt batcher.Batch, first int64) (*inflight, error) {
-	f := &inflight{batch: bt, started: time.Now(), first: first, n: int64(bt.Rows)}
+	f := &inflight{batch: bt, first: first, n: int64(bt.Rows)}
 	if s.reject != nil {
 		if err := s.screen(ctx, f); err != nil {
 			s.finish(f)
@@ -473,7 +492,9 @@ func (s *Stage) complete(ctx context.Context, b *batcher.Batcher, f *inflight, e
 		}
 		return fmt.Errorf("rows %d-%d: %w", f.first, f.first+int64(f.batch.Rows)-1, err)
 	}
-	took := time.Since(f.started)
+	// The backend's own time for the batch, not the time since submit,
+	// which includes the wait behind the calls before it.
+	took := f.Call.Ran()
 	b.Sizer().Observe(f.batch.Rows+f.batch.Padding, took)
 	s.observe(f, took)
 	rec, err := s.output(f.rec(), 0, f.n, outs)
