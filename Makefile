@@ -56,6 +56,7 @@ FUZZ_TARGETS := \
 	./stages/source:FuzzJSONL \
 	./stages/source:FuzzParquet \
 	./stages/source:FuzzIPC \
+	./stages/source:FuzzParseVector \
 	./stages/transform:FuzzFilterExpr \
 	./batcher:FuzzBatcher \
 	./internal/onnx:FuzzDecode

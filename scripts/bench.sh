@@ -109,22 +109,37 @@ jsonl_input() {
 		go run ./internal/cmd/jsonlgen -out "$JSONL" -rows "$JSONL_ROWS"
 		echo "$JSONL_ROWS" >"$BENCH_DIR/rows.jsonl.rows"
 	fi
+	JSONL_VEC="$BENCH_DIR/rows-vec.jsonl"
+	if [[ ! -f "$JSONL_VEC" ]] || [[ "$(cat "$BENCH_DIR/rows-vec.jsonl.rows" 2>/dev/null)" != "$JSONL_ROWS" ]]; then
+		go run ./internal/cmd/jsonlgen -vector -out "$JSONL_VEC" -rows "$JSONL_ROWS"
+		echo "$JSONL_ROWS" >"$BENCH_DIR/rows-vec.jsonl.rows"
+	fi
 }
 
-bench_batching() {
-	jsonl_input
-	local one=() many=()
+# batching_gain JOB FILE LABEL: max_rows 1 against 256 on JOB, alternating.
+batching_gain() {
+	local job=$1 file=$2 label=$3 one=() many=()
 	for i in $(seq "$REPEAT"); do
-		one+=("$(job_rate pipelines/bench/jsonl-mlp.yaml IN="$JSONL" MAX_ROWS=1)")
-		many+=("$(job_rate pipelines/bench/jsonl-mlp.yaml IN="$JSONL" MAX_ROWS=256)")
+		one+=("$(job_rate "$job" IN="$file" MAX_ROWS=1)")
+		many+=("$(job_rate "$job" IN="$file" MAX_ROWS=256)")
 	done
 	local a b
 	a=$(printf '%s\n' "${one[@]}" | median)
 	b=$(printf '%s\n' "${many[@]}" | median)
-	printf '\nbatching: JSON lines read one row per batch -> MLP, %d rows, median of %d\n' "$JSONL_ROWS" "$REPEAT"
+	printf '\nbatching (%s): JSON lines read one row per batch -> MLP, %d rows, median of %d\n' "$label" "$JSONL_ROWS" "$REPEAT"
 	printf '  max_rows: 1      %12.0f rows/s   runs: %s\n' "$a" "${one[*]}"
 	printf '  max_rows: 256    %12.0f rows/s   runs: %s\n' "$b" "${many[*]}"
 	printf '  gain: %.2fx (target >= 4x)\n' "$(echo "$b / $a" | bc -l)"
+}
+
+# Two layouts of the same rows: the 32 features as one JSON array (read
+# straight into the model's vector column), and as 32 scalar fields packed
+# by a vectorize stage, where building a 33-column Arrow batch per row costs
+# about as much as a one-row model call.
+bench_batching() {
+	jsonl_input
+	batching_gain pipelines/bench/jsonl-vec-mlp.yaml "$JSONL_VEC" '"x": [32 numbers]'
+	batching_gain pipelines/bench/jsonl-mlp.yaml "$JSONL" "32 scalar fields + vectorize"
 }
 
 bench_adaptive() {

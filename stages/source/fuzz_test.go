@@ -112,6 +112,7 @@ func FuzzJSONL(f *testing.F) {
 	for _, s := range []string{
 		"{000000", `{"a": 1}` + "\n" + `{"a": "x"}`, `{"a": [1, {"b": null}], "c": true}`, "[1]\n", "null\n", `{"a": 1e999}`,
 		`{"t": "2024-01-02T03:04:05Z"}` + "\n" + `{"t": "nope"}`, `{"a": 1}{"a": 2}`, "\n\n", `{"a": "\ud800"}`,
+		`{"v": [1, 2.5]}` + "\n" + `{"v": [3, -4]}` + "\n" + `{"v": null}` + "\n" + `{"v": [5]}`,
 	} {
 		f.Add([]byte(s), false)
 	}
@@ -119,7 +120,7 @@ func FuzzJSONL(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, explicit bool) {
 		c := JSONLConfig{InferRows: 3, BatchRows: 2}
 		if explicit {
-			c.Schema = []SchemaColumn{{Name: "a", Type: "int64"}, {Name: "b", Type: "string"}, {Name: "t", Type: "timestamp"}}
+			c.Schema = []SchemaColumn{{Name: "a", Type: "int64"}, {Name: "b", Type: "string"}, {Name: "t", Type: "timestamp"}, {Name: "v", Type: "vector[2]"}}
 		}
 		fuzzRead(t, "fuzz.jsonl", data, true, func(path string, mem memory.Allocator) (stages.Source, error) {
 			c.Paths = []stages.Path{stages.Path(path)}

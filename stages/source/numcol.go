@@ -11,43 +11,72 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
-// numColumn collects the values of one int64 or float64 column of a text
-// source's batch in Go slices reused across batches. [buildNumColumns]
-// turns a batch's columns into arrays whose buffers share one allocation:
-// through Arrow builders, a JSON-lines stream read one row per batch costs
-// two buffer allocations per column and row.
+// numColumn collects the values of one int64, float64 or vector column of
+// a text source's batch in Go slices reused across batches.
+// [buildNumColumns] turns a batch's columns into arrays whose buffers share
+// one allocation: through Arrow builders, a JSON-lines stream read one row
+// per batch costs two buffer allocations per column and row.
 type numColumn struct {
-	typ   arrow.DataType // int64 or float64
+	typ   arrow.DataType // int64, float64 or vector[dim]
+	dim   int            // vector: numbers per row
 	i64   []int64
 	f64   []float64
+	f32   []float32 // vector: dim per row, zeros for a null
 	valid []bool
 	nulls int
 }
 
 // isNumColumn reports whether a column of type dt can use numColumn.
 func isNumColumn(dt arrow.DataType) bool {
-	return dt.ID() == arrow.INT64 || dt.ID() == arrow.FLOAT64
+	return dt.ID() == arrow.INT64 || dt.ID() == arrow.FLOAT64 || isVectorType(dt)
 }
 
-func newNumColumn(dt arrow.DataType) *numColumn { return &numColumn{typ: dt} }
+func newNumColumn(dt arrow.DataType) *numColumn {
+	c := &numColumn{typ: dt}
+	if l, ok := dt.(*arrow.FixedSizeListType); ok {
+		c.dim = int(l.Len())
+	}
+	return c
+}
+
+// width is the bytes of one row's values.
+func (c *numColumn) width() int {
+	if c.dim > 0 {
+		return 4 * c.dim
+	}
+	return 8
+}
 
 func (c *numColumn) len() int { return len(c.valid) }
 
 func (c *numColumn) appendNull() {
 	c.valid = append(c.valid, false)
 	c.nulls++
-	if c.typ.ID() == arrow.INT64 {
+	switch {
+	case c.dim > 0:
+		c.f32 = append(c.f32, make([]float32, c.dim)...)
+	case c.typ.ID() == arrow.INT64:
 		c.i64 = append(c.i64, 0)
-	} else {
+	default:
 		c.f64 = append(c.f64, 0)
 	}
 }
 
-// appendText parses text as the column's type, as the int64 and float64
-// text appenders do, and appends it; false when it does not parse.
+// appendText parses text as the column's type, as the int64, float64 and
+// vector text appenders do, and appends it; false when it does not parse.
 func (c *numColumn) appendText(text []byte) bool {
 	// The string does not outlive the call: parse errors are dropped.
 	s := strings.TrimSpace(unsafe.String(unsafe.SliceData(text), len(text)))
+	if c.dim > 0 {
+		before := len(c.f32)
+		var ok bool
+		if c.f32, ok = parseVector(s, c.dim, c.f32); !ok {
+			c.f32 = c.f32[:before]
+			return false
+		}
+		c.valid = append(c.valid, true)
+		return true
+	}
 	if c.typ.ID() == arrow.INT64 {
 		v, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
@@ -76,16 +105,12 @@ func (c *numColumn) truncate(n int) {
 		}
 	}
 	c.valid = c.valid[:n]
-	if c.typ.ID() == arrow.INT64 {
-		c.i64 = c.i64[:n]
-	} else {
-		c.f64 = c.f64[:n]
-	}
+	c.i64, c.f64, c.f32 = c.i64[:min(n, len(c.i64))], c.f64[:min(n, len(c.f64))], c.f32[:min(n*c.dim, len(c.f32))]
 }
 
 // reset empties the column for the next batch, keeping its capacity.
 func (c *numColumn) reset() {
-	c.i64, c.f64, c.valid, c.nulls = c.i64[:0], c.f64[:0], c.valid[:0], 0
+	c.i64, c.f64, c.f32, c.valid, c.nulls = c.i64[:0], c.f64[:0], c.f32[:0], c.valid[:0], 0
 }
 
 // buildNumColumns turns each column's n values into an array (owned by
@@ -96,7 +121,7 @@ func buildNumColumns(mem memory.Allocator, cols []*numColumn, n int) []arrow.Arr
 	pad := func(x int) int { return (x + align - 1) &^ (align - 1) }
 	total := 0
 	for _, c := range cols {
-		total += pad(8 * n)
+		total += pad(c.width() * n)
 		if c.nulls > 0 {
 			total += pad(int(bitutil.BytesForBits(int64(n))))
 		}
@@ -121,15 +146,27 @@ func buildNumColumns(mem memory.Allocator, cols []*numColumn, n int) []arrow.Arr
 			bitmap = memory.SliceBuffer(slab, off, size)
 			off += pad(size)
 		}
-		data := buf[off : off+8*n]
-		if c.typ.ID() == arrow.INT64 {
+		size := c.width() * n
+		data := buf[off : off+size]
+		switch {
+		case c.dim > 0:
+			copy(arrow.Float32Traits.CastFromBytes(data), c.f32)
+		case c.typ.ID() == arrow.INT64:
 			copy(arrow.Int64Traits.CastFromBytes(data), c.i64)
-		} else {
+		default:
 			copy(arrow.Float64Traits.CastFromBytes(data), c.f64)
 		}
-		values := memory.SliceBuffer(slab, off, 8*n)
-		off += pad(8 * n)
-		d := array.NewData(c.typ, n, []*memory.Buffer{bitmap, values}, nil, c.nulls, 0)
+		values := memory.SliceBuffer(slab, off, size)
+		off += pad(size)
+		var d arrow.ArrayData
+		if c.dim > 0 {
+			// A vector's values are its child's; the row bitmap is the list's.
+			child := array.NewData(arrow.PrimitiveTypes.Float32, n*c.dim, []*memory.Buffer{nil, values}, nil, 0, 0)
+			d = array.NewData(c.typ, n, []*memory.Buffer{bitmap}, []arrow.ArrayData{child}, c.nulls, 0)
+			child.Release()
+		} else {
+			d = array.NewData(c.typ, n, []*memory.Buffer{bitmap, values}, nil, c.nulls, 0)
+		}
 		out[i] = array.MakeFromData(d)
 		d.Release()
 		values.Release()

@@ -18,18 +18,22 @@ import (
 // SchemaColumn is one column of an explicit schema in a text source's config.
 type SchemaColumn struct {
 	Name string `yaml:"name" required:"true" doc:"Column name."`
-	Type string `yaml:"type" required:"true" doc:"One of bool, int8, int16, int32, int64, uint8, uint16, uint32, uint64, float32, float64, string, timestamp, date."`
+	Type string `yaml:"type" required:"true" doc:"One of bool, int8, int16, int32, int64, uint8, uint16, uint32, uint64, float32, float64, string, timestamp, date, or vector[n] (fixed_size_list<float32>[n], read from a JSON array of n numbers)."`
 }
 
 // timestampType is the type of timestamp columns: microseconds, UTC.
 var timestampType = &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}
 
 // textTypeNames lists the type names an explicit schema accepts.
-const textTypeNames = "bool, int8, int16, int32, int64, uint8, uint16, uint32, uint64, float32, float64, string, timestamp, date"
+const textTypeNames = "bool, int8, int16, int32, int64, uint8, uint16, uint32, uint64, float32, float64, string, timestamp, date, vector[n]"
 
 // parseTextType maps a schema type name to its Arrow type.
 func parseTextType(s string) (arrow.DataType, error) {
-	switch strings.ToLower(strings.TrimSpace(s)) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if dt, ok, err := parseVectorType(s); ok {
+		return dt, err
+	}
+	switch s {
 	case "bool", "boolean":
 		return arrow.FixedWidthTypes.Boolean, nil
 	case "int8":
@@ -171,6 +175,10 @@ func newAppender(b array.Builder) appender {
 		}
 	case *array.StringBuilder:
 		return func(s string) bool { b.Append(s); return true }
+	case *array.FixedSizeListBuilder:
+		if isVectorType(b.Type()) {
+			return vectorAppender(b)
+		}
 	case *array.TimestampBuilder:
 		return func(s string) bool {
 			t, ok := parseTime(strings.TrimSpace(s))
@@ -220,7 +228,9 @@ func uintAppender(bitSize int, add func(uint64)) appender {
 type inferKind struct {
 	seen                           int
 	isBool, isInt, isFloat, isTime bool
-	other                          bool // a value no scalar type takes (JSON object or array)
+	other                          bool // a value no type takes (a JSON object, an array that is not a vector)
+	arrays                         int  // JSON arrays of vec numbers seen
+	vec                            int
 }
 
 func newInferKind() inferKind {
@@ -252,6 +262,11 @@ func (k *inferKind) result() arrow.DataType {
 	switch {
 	case k.seen == 0 || k.other:
 		return arrow.BinaryTypes.String
+	case k.arrays > 0:
+		if k.arrays == k.seen {
+			return vectorType(k.vec)
+		}
+		return arrow.BinaryTypes.String // arrays mixed with other values
 	case k.isInt:
 		return arrow.PrimitiveTypes.Int64
 	case k.isFloat:

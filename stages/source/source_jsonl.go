@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -42,8 +43,9 @@ func init() {
 				"from a line, or `null`, is a null; keys not in the schema are ignored.\n\n" +
 				"Without `schema`, columns are the keys of the first `infer_rows` lines in order of first " +
 				"appearance, typed int64 (integers only), float64 (any other number), bool, timestamp " +
-				"(strings that all read as RFC 3339 times) or string. Objects, arrays and mixed values become " +
-				"string columns holding the JSON text. A value of the wrong type is an error naming the file, " +
+				"(strings that all read as RFC 3339 times), vector[n] (arrays of n numbers, the same n on every line: " +
+				"fixed_size_list<float32>[n], what model stages take) or string. Objects, other arrays and mixed values " +
+				"become string columns holding the JSON text. A value of the wrong type is an error naming the file, " +
 				"line and column. Lines may be up to 64 MiB.\n\n" +
 				"Work units (resumable and sharded runs): one per file, of unknown size until read. The " +
 				"schema is inferred once, from the first files, whatever unit is read.",
@@ -258,7 +260,9 @@ func observeJSON(k *inferKind, raw json.RawMessage) {
 		}
 	case 't', 'f':
 		k.isInt, k.isFloat, k.isTime = false, false, false
-	case '{', '[':
+	case '[':
+		k.observeVector(string(raw))
+	case '{':
 		k.other = true
 	default: // a number
 		k.isBool, k.isTime = false, false
@@ -378,8 +382,10 @@ lines:
 			}
 			var err error
 			if nc != nil {
-				// A JSON number, parsed as the text appenders do.
-				if c := raw[0]; (c != '-' && (c < '0' || c > '9')) || !nc.appendText(raw) {
+				// A JSON number (or array of numbers), parsed as the text
+				// appenders do.
+				c := raw[0]
+				if nc.dim > 0 && c != '[' || nc.dim == 0 && c != '-' && (c < '0' || c > '9') || !nc.appendText(raw) {
 					err = errors.New("wrong type")
 				}
 			} else {
@@ -489,6 +495,12 @@ func appendJSON(app appender, dt arrow.DataType, raw json.RawMessage) error {
 		if raw[0] != 't' && raw[0] != 'f' {
 			return bad
 		}
+	case arrow.FIXED_SIZE_LIST:
+		// The vector appender parses and does not keep the text: no copy.
+		if raw[0] != '[' || !app(unsafe.String(unsafe.SliceData(raw), len(raw))) {
+			return bad
+		}
+		return nil
 	default: // numbers
 		if c := raw[0]; c != '-' && (c < '0' || c > '9') {
 			return bad

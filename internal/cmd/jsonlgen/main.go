@@ -1,5 +1,6 @@
 // Command jsonlgen writes the JSON-lines input of the batching benchmark:
-// one object per line with an id and k float features f0..f{k-1}.
+// one object per line with an id and k float features, as k fields
+// f0..f{k-1} or, with -vector, as one array field x (the same values).
 package main
 
 import (
@@ -15,9 +16,10 @@ func main() {
 	out := flag.String("out", "", "output file")
 	rows := flag.Int("rows", 100000, "lines")
 	k := flag.Int("k", 32, "features per line")
+	vector := flag.Bool("vector", false, `features as one array "x": [...] instead of k fields`)
 	flag.Parse()
 	if *out == "" {
-		fmt.Fprintln(os.Stderr, "usage: jsonlgen -out FILE [-rows N] [-k K]")
+		fmt.Fprintln(os.Stderr, "usage: jsonlgen -out FILE [-rows N] [-k K] [-vector]")
 		os.Exit(2)
 	}
 	f, err := os.Create(*out)
@@ -31,11 +33,22 @@ func main() {
 	for i := 0; i < *rows; i++ {
 		buf = append(buf[:0], `{"id":`...)
 		buf = strconv.AppendInt(buf, int64(i), 10)
+		if *vector {
+			buf = append(buf, `,"x":[`...)
+		}
 		for j := 0; j < *k; j++ {
-			buf = append(buf, `,"f`...)
-			buf = strconv.AppendInt(buf, int64(j), 10)
-			buf = append(buf, `":`...)
+			switch {
+			case !*vector:
+				buf = append(buf, `,"f`...)
+				buf = strconv.AppendInt(buf, int64(j), 10)
+				buf = append(buf, `":`...)
+			case j > 0:
+				buf = append(buf, ',')
+			}
 			buf = strconv.AppendFloat(buf, rng.NormFloat64(), 'g', 7, 64)
+		}
+		if *vector {
+			buf = append(buf, ']')
 		}
 		buf = append(buf, "}\n"...)
 		w.Write(buf)
