@@ -17,7 +17,9 @@ import (
 const maxVectorLen = 1 << 20
 
 // vectorType is the type of a vector[n] column.
-func vectorType(n int) arrow.DataType { return arrow.FixedSizeListOf(int32(n), arrow.PrimitiveTypes.Float32) }
+func vectorType(n int) arrow.DataType {
+	return arrow.FixedSizeListOf(int32(n), arrow.PrimitiveTypes.Float32)
+}
 
 // parseVectorType reads "vector[n]" (or Arrow's own spelling,
 // "fixed_size_list<float32>[n]"); ok is false when s is neither.

@@ -21,7 +21,7 @@ func TestParseVector(t *testing.T) {
 		{"[1, 2.5, -3]", 3, []float32{1, 2.5, -3}},
 		{"  [ 1e-3 ,2E2,0 ]  ", 3, []float32{1e-3, 200, 0}},
 		{"[7]", 1, []float32{7}},
-		{"[1, 2]", 3, nil},      // too few
+		{"[1, 2]", 3, nil},       // too few
 		{"[1, 2, 3, 4]", 3, nil}, // too many
 		{"[1, null, 3]", 3, nil},
 		{`[1, "2", 3]`, 3, nil},
