@@ -1,48 +1,63 @@
 package pipeline
 
 import (
+	"context"
 	"testing"
-
-	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
-// TestRecordBytesCountsSlices checks that a slice of a batch counts only
-// its own rows: zero-copy slices share their parent's buffers.
-func TestRecordBytesCountsSlices(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
-	ib := array.NewInt64Builder(mem)
-	sb := array.NewStringBuilder(mem)
-	lb := array.NewFixedSizeListBuilder(mem, 4, arrow.PrimitiveTypes.Float32)
-	vb := lb.ValueBuilder().(*array.Float32Builder)
-	for i := 0; i < 1000; i++ {
-		ib.Append(int64(i))
-		sb.Append("abcdefghij") // 10 bytes
-		lb.Append(true)
-		vb.AppendValues([]float32{1, 2, 3, 4}, nil)
+// TestEdgeAdmission checks how many batches of one size an edge queues
+// before it blocks the producer, and that they leave in order.
+func TestEdgeAdmission(t *testing.T) {
+	tests := []struct {
+		name     string
+		maxBytes int64
+		size     int64
+		want     int
+	}{
+		{"large batches: edgeBatches", 256 << 20, 2 << 20, edgeBatches},
+		{"tiny batches run ahead", 256 << 20, 100, smallEdgeBatches},
+		{"small batches up to smallEdgeBytes", 256 << 20, 64 << 10, smallEdgeBytes / (64 << 10)},
+		{"budget binds before the count", 3 << 20, 2 << 20, 1},
+		{"budget binds tiny batches too", 1000, 100, 10},
+		{"an empty edge takes a batch over budget", 10, 100, 1},
 	}
-	cols := []arrow.Array{ib.NewArray(), sb.NewArray(), lb.NewArray()}
-	ib.Release()
-	sb.Release()
-	lb.Release()
-	schema := arrow.NewSchema([]arrow.Field{{Name: "i", Type: cols[0].DataType()}, {Name: "s", Type: cols[1].DataType()}, {Name: "v", Type: cols[2].DataType()}}, nil)
-	rec := array.NewRecordBatch(schema, cols, 1000)
-	for _, c := range cols {
-		c.Release()
-	}
-	defer rec.Release()
-	// Per row: 8 (int64) + 4+10 (string offsets and bytes) + 16 (4 floats).
-	const perRow = 8 + 14 + 16
-	whole := recordBytes(rec)
-	slice := rec.NewSlice(100, 110)
-	defer slice.Release()
-	part := recordBytes(slice)
-	if whole < 1000*perRow || whole > 1000*perRow+1000 {
-		t.Fatalf("whole batch: %d bytes, want about %d", whole, 1000*perRow)
-	}
-	if part < 10*perRow || part > 10*perRow+30 {
-		t.Fatalf("10-row slice: %d bytes, want about %d", part, 10*perRow)
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEdge(tt.maxBytes)
+			n := 0
+			for ; n < 10*smallEdgeBatches; n++ {
+				// A cancelled context: send returns its error instead of
+				// waiting when the edge does not admit the batch.
+				if err := e.send(canceled, nil, tt.size); err != nil {
+					break
+				}
+			}
+			if n != tt.want {
+				t.Fatalf("queued %d batches of %d bytes, want %d", n, tt.size, tt.want)
+			}
+			if _, ok, err := e.recv(context.Background()); !ok || err != nil {
+				t.Fatalf("recv: %v %v", ok, err)
+			}
+			if err := e.send(canceled, nil, tt.size); err != nil {
+				t.Fatalf("after one recv the edge does not admit a batch again: %v", err)
+			}
+			e.close()
+			got := 0
+			for {
+				_, ok, err := e.recv(context.Background())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !ok {
+					break
+				}
+				got++
+			}
+			if got != tt.want {
+				t.Fatalf("received %d batches after close, want %d", got, tt.want)
+			}
+		})
 	}
 }
