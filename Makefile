@@ -57,6 +57,7 @@ FUZZ_TARGETS := \
 	./stages/source:FuzzParquet \
 	./stages/source:FuzzIPC \
 	./stages/source:FuzzParseVector \
+	./stages/source:FuzzParseFloat32 \
 	./stages/transform:FuzzFilterExpr \
 	./batcher:FuzzBatcher \
 	./internal/onnx:FuzzDecode
