@@ -94,7 +94,7 @@ func TestEveryJobValidates(t *testing.T) {
 // that `make bench` cannot rot unnoticed.
 func TestBenchJobsRun(t *testing.T) {
 	needORT(t)
-	for _, f := range []string{"bench/copy-input.yaml", "bench/copy.yaml", "bench/mlp-input.yaml", "bench/mlp.yaml", "bench/jsonl-mlp.yaml"} {
+	for _, f := range []string{"bench/copy-input.yaml", "bench/copy.yaml", "bench/mlp-input.yaml", "bench/mlp.yaml", "bench/jsonl-mlp.yaml", "bench/jsonl-vec-mlp.yaml"} {
 		t.Run(f, func(t *testing.T) {
 			out := t.TempDir()
 			rep := runJob(t, f, map[string]string{"ROWS": "300", "OUT": out, "IN": smallInput(t, f), "MAX_ROWS": "16"})
@@ -106,6 +106,29 @@ func TestBenchJobsRun(t *testing.T) {
 				t.Fatalf("sink got %d rows, want %d", got, want)
 			}
 		})
+	}
+}
+
+// TestJSONLLayoutsAgree: the batching benchmark's two layouts of the same
+// rows (32 scalar fields packed by vectorize, and one JSON array read as a
+// vector column) give the same ids and model outputs, value for value.
+func TestJSONLLayoutsAgree(t *testing.T) {
+	needORT(t)
+	outputs := map[string]string{}
+	for _, f := range []string{"bench/jsonl-mlp.yaml", "bench/jsonl-vec-mlp.yaml"} {
+		out := t.TempDir()
+		runJob(t, f, map[string]string{"OUT": out, "IN": smallInput(t, f), "MAX_ROWS": "16"})
+		var b strings.Builder
+		eachChunk(t, out, func(column string, chunk arrow.Array) {
+			for i := range chunk.Len() {
+				fmt.Fprintf(&b, "%s=%s\n", column, chunk.ValueStr(i))
+			}
+		})
+		outputs[f] = b.String()
+	}
+	a, v := outputs["bench/jsonl-mlp.yaml"], outputs["bench/jsonl-vec-mlp.yaml"]
+	if strings.Count(a, "probs=") != 40 || a != v {
+		t.Fatalf("the two layouts disagree or are not 40 rows:\n%s\nvs\n%s", a, v)
 	}
 }
 
@@ -122,12 +145,29 @@ func smallInput(t *testing.T, job string) string {
 		}
 		runJob(t, gen, map[string]string{"ROWS": "300", "OUT": dir})
 		return filepath.Join(dir, "part-00000-00000.parquet")
-	case "jsonl-mlp.yaml":
+	case "jsonl-mlp.yaml", "jsonl-vec-mlp.yaml":
+		// The same 40 rows in both layouts; the values are exact in
+		// float32, so both read them alike.
+		vector := filepath.Base(job) == "jsonl-vec-mlp.yaml"
 		var b strings.Builder
 		for i := 0; i < 40; i++ {
 			fmt.Fprintf(&b, `{"id":%d`, i)
+			if vector {
+				b.WriteString(`,"x":[`)
+			}
 			for j := 0; j < 32; j++ {
-				fmt.Fprintf(&b, `,"f%d":%g`, j, float64(i*j%7)/7-0.5)
+				v := float64(i*j%7)/8 - 0.5
+				switch {
+				case !vector:
+					fmt.Fprintf(&b, `,"f%d":%g`, j, v)
+				case j > 0:
+					fmt.Fprintf(&b, `,%g`, v)
+				default:
+					fmt.Fprintf(&b, `%g`, v)
+				}
+			}
+			if vector {
+				b.WriteString("]")
 			}
 			b.WriteString("}\n")
 		}
