@@ -142,8 +142,10 @@ bench_batching() {
 	batching_gain pipelines/bench/jsonl-mlp.yaml "$JSONL" "32 scalar fields + vectorize"
 }
 
-bench_adaptive() {
-	jsonl_input
+# adaptive_ratio JOB FILE LABEL: the best fixed max_rows of a sweep against
+# the adaptive batch, on JOB.
+adaptive_ratio() {
+	local job=$1 file=$2 label=$3
 	# The sweep finds the best fixed max_rows (one run each); then the best
 	# fixed size and the adaptive batch run REPEAT times, alternating, and
 	# their medians are compared: the maximum of 12 noisy single runs is
@@ -151,25 +153,31 @@ bench_adaptive() {
 	local best=0 best_n=0 line=""
 	for n in 1 2 4 8 16 32 64 128 256 512 1024 2048; do
 		local r
-		r=$(job_rate pipelines/bench/jsonl-mlp.yaml IN="$JSONL" MAX_ROWS=$n)
+		r=$(job_rate "$job" IN="$file" MAX_ROWS=$n)
 		line+=" $n:$(printf '%.0f' "$r")"
 		if (($(echo "$r > $best" | bc -l))); then best=$r best_n=$n; fi
 	done
 	local ad=() fx=()
 	for i in $(seq "$REPEAT"); do
-		fx+=("$(job_rate pipelines/bench/jsonl-mlp.yaml IN="$JSONL" MAX_ROWS=$best_n)")
+		fx+=("$(job_rate "$job" IN="$file" MAX_ROWS=$best_n)")
 		PIPE_ARGS=(--set score.batch.adaptive.target_latency=50ms --set score.batch.adaptive.min_rows=1)
-		ad+=("$(job_rate pipelines/bench/jsonl-mlp.yaml IN="$JSONL" MAX_ROWS=2048)")
+		ad+=("$(job_rate "$job" IN="$file" MAX_ROWS=2048)")
 		PIPE_ARGS=()
 	done
 	local a f
 	a=$(printf '%s\n' "${ad[@]}" | median)
 	f=$(printf '%s\n' "${fx[@]}" | median)
-	printf '\nadaptive: same job, fixed max_rows swept 1..2048 vs adaptive (target_latency 50ms, 1..2048)\n'
+	printf '\nadaptive (%s): fixed max_rows swept 1..2048 vs adaptive (target_latency 50ms, 1..2048)\n' "$label"
 	printf '  sweep rows/s (one run each):%s\n' "$line"
 	printf '  best fixed: max_rows %d; median of %d: %.0f rows/s (runs: %s)\n' "$best_n" "$REPEAT" "$f" "${fx[*]}"
 	printf '  adaptive: median of %d: %.0f rows/s (runs: %s)\n' "$REPEAT" "$a" "${ad[*]}"
 	printf '  ratio adaptive/best fixed: %.3f (target >= 0.9)\n' "$(echo "$a / $f" | bc -l)"
+}
+
+bench_adaptive() {
+	jsonl_input
+	adaptive_ratio pipelines/bench/jsonl-vec-mlp.yaml "$JSONL_VEC" '"x": [32 numbers]'
+	adaptive_ratio pipelines/bench/jsonl-mlp.yaml "$JSONL" "32 scalar fields + vectorize"
 }
 
 targets=("$@")
