@@ -125,28 +125,11 @@ func BenchmarkParquetSource(b *testing.B) {
 	recs := genRecords(b, nil, `{count: 200000, columns: [{name: id, type: int64}, {name: f0, type: float32}, {name: f1, type: float32}, {name: f2, type: float32}, {name: f3, type: float32}, {name: s, type: string}]}`)
 	writeParquet(b, path, recs, 65536)
 	stagetest.Release(recs)
-	b.Run("source", func(b *testing.B) {
-		for b.Loop() {
-			src, err := NewParquet(ParquetConfig{Paths: []stages.Path{stages.Path(path)}, BatchRows: defaultBatchRows}, nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			n := int64(0)
-			for {
-				rec, err := src.Next(context.Background())
-				if err != nil {
-					break
-				}
-				n += rec.NumRows()
-				rec.Release()
-			}
-			src.Close()
-			if n != rows {
-				b.Fatalf("%d rows", n)
-			}
-		}
-		b.ReportMetric(float64(rows*b.N)/b.Elapsed().Seconds(), "rows/s")
-	})
+	for _, mmap := range []bool{false, true} {
+		b.Run(map[bool]string{false: "source", true: "source_memory_map"}[mmap], func(b *testing.B) {
+			benchParquetSource(b, path, rows, mmap)
+		})
+	}
 	b.Run("pqarrow", func(b *testing.B) {
 		for b.Loop() {
 			pf, err := file.OpenParquetFile(path, false)
@@ -204,4 +187,28 @@ func TestParquetMemoryMapSameRows(t *testing.T) {
 			}
 		})
 	}
+}
+
+// benchParquetSource reads path through the source, read or mapped.
+func benchParquetSource(b *testing.B, path string, rows int64, mmap bool) {
+	for b.Loop() {
+		src, err := NewParquet(ParquetConfig{Paths: []stages.Path{stages.Path(path)}, BatchRows: defaultBatchRows, MemoryMap: mmap}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := int64(0)
+		for {
+			rec, err := src.Next(context.Background())
+			if err != nil {
+				break
+			}
+			n += rec.NumRows()
+			rec.Release()
+		}
+		src.Close()
+		if n != rows {
+			b.Fatalf("%d rows", n)
+		}
+	}
+	b.ReportMetric(float64(rows*int64(b.N))/b.Elapsed().Seconds(), "rows/s")
 }
