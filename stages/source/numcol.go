@@ -115,27 +115,82 @@ func (c *numColumn) reset() {
 
 // buildNumColumns turns each column's n values into an array (owned by
 // the caller) and resets the columns. Every array's buffers are slices of
-// one buffer allocated from mem, released when the last array is.
+// one buffer allocated from mem, released when the last array is. The
+// int64 and float64 columns share one values buffer and one validity
+// bitmap, column k at offset k*n: a one-row batch of many scalar columns
+// then costs two Go objects per column (its Data and array) instead of
+// four.
 func buildNumColumns(mem memory.Allocator, cols []*numColumn, n int) []arrow.Array {
 	const align = 64
 	pad := func(x int) int { return (x + align - 1) &^ (align - 1) }
+	bitmapBytes := func(bits int) int { return int(bitutil.BytesForBits(int64(bits))) }
+	scalars, scalarNulls := 0, false
 	total := 0
 	for _, c := range cols {
-		total += pad(c.width() * n)
-		if c.nulls > 0 {
-			total += pad(int(bitutil.BytesForBits(int64(n))))
+		if c.dim > 0 {
+			total += pad(c.width() * n)
+			if c.nulls > 0 {
+				total += pad(bitmapBytes(n))
+			}
+			continue
 		}
+		scalars++
+		scalarNulls = scalarNulls || c.nulls > 0
+	}
+	valuesOff := total
+	total += pad(8 * n * scalars)
+	bitmapOff := total
+	if scalarNulls {
+		total += pad(bitmapBytes(n * scalars))
 	}
 	slab := memory.NewResizableBuffer(mem)
 	slab.Resize(total)
 	defer slab.Release()
 	buf := slab.Bytes()
+
+	var shared, sharedBitmap *memory.Buffer
+	if scalars > 0 {
+		shared = memory.SliceBuffer(slab, valuesOff, 8*n*scalars)
+		defer shared.Release()
+	}
+	if scalarNulls {
+		clear(buf[bitmapOff : bitmapOff+bitmapBytes(n*scalars)])
+		sharedBitmap = memory.SliceBuffer(slab, bitmapOff, bitmapBytes(n*scalars))
+		defer sharedBitmap.Release()
+	}
+	bufs := make([]*memory.Buffer, 2*scalars) // each scalar column's {bitmap, values}
 	out := make([]arrow.Array, len(cols))
-	off := 0
+	off, k := 0, 0
 	for i, c := range cols {
+		if c.dim == 0 {
+			data := buf[valuesOff+8*n*k : valuesOff+8*n*(k+1)]
+			if c.typ.ID() == arrow.INT64 {
+				copy(arrow.Int64Traits.CastFromBytes(data), c.i64)
+			} else {
+				copy(arrow.Float64Traits.CastFromBytes(data), c.f64)
+			}
+			b := bufs[2*k : 2*k+2 : 2*k+2]
+			b[1] = shared
+			if c.nulls > 0 {
+				bm := buf[bitmapOff:]
+				for r, ok := range c.valid {
+					if ok {
+						bitutil.SetBit(bm, k*n+r)
+					}
+				}
+				b[0] = sharedBitmap
+			}
+			d := array.NewData(c.typ, n, b, nil, c.nulls, k*n)
+			out[i] = array.MakeFromData(d)
+			d.Release()
+			k++
+			c.reset()
+			continue
+		}
+		// A vector: its values are its child's, the row bitmap the list's.
 		var bitmap *memory.Buffer
 		if c.nulls > 0 {
-			size := int(bitutil.BytesForBits(int64(n)))
+			size := bitmapBytes(n)
 			bm := buf[off : off+size]
 			clear(bm)
 			for r, ok := range c.valid {
@@ -147,26 +202,12 @@ func buildNumColumns(mem memory.Allocator, cols []*numColumn, n int) []arrow.Arr
 			off += pad(size)
 		}
 		size := c.width() * n
-		data := buf[off : off+size]
-		switch {
-		case c.dim > 0:
-			copy(arrow.Float32Traits.CastFromBytes(data), c.f32)
-		case c.typ.ID() == arrow.INT64:
-			copy(arrow.Int64Traits.CastFromBytes(data), c.i64)
-		default:
-			copy(arrow.Float64Traits.CastFromBytes(data), c.f64)
-		}
+		copy(arrow.Float32Traits.CastFromBytes(buf[off:off+size]), c.f32)
 		values := memory.SliceBuffer(slab, off, size)
 		off += pad(size)
-		var d arrow.ArrayData
-		if c.dim > 0 {
-			// A vector's values are its child's; the row bitmap is the list's.
-			child := array.NewData(arrow.PrimitiveTypes.Float32, n*c.dim, []*memory.Buffer{nil, values}, nil, 0, 0)
-			d = array.NewData(c.typ, n, []*memory.Buffer{bitmap}, []arrow.ArrayData{child}, c.nulls, 0)
-			child.Release()
-		} else {
-			d = array.NewData(c.typ, n, []*memory.Buffer{bitmap, values}, nil, c.nulls, 0)
-		}
+		child := array.NewData(arrow.PrimitiveTypes.Float32, n*c.dim, []*memory.Buffer{nil, values}, nil, 0, 0)
+		d := array.NewData(c.typ, n, []*memory.Buffer{bitmap}, []arrow.ArrayData{child}, c.nulls, 0)
+		child.Release()
 		out[i] = array.MakeFromData(d)
 		d.Release()
 		values.Release()

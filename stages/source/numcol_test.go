@@ -54,6 +54,23 @@ func TestBuildNumColumns(t *testing.T) {
 			if d.NullN() != 0 || d.NullBitmapBytes() != nil || d.Value(4) != 4 {
 				t.Errorf("dense: %v (bitmap %v)", d, d.NullBitmapBytes())
 			}
+			// The columns share one buffer at offsets: what consumers do
+			// with them (concatenate, slice) must see each column's own.
+			empty := array.NewSlice(d, 2, 2)
+			cat, err := array.Concatenate([]arrow.Array{f, empty, f}, mem)
+			empty.Release()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cat.String(); got != "[7.5 -3.5 (null) 9.223372036854776e+18 12.5 7.5 -3.5 (null) 9.223372036854776e+18 12.5]" {
+				t.Errorf("floats concatenated: %s", got)
+			}
+			cat.Release()
+			sl := array.NewSlice(i, 1, 4)
+			if got := sl.String(); got != "[-3 (null) 9223372036854775807]" {
+				t.Errorf("ints sliced: %s", got)
+			}
+			sl.Release()
 			// Release in an order other than allocation: the shared
 			// buffer goes with the last array.
 			cols[1].Release()
