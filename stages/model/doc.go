@@ -14,8 +14,11 @@
 //
 // # Concurrency and ordering
 //
-// Up to `instances` model calls run at once; results are emitted in input
-// order from a FIFO of calls. Calls go through the job's executor when the
+// Up to `instances` model calls run at once, and one more full batch waits
+// submitted behind them (the executor, or the plain session runner, starts
+// it when a call ends, so the backend does not wait for this goroutine to
+// pack it); results are emitted in input order from a FIFO of calls. The
+// adaptive sizer learns from [Call.Ran], the backend's own time. Calls go through the job's executor when the
 // runtime offers one under [executor.ServiceKey] (shared pools, admission
 // control, retries, fallback); otherwise through a plain session of the
 // first usable backend. Run waits for every call it started before it
