@@ -81,10 +81,9 @@ type node struct {
 	stage   stages.Stage
 	schema  *arrow.Schema // the stage's schema when Build checked the job
 	details any           // the stage's own report, taken before Close
-	// latUpper and latCounts add up the batch latencies of the stage's
-	// instances (LatencyTimer), one per work unit.
-	latUpper  []float64
-	latCounts []int64
+	// lat adds up the batch latencies of the stage's instances
+	// (LatencyTimer), one per work unit.
+	lat       latencyHist
 	policy    *errorPolicy // on_error skip or dead_letter; nil for fail
 	dlq       stages.Sink  // the dead-letter sink built by Build, for dead_letter
 	inputs    []*node

@@ -186,6 +186,19 @@ func writeJSONAtomic(path string, v any) error {
 	return writeFileAtomic(path, append(data, '\n'))
 }
 
+// readJSON reads path's JSON into a new T; a decoding error names path.
+func readJSON[T any](path string) (*T, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	v := new(T)
+	if err := json.Unmarshal(data, v); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return v, nil
+}
+
 // fileSHA256Size returns a file's SHA-256 in hex and its size.
 func fileSHA256Size(path string) (string, int64, error) {
 	sum, err := fileSHA256(path)
@@ -202,13 +215,9 @@ func fileSHA256Size(path string) (string, int64, error) {
 // ReadManifest reads and parses dir's `_manifest.json`.
 func ReadManifest(dir string) (*Manifest, error) {
 	path := filepath.Join(dir, stages.ManifestFile)
-	data, err := os.ReadFile(path)
+	m, err := readJSON[Manifest](path)
 	if err != nil {
 		return nil, err
-	}
-	var m Manifest
-	if err := json.Unmarshal(data, &m); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if m.Version != ManifestVersion {
 		return nil, fmt.Errorf("%s: version %d, want %d", path, m.Version, ManifestVersion)
@@ -218,7 +227,7 @@ func ReadManifest(dir string) (*Manifest, error) {
 			return nil, fmt.Errorf("%s: file name %q leaves the output folder", path, f.Name)
 		}
 	}
-	return &m, nil
+	return m, nil
 }
 
 // checkSizes returns how the files in dir differ in presence or size from

@@ -71,20 +71,33 @@ func (p *Pipeline) collectReport(n *node, st stages.Stage) {
 		n.details = d
 	}
 	if t, ok := st.(LatencyTimer); ok {
-		upper, counts := t.LatencyHistogram()
-		switch {
-		case n.latUpper == nil:
-			n.latUpper, n.latCounts = upper, slices.Clone(counts)
-		case slices.Equal(n.latUpper, upper):
-			for i, c := range counts {
-				n.latCounts[i] += c
-			}
+		n.lat.add(t.LatencyHistogram())
+	}
+}
+
+// latencyHist is a latency histogram summed over several sources with the
+// same bucket bounds.
+type latencyHist struct {
+	upper  []float64 // bucket upper bounds, seconds
+	counts []int64
+}
+
+// add sums a histogram in; one with other bounds is left out.
+func (h *latencyHist) add(upper []float64, counts []int64) {
+	switch {
+	case upper == nil:
+	case h.upper == nil:
+		h.upper, h.counts = upper, slices.Clone(counts)
+	case slices.Equal(h.upper, upper):
+		for i, c := range counts {
+			h.counts[i] += c
 		}
 	}
 }
 
-// latencyFrom computes percentiles from a histogram; nil when empty.
-func latencyFrom(upper []float64, counts []int64) *LatencyReport {
+// report computes percentiles; nil when empty.
+func (h *latencyHist) report() *LatencyReport {
+	upper, counts := h.upper, h.counts
 	var total int64
 	for _, c := range counts {
 		total += c
@@ -120,8 +133,7 @@ func quantile(upper []float64, counts []int64, total int64, q float64) float64 {
 func backendReports(p *Pipeline) []BackendReport {
 	type acc struct {
 		stages []string
-		upper  []float64
-		counts []int64
+		lat    latencyHist
 	}
 	by := map[string]*acc{}
 	for _, n := range p.nodes {
@@ -136,16 +148,7 @@ func backendReports(p *Pipeline) []BackendReport {
 			by[backend] = a
 		}
 		a.stages = append(a.stages, n.def.ID)
-		if upper, counts := n.latUpper, n.latCounts; upper != nil {
-			switch {
-			case a.upper == nil:
-				a.upper, a.counts = upper, slices.Clone(counts)
-			case slices.Equal(a.upper, upper):
-				for i, c := range counts {
-					a.counts[i] += c
-				}
-			}
-		}
+		a.lat.add(n.lat.upper, n.lat.counts)
 	}
 	models := map[string][]ModelReport{}
 	if p.exec != nil {
@@ -164,7 +167,7 @@ func backendReports(p *Pipeline) []BackendReport {
 	}
 	var out []BackendReport
 	for name, a := range by {
-		out = append(out, BackendReport{Backend: name, Stages: a.stages, Latency: latencyFrom(a.upper, a.counts), Models: models[name]})
+		out = append(out, BackendReport{Backend: name, Stages: a.stages, Latency: a.lat.report(), Models: models[name]})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Backend < out[j].Backend })
 	return out

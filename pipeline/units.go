@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -121,23 +120,20 @@ func unitRecordPath(dir string, unit int) string {
 
 // readUnitRecord reads a unit's journal entry in dir.
 func readUnitRecord(dir string, unit int) (*UnitRecord, error) {
-	data, err := os.ReadFile(unitRecordPath(dir, unit))
+	path := unitRecordPath(dir, unit)
+	r, err := readJSON[UnitRecord](path)
 	if err != nil {
 		return nil, err
 	}
-	var r UnitRecord
-	if err := json.Unmarshal(data, &r); err != nil {
-		return nil, fmt.Errorf("%s: %w", unitRecordPath(dir, unit), err)
-	}
 	if r.Version != ManifestVersion || r.Unit != unit {
-		return nil, fmt.Errorf("%s: not a version %d record of unit %d", unitRecordPath(dir, unit), ManifestVersion, unit)
+		return nil, fmt.Errorf("%s: not a version %d record of unit %d", path, ManifestVersion, unit)
 	}
 	for _, f := range r.Files {
 		if !filepath.IsLocal(filepath.FromSlash(f.Name)) || !strings.HasPrefix(f.Name, unitPrefix(unit)+"-") {
-			return nil, fmt.Errorf("%s: file name %q is not one of the unit's", unitRecordPath(dir, unit), f.Name)
+			return nil, fmt.Errorf("%s: file name %q is not one of the unit's", path, f.Name)
 		}
 	}
-	return &r, nil
+	return r, nil
 }
 
 // unitDone reports whether dir's journal holds unit with fingerprint fp and
@@ -209,13 +205,9 @@ func readShardManifests(dir string) ([]*ShardManifest, error) {
 	}
 	var out []*ShardManifest
 	for _, p := range paths {
-		data, err := os.ReadFile(p)
+		m, err := readJSON[ShardManifest](p)
 		if err != nil {
 			return nil, err
-		}
-		var m ShardManifest
-		if err := json.Unmarshal(data, &m); err != nil {
-			return nil, fmt.Errorf("%s: %w", p, err)
 		}
 		if m.Version != ManifestVersion || m.Shards < 1 || m.Shard < 0 || m.Shard >= m.Shards || shardManifestPath(dir, Shard{m.Shard, m.Shards}) != p {
 			return nil, fmt.Errorf("%s: not a version %d manifest of the shard its name says", p, ManifestVersion)
@@ -225,7 +217,7 @@ func readShardManifests(dir string) ([]*ShardManifest, error) {
 				return nil, fmt.Errorf("%s: file name %q leaves the output folder", p, f.Name)
 			}
 		}
-		out = append(out, &m)
+		out = append(out, m)
 	}
 	return out, nil
 }

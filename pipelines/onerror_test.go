@@ -15,7 +15,6 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
-	"github.com/pipe-ml/pipe/internal/stagetest"
 	"github.com/pipe-ml/pipe/pipeline"
 	modelstage "github.com/pipe-ml/pipe/stages/model"
 )
@@ -85,18 +84,7 @@ stages:
     inputs: [embed]
     with: {path: out}
 `, model)
-	j, err := pipeline.Load([]byte(job), filepath.Join(dir, "job.yaml"), dir, pipeline.LoadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := pipeline.Build(j, pipeline.BuildOptions{Mem: stagetest.Mem(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep, err := p.Run(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	rep := mustRun(t, buildText(t, dir, job))
 	if got := rep.Stages[1].RejectedRows; got != int64(len(bad)) {
 		t.Errorf("rejected %d rows, want %d", got, len(bad))
 	}
@@ -124,15 +112,7 @@ stages:
 	t.Run("budget", func(t *testing.T) {
 		out := t.TempDir()
 		text := strings.Replace(strings.Replace(job, "max_errors: 5", "max_errors: 4", 1), "[in0.jsonl, in1.jsonl]", "["+filepath.Join(dir, "in0.jsonl")+", "+filepath.Join(dir, "in1.jsonl")+"]", 1)
-		j, err := pipeline.Load([]byte(text), filepath.Join(out, "job.yaml"), out, pipeline.LoadOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := pipeline.Build(j, pipeline.BuildOptions{Mem: stagetest.Mem(t)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := p.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "max_errors is 4") {
+		if _, err := buildText(t, out, text).Run(context.Background()); err == nil || !strings.Contains(err.Error(), "max_errors is 4") {
 			t.Fatalf("Run with 5 bad rows and max_errors 4 = %v", err)
 		}
 		if _, err := os.Stat(filepath.Join(out, "out", "_SUCCESS")); err == nil {
@@ -233,18 +213,7 @@ stages:
     inputs: [read]
     with: {path: out}
 `, tc.typ, tc.file)
-			j, err := pipeline.Load([]byte(job), filepath.Join(dir, "job.yaml"), dir, pipeline.LoadOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			p, err := pipeline.Build(j, pipeline.BuildOptions{Mem: stagetest.Mem(t)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			rep, err := p.Run(context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
+			rep := mustRun(t, buildText(t, dir, job))
 			if keys, _ := readScored(t, filepath.Join(dir, "out")); !slices.Equal(keys, tc.wantKeys) {
 				t.Fatalf("rows written %v, want %v", keys, tc.wantKeys)
 			}

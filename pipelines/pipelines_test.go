@@ -53,10 +53,31 @@ func runJob(t *testing.T, path string, vars map[string]string, set ...string) *p
 	if err != nil {
 		t.Fatal(err)
 	}
+	return mustRun(t, mustBuild(t, job))
+}
+
+// buildText builds a job given as YAML text, as if from dir/job.yaml,
+// under a checked allocator.
+func buildText(t *testing.T, dir, text string) *pipeline.Pipeline {
+	t.Helper()
+	job, err := pipeline.Load([]byte(text), filepath.Join(dir, "job.yaml"), dir, pipeline.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mustBuild(t, job)
+}
+
+func mustBuild(t *testing.T, job *pipeline.Job) *pipeline.Pipeline {
+	t.Helper()
 	p, err := pipeline.Build(job, pipeline.BuildOptions{Mem: stagetest.Mem(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return p
+}
+
+func mustRun(t *testing.T, p *pipeline.Pipeline) *pipeline.Report {
+	t.Helper()
 	rep, err := p.Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -78,10 +99,7 @@ func TestEveryJobValidates(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p, err := pipeline.Build(job, pipeline.BuildOptions{Mem: stagetest.Mem(t)})
-			if err != nil {
-				t.Fatal(err)
-			}
+			p := mustBuild(t, job)
 			if w := p.Warnings(); len(w) > 0 {
 				t.Errorf("warnings: %v", w)
 			}

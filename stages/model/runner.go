@@ -40,13 +40,13 @@ var autoOrder = []string{"ane", "mps", "metal", "cpu"}
 
 // sessionRunner runs a model on one plain session of the first backend
 // that can take it. Each call runs on its own goroutine, which the stage
-// waits for before it returns; at most `instances` of them run at once,
-// the others wait their turn in submission order.
+// waits for before it returns; at most `instances` of them run at once.
+// Which waiting call starts first does not matter: the stage takes results
+// in submission order.
 type sessionRunner struct {
 	sess            bridge.Session
 	backend, reason string
 	slots           chan struct{} // one token per running call
-	last            chan struct{} // closed when the last submitted call has its slot (Submit is called by one goroutine)
 }
 
 func openSession(ctx context.Context, path string, prefs []string, strict bool, instances int, opts bridge.Options) (*sessionRunner, error) {
@@ -102,24 +102,14 @@ func (r *sessionRunner) Close() error                { return r.sess.Close() }
 
 func (r *sessionRunner) Submit(ctx context.Context, in []bridge.Tensor, mem memory.Allocator) (Call, error) {
 	c := &directCall{done: make(chan struct{})}
-	// Calls take their slot in submission order: each waits for the one
-	// submitted before it to have started.
-	prev := r.last
-	started := make(chan struct{})
-	r.last = started
 	go func() {
 		defer close(c.done)
-		if prev != nil {
-			<-prev
-		}
 		select {
 		case r.slots <- struct{}{}:
 		case <-ctx.Done():
-			close(started)
 			c.err = ctx.Err()
 			return
 		}
-		close(started)
 		defer func() { <-r.slots }()
 		t := time.Now()
 		c.out, c.err = r.sess.Run(ctx, in, mem)

@@ -316,7 +316,7 @@ func (s *Stage) Run(ctx context.Context, in []<-chan arrow.RecordBatch, emit sta
 		case n < s.conf.Instances:
 			return true
 		case n == s.conf.Instances:
-			return input == nil || int64(b.Pending()) >= int64(b.Target())
+			return input == nil || b.Pending() >= b.Target()
 		}
 		return false
 	}

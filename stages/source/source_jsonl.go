@@ -382,10 +382,10 @@ lines:
 			}
 			var err error
 			if nc != nil {
-				// A JSON number (or array of numbers), parsed as the text
-				// appenders do.
+				// A JSON number (or array of numbers, which appendText
+				// checks), parsed as the text appenders do.
 				c := raw[0]
-				if nc.dim > 0 && c != '[' || nc.dim == 0 && c != '-' && (c < '0' || c > '9') || !nc.appendText(raw) {
+				if nc.dim == 0 && c != '-' && (c < '0' || c > '9') || !nc.appendText(raw) {
 					err = errors.New("wrong type")
 				}
 			} else {
