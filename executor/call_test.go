@@ -393,6 +393,8 @@ func TestModelInstancesQueueInOrder(t *testing.T) {
 	gate := make(chan struct{})
 	a.SetGate(gate)
 	warm := len(a.Rows())
+	lane := m.cands[0].lane.pool
+	tasks := lane.SubmittedTasks()
 	var calls []*Call
 	var ins []bridge.Tensor
 	for rows := 1; rows <= 4; rows++ {
@@ -429,5 +431,55 @@ func TestModelInstancesQueueInOrder(t *testing.T) {
 	}
 	if d := calls[3].Ran(); d != 0 {
 		t.Errorf("last call Ran %v, want 0: it waited while the clock moved, and ran without it moving", d)
+	}
+	// Nothing else waited for the lane: the worker that ran the first call
+	// ran the three queued ones itself, without a trip through the queue.
+	if n := lane.SubmittedTasks() - tasks; n != 1 {
+		t.Errorf("the lane took %d tasks for 4 calls of one model, want 1", n)
+	}
+}
+
+// TestHandOverYieldsToWaitingTasks: a worker does not keep a lane for its
+// model's queued calls while another model's call waits for that lane; the
+// queued call goes behind it.
+func TestHandOverYieldsToWaitingTasks(t *testing.T) {
+	v := newEnv(t, Options{MaxConcurrency: map[string]int{"fq": 1}})
+	a := v.fake("fq", backendtest.Config{})
+	ma := v.open(ModelSpec{Path: v.model("a.fake", "x"), Backends: []string{"fq"}, Instances: 1})
+	mb := v.open(ModelSpec{Path: v.model("b.fake", "x"), Backends: []string{"fq"}, Instances: 1})
+	gate := make(chan struct{})
+	a.SetGate(gate)
+	warm := len(a.Rows())
+	var calls []*Call
+	var ins []bridge.Tensor
+	submit := func(m *Model, rows int) {
+		in := backendtest.Input(v.mem, rows, 4)
+		ins = append(ins, in)
+		c, err := m.Submit(context.Background(), []bridge.Tensor{in}, v.mem)
+		if err != nil {
+			t.Fatal(err)
+		}
+		calls = append(calls, c)
+	}
+	for rows := 1; rows <= 3; rows++ { // a's first runs, the others queue in a
+		submit(ma, rows)
+	}
+	for a.Running() < 1 {
+		time.Sleep(time.Millisecond)
+	}
+	submit(mb, 10) // waits in the lane's queue
+	for ma.cands[0].lane.pool.WaitingTasks() < 1 {
+		time.Sleep(time.Millisecond)
+	}
+	close(gate)
+	for i, c := range calls {
+		if _, err := c.Result(); err != nil {
+			t.Fatal(err)
+		}
+		backendtest.Free(v.mem, c.out)
+		v.mem.Free(ins[i].Data)
+	}
+	if got, want := a.Rows()[warm:], []int{1, 10, 2, 3}; !slices.Equal(got, want) {
+		t.Errorf("calls ran with rows %v, want %v (b's call before a's queued ones)", got, want)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pipe-ml/pipe/executor"
+	"github.com/pipe-ml/pipe/internal/mempool"
 	"github.com/pipe-ml/pipe/stages"
 )
 
@@ -19,7 +20,8 @@ import (
 type BuildOptions struct {
 	// Registry holds the stage types; nil means stages.Default().
 	Registry *stages.Registry
-	// Mem allocates every Arrow buffer of the run; nil means the Go allocator.
+	// Mem allocates every Arrow buffer of the run; nil means a pool that
+	// recycles freed buffers (internal/mempool, keeping at most 64 MiB).
 	Mem memory.Allocator
 	// Log receives the run's log lines; nil discards them.
 	Log *slog.Logger
@@ -101,7 +103,7 @@ func Build(job *Job, opts BuildOptions) (*Pipeline, error) {
 	}
 	mem := opts.Mem
 	if mem == nil {
-		mem = memory.NewGoAllocator()
+		mem = mempool.New()
 	}
 	log := opts.Log
 	if log == nil {

@@ -25,9 +25,9 @@ import (
 // Run executes the model once; see [bridge.Session.Run]. Input Data is
 // wrapped without copying (Go memory is pinned for the call). Outputs that
 // are not tensors (sequences, maps) come back as a zero [bridge.Tensor];
-// an empty output has nil Data. With a context that can be cancelled, a
-// watcher goroutine asks ONNX Runtime to terminate the run when ctx is done;
-// Run waits for it before returning.
+// an empty output has nil Data. With a context that can be cancelled, ctx
+// being done asks ONNX Runtime to terminate the run (through
+// context.AfterFunc); Run waits for that request before returning.
 func (s *session) Run(ctx context.Context, in []bridge.Tensor, mem memory.Allocator) ([]bridge.Tensor, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()

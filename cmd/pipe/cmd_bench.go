@@ -20,6 +20,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/pipe-ml/pipe/executor"
+	"github.com/pipe-ml/pipe/internal/mempool"
 	"github.com/pipe-ml/pipe/internal/sweep"
 	"github.com/pipe-ml/pipe/pipeline"
 	"github.com/pipe-ml/pipe/stages"
@@ -128,7 +129,7 @@ func runBench(cmd *cobra.Command, g *globals, path string, f *benchFlags) error 
 		stageLog = log
 	}
 	ctx := cmd.Context()
-	mem := memory.NewGoAllocator()
+	mem := mempool.New()
 	fmt.Fprintf(g.stderr, "reading the input of stage %q...\n", def.ID)
 	data, schema, err := captureInput(ctx, job, def, f.set, f.rows, mem, log)
 	if err != nil {

@@ -14,13 +14,17 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/pipe-ml/pipe/internal/mempool"
 	"github.com/pipe-ml/pipe/stages"
 )
 
-// Mem returns a checked allocator that is asserted empty when t ends.
+// Mem returns a checked allocator that is asserted empty when t ends. It
+// allocates from a poisoning pool, the allocator pipelines use by default
+// (internal/mempool), so that a buffer used after it was freed reads as
+// garbage and fails the test that compares its values.
 func Mem(t testing.TB) *memory.CheckedAllocator {
 	t.Helper()
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(mempool.New(mempool.WithPoison()))
 	t.Cleanup(func() { mem.AssertSize(t, 0) })
 	return mem
 }

@@ -221,12 +221,16 @@ func TestSpecs(t *testing.T) {
 }
 
 // colValues returns column i of recs as strings, for comparisons.
+//
+// The strings are copies: a string array's ValueStr shares the array's
+// buffer, which the (poisoning) test allocator scribbles over once the
+// batch is released.
 func colValues(recs []arrow.RecordBatch, i int) []string {
 	var out []string
 	for _, r := range recs {
 		c := r.Column(i)
 		for j := range c.Len() {
-			out = append(out, c.ValueStr(j))
+			out = append(out, strings.Clone(c.ValueStr(j)))
 		}
 	}
 	return out

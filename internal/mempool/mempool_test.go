@@ -1,0 +1,213 @@
+package mempool
+
+import (
+	"bytes"
+	"fmt"
+	"sync"
+	"testing"
+	"unsafe"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+func addr(b []byte) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(b))) }
+
+func TestAllocateSizes(t *testing.T) {
+	for _, tc := range []struct {
+		size, cap int
+	}{
+		{0, 0},
+		{1, 1},
+		{4095, 4095}, // below the smallest class: from the heap, exact
+		{4096, 4096}, // the smallest class
+		{4097, 8192}, // rounded up to its class
+		{458_803, 1 << 19},
+		{1 << 26, 1 << 26},     // the largest class
+		{1<<26 + 1, 1<<26 + 1}, // beyond: from the heap, exact
+	} {
+		t.Run(fmt.Sprint(tc.size), func(t *testing.T) {
+			a := New()
+			b := a.Allocate(tc.size)
+			if len(b) != tc.size || cap(b) != tc.cap {
+				t.Fatalf("len %d cap %d, want %d and %d", len(b), cap(b), tc.size, tc.cap)
+			}
+			if tc.size > 0 && addr(b)%alignment != 0 {
+				t.Fatalf("address %#x is not %d-byte aligned", addr(b), alignment)
+			}
+			if i := bytes.IndexFunc(b, func(r rune) bool { return r != 0 }); i >= 0 {
+				t.Fatalf("byte %d is not zero", i)
+			}
+		})
+	}
+}
+
+func TestRecycle(t *testing.T) {
+	a := New()
+	b := a.Allocate(8000)
+	for i := range b {
+		b[i] = 7
+	}
+	a.Free(b)
+	if a.Held() != 8192 {
+		t.Fatalf("held %d after freeing an 8 KiB-class buffer, want 8192", a.Held())
+	}
+	c := a.Allocate(5000) // same class
+	if addr(c) != addr(b) {
+		t.Fatal("a buffer of the same class was not reused")
+	}
+	if a.Held() != 0 {
+		t.Fatalf("held %d after reuse, want 0", a.Held())
+	}
+	if i := bytes.IndexFunc(c, func(r rune) bool { return r != 0 }); i >= 0 {
+		t.Fatalf("reused buffer: byte %d is not zero", i)
+	}
+	d := a.Allocate(20000) // another class: not the freed buffer
+	if addr(d) == addr(b) {
+		t.Fatal("a buffer was handed out twice")
+	}
+	// Buffers the pool does not keep are left to the garbage collector.
+	a.Free(make([]byte, 10000))
+	a.Free(a.Allocate(100))
+	if a.Held() != 0 {
+		t.Fatalf("held %d after freeing foreign and small buffers, want 0", a.Held())
+	}
+}
+
+func TestLimit(t *testing.T) {
+	a := New(WithLimit(8192))
+	x, y := a.Allocate(8192), a.Allocate(8192)
+	a.Free(x)
+	a.Free(y)
+	if a.Held() != 8192 {
+		t.Fatalf("held %d, want the limit 8192", a.Held())
+	}
+	z := New(WithLimit(0))
+	z.Free(z.Allocate(1 << 20))
+	if z.Held() != 0 {
+		t.Fatalf("limit 0 held %d", z.Held())
+	}
+}
+
+func TestPoison(t *testing.T) {
+	a := New(WithPoison())
+	b := a.Allocate(10000)
+	b[0], b[9999] = 1, 2
+	a.Free(b)
+	if b[0] != poisonByte || b[9999] != poisonByte {
+		t.Fatalf("freed buffer reads %#x, %#x; want the poison %#x", b[0], b[9999], poisonByte)
+	}
+	if c := a.Allocate(10000); c[0] != 0 || c[9999] != 0 {
+		t.Fatal("a poisoned buffer was handed out without zeroing")
+	}
+}
+
+func TestReallocate(t *testing.T) {
+	a := New()
+	b := a.Allocate(5000) // class 8 KiB
+	for i := range b {
+		b[i] = 3
+	}
+	b = b[:4000]
+	b[3999] = 4
+	g := a.Reallocate(8000, b) // fits: in place, the new bytes zeroed
+	if addr(g) != addr(b) || len(g) != 8000 {
+		t.Fatal("a reallocation within capacity moved the buffer")
+	}
+	if g[3999] != 4 || g[4000] != 0 || g[7999] != 0 {
+		t.Fatalf("in place: kept %d, extension %d %d; want 4, 0, 0", g[3999], g[4000], g[7999])
+	}
+	h := a.Reallocate(9000, g) // beyond: copied, the old buffer pooled
+	if addr(h) == addr(g) || len(h) != 9000 || h[3999] != 4 || h[8999] != 0 {
+		t.Fatal("a reallocation beyond capacity did not copy into a new zeroed buffer")
+	}
+	if a.Held() != 8192 {
+		t.Fatalf("held %d after moving out of an 8 KiB buffer, want 8192", a.Held())
+	}
+	s := a.Reallocate(100, h) // shrinking keeps the buffer
+	if addr(s) != addr(h) || len(s) != 100 {
+		t.Fatal("shrinking moved the buffer")
+	}
+}
+
+// TestConcurrent: buffers handed out at the same time never overlap, and
+// what a goroutine writes stays until it frees the buffer.
+func TestConcurrent(t *testing.T) {
+	a := New(WithPoison())
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 500 {
+				b := a.Allocate(4096 << (i % 5))
+				for j := range b {
+					b[j] = byte(g)
+				}
+				for j := range b {
+					if b[j] != byte(g) {
+						errs <- fmt.Errorf("goroutine %d: byte %d changed to %#x while held", g, j, b[j])
+						return
+					}
+				}
+				a.Free(b)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+}
+
+// TestArrowBuilders: arrays built and released through a checked pool leave
+// nothing allocated, and a rebuilt array reads its own values, not the
+// previous one's.
+func TestArrowBuilders(t *testing.T) {
+	mem := memory.NewCheckedAllocator(New(WithPoison()))
+	defer mem.AssertSize(t, 0)
+	for round := range 3 {
+		b := array.NewFloat32Builder(mem)
+		for i := range 10000 {
+			if i%7 == 0 {
+				b.AppendNull()
+				continue
+			}
+			b.Append(float32(round*10000 + i))
+		}
+		arr := b.NewFloat32Array()
+		b.Release()
+		for i := range 10000 {
+			if i%7 == 0 {
+				if !arr.IsNull(i) {
+					t.Fatalf("round %d: row %d is not null", round, i)
+				}
+				continue
+			}
+			if got := arr.Value(i); got != float32(round*10000+i) {
+				t.Fatalf("round %d: row %d reads %v", round, i, got)
+			}
+		}
+		arr.Release()
+	}
+}
+
+func BenchmarkAllocateFree(b *testing.B) {
+	for _, size := range []int{64 << 10, 512 << 10} {
+		for _, tc := range []struct {
+			name string
+			mem  memory.Allocator
+		}{{"pool", New()}, {"go", memory.NewGoAllocator()}} {
+			b.Run(fmt.Sprintf("%s/%dKiB", tc.name, size>>10), func(b *testing.B) {
+				b.SetBytes(int64(size))
+				for b.Loop() {
+					buf := tc.mem.Allocate(size)
+					buf[size-1] = 1
+					tc.mem.Free(buf)
+				}
+			})
+		}
+	}
+}
