@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"net"
 	"os"
@@ -209,29 +208,3 @@ func TestRunMetricsAddr(t *testing.T) {
 	}
 }
 
-// TestRunProfiles: --cpuprofile and --trace write a profile and a trace of
-// the run; an unwritable path is a usage error before any output.
-func TestRunProfiles(t *testing.T) {
-	job := writeJob(t, goodJob)
-	dir := t.TempDir()
-	cpu, tr := filepath.Join(dir, "cpu.pprof"), filepath.Join(dir, "run.trace")
-	code, _, stderr := pipe("run", job, "-q", "--cpuprofile", cpu, "--trace", tr)
-	if code != exitOK {
-		t.Fatalf("exit %d\n%s", code, stderr)
-	}
-	if b, err := os.ReadFile(cpu); err != nil || len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
-		t.Errorf("cpu profile: %v, %d bytes; want a gzipped profile", err, len(b))
-	}
-	if b, err := os.ReadFile(tr); err != nil || !bytes.HasPrefix(b, []byte("go 1.")) {
-		t.Errorf("trace: %v, %d bytes; want a Go execution trace", err, len(b))
-	}
-
-	job = writeJob(t, goodJob)
-	code, _, stderr = pipe("run", job, "--trace", filepath.Join(dir, "missing", "run.trace"))
-	if code != exitUsage || !strings.Contains(stderr, "--trace") {
-		t.Errorf("unwritable trace path: exit %d, stderr %q; want exit 2 naming --trace", code, stderr)
-	}
-	if _, err := os.Stat(filepath.Join(filepath.Dir(job), "out")); err == nil {
-		t.Error("output written although the trace could not be started")
-	}
-}

@@ -26,8 +26,6 @@ func newRunCmd(g *globals) *cobra.Command {
 
 		metricsAddr string
 		shard       string
-
-		cpuProfile, traceFile string
 	)
 	c := &cobra.Command{
 		Use:   "run JOB",
@@ -110,11 +108,6 @@ fingerprint is refused (exit 2) unless --overwrite or the sink's overwrite: true
 				p.Close()
 				return err
 			}
-			stopProfiles, err := startProfiles(cpuProfile, traceFile)
-			if err != nil {
-				p.Close()
-				return err
-			}
 			ctx, cancel := context.WithCancel(cmd.Context())
 			defer cancel()
 			sigs := make(chan os.Signal, 2)
@@ -142,9 +135,6 @@ fingerprint is refused (exit 2) unless --overwrite or the sink's overwrite: true
 			}()
 			rep, err := p.Run(ctx)
 			watch.Stop()
-			if perr := stopProfiles(); err == nil {
-				err = perr
-			}
 			if !quiet && rep != nil {
 				fmt.Fprintln(g.stderr)
 				_ = rep.WriteTable(g.stderr)
@@ -167,8 +157,6 @@ fingerprint is refused (exit 2) unless --overwrite or the sink's overwrite: true
 	c.Flags().StringVar(&metricsAddr, "metrics-addr", "", "serve Prometheus /metrics on this address during the run (host:port; no host means loopback)")
 	c.Flags().Bool("overwrite", false, "replace complete output in the sinks' folders, whatever job wrote it (implies the sinks' overwrite: true)")
 	c.Flags().StringVar(&budget, "max-bytes-in-flight", "", "budget for batches queued between stages (default 256MiB)")
-	c.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
-	c.Flags().StringVar(&traceFile, "trace", "", "write an execution trace of the run to this file (go tool trace)")
 	c.Flags().StringVar(&shard, "shard", "", "run shard i of n of the job's work units: i/n, or auto/n to take i from JOB_COMPLETION_INDEX")
 	return c
 }
