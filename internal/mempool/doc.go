@@ -1,6 +1,6 @@
 // Package mempool provides the Arrow allocator that pipelines use unless
 // they are given one: an [Allocator] that keeps the buffers Arrow frees, by
-// power-of-two size class, and hands them out again.
+// size class (four per power of two), and hands them out again.
 //
 // arrow-go allocates every page buffer, values buffer and Parquet column
 // chunk afresh, and its Go allocator leaves freed memory to the garbage

@@ -9,9 +9,14 @@ import (
 )
 
 const (
-	alignment = 64 // Arrow's buffer alignment
-	minClass  = 12 // 4 KiB: smaller buffers come straight from the Go heap
-	maxClass  = 26 // 64 MiB: larger ones too
+	alignment = 64       // Arrow's buffer alignment
+	minSize   = 4 << 10  // smaller buffers come straight from the Go heap
+	maxSize   = 64 << 20 // larger ones too
+
+	// Four classes per doubling (sizes 2^k times 5/4, 6/4, 7/4, 8/4), so a
+	// buffer wastes at most a fifth of its class; classes counts them from
+	// 4 KiB (2^11 * 8/4) to 64 MiB (2^25 * 8/4).
+	classes = (25-11)*4 + 4
 
 	// DefaultLimit is the freed memory a pool keeps unless told otherwise.
 	DefaultLimit = 64 << 20
@@ -20,16 +25,16 @@ const (
 )
 
 // Allocator is a memory.Allocator that recycles freed buffers of 4 KiB to
-// 64 MiB by power-of-two size class. Every buffer it returns is zeroed and
-// 64-byte aligned; its capacity is its class size, so a buffer grows in
-// place up to that size. It is safe for concurrent use.
+// 64 MiB by size class, four classes per power of two. Every buffer it
+// returns is zeroed and 64-byte aligned; its capacity is its class size, so
+// a buffer grows in place up to that size. It is safe for concurrent use.
 type Allocator struct {
 	limit  int
 	poison bool
 
 	mu   sync.Mutex
-	free [maxClass + 1][][]byte // by class, most recently freed last
-	held int                    // bytes in free
+	free [classes][][]byte // by class, most recently freed last
+	held int               // bytes in free
 }
 
 var _ memory.Allocator = (*Allocator)(nil)
@@ -55,18 +60,21 @@ func New(opts ...Option) *Allocator {
 	return a
 }
 
-// class returns the size class of a buffer of size bytes, and false when
-// the pool does not keep buffers of that size.
-func class(size int) (int, bool) {
-	if size < 1<<minClass || size > 1<<maxClass {
-		return 0, false
+// class returns the size class of a buffer of size bytes and that class's
+// size, or false when the pool does not keep buffers of that size.
+func class(size int) (idx, capacity int, ok bool) {
+	if size < minSize || size > maxSize {
+		return 0, 0, false
 	}
-	return bits.Len(uint(size - 1)), true
+	k := bits.Len(uint(size-1)) - 1 // 2^k < size <= 2^(k+1)
+	step := 1 << (k - 2)
+	j := (size - 1<<k + step - 1) / step // 1..4
+	return (k-11)*4 + j - 1, 1<<k + j*step, true
 }
 
 // Allocate implements memory.Allocator.
 func (a *Allocator) Allocate(size int) []byte {
-	c, ok := class(size)
+	c, capacity, ok := class(size)
 	if !ok {
 		return alloc(size, size)
 	}
@@ -82,7 +90,7 @@ func (a *Allocator) Allocate(size int) []byte {
 		return b
 	}
 	a.mu.Unlock()
-	return alloc(size, 1<<c)
+	return alloc(size, capacity)
 }
 
 // Reallocate implements memory.Allocator: in place while size fits the
@@ -106,8 +114,8 @@ func (a *Allocator) Reallocate(size int, b []byte) []byte {
 // Free implements memory.Allocator. b must not be used afterwards.
 func (a *Allocator) Free(b []byte) {
 	n := cap(b)
-	c, ok := class(n)
-	if !ok || n != 1<<c {
+	c, capacity, ok := class(n)
+	if !ok || n != capacity {
 		return // not one of the pool's sizes: the garbage collector's
 	}
 	b = b[:n]

@@ -19,12 +19,15 @@ func TestAllocateSizes(t *testing.T) {
 	}{
 		{0, 0},
 		{1, 1},
-		{4095, 4095}, // below the smallest class: from the heap, exact
-		{4096, 4096}, // the smallest class
-		{4097, 8192}, // rounded up to its class
-		{458_803, 1 << 19},
-		{1 << 26, 1 << 26},     // the largest class
-		{1<<26 + 1, 1<<26 + 1}, // beyond: from the heap, exact
+		{4095, 4095},               // below the smallest class: from the heap, exact
+		{4096, 4096},               // the smallest class
+		{4097, 5120},               // rounded up to its class: 4 KiB * 5/4
+		{6000, 6144},               // 4 KiB * 6/4
+		{8192, 8192},               // 4 KiB * 8/4
+		{458_803, 512 << 10},       // 256 KiB * 8/4 (7/4 is 448 KiB, too small)
+		{1<<20 + 1, 1<<20 + 1<<18}, // 1 MiB * 5/4
+		{1 << 26, 1 << 26},         // the largest class
+		{1<<26 + 1, 1<<26 + 1},     // beyond: from the heap, exact
 	} {
 		t.Run(fmt.Sprint(tc.size), func(t *testing.T) {
 			a := New()
@@ -52,7 +55,7 @@ func TestRecycle(t *testing.T) {
 	if a.Held() != 8192 {
 		t.Fatalf("held %d after freeing an 8 KiB-class buffer, want 8192", a.Held())
 	}
-	c := a.Allocate(5000) // same class
+	c := a.Allocate(7500) // same class
 	if addr(c) != addr(b) {
 		t.Fatal("a buffer of the same class was not reused")
 	}
@@ -104,25 +107,25 @@ func TestPoison(t *testing.T) {
 
 func TestReallocate(t *testing.T) {
 	a := New()
-	b := a.Allocate(5000) // class 8 KiB
+	b := a.Allocate(7000) // class 7 KiB
 	for i := range b {
 		b[i] = 3
 	}
 	b = b[:4000]
 	b[3999] = 4
-	g := a.Reallocate(8000, b) // fits: in place, the new bytes zeroed
-	if addr(g) != addr(b) || len(g) != 8000 {
+	g := a.Reallocate(7100, b) // fits: in place, the new bytes zeroed
+	if addr(g) != addr(b) || len(g) != 7100 {
 		t.Fatal("a reallocation within capacity moved the buffer")
 	}
-	if g[3999] != 4 || g[4000] != 0 || g[7999] != 0 {
-		t.Fatalf("in place: kept %d, extension %d %d; want 4, 0, 0", g[3999], g[4000], g[7999])
+	if g[3999] != 4 || g[4000] != 0 || g[7099] != 0 {
+		t.Fatalf("in place: kept %d, extension %d %d; want 4, 0, 0", g[3999], g[4000], g[7099])
 	}
 	h := a.Reallocate(9000, g) // beyond: copied, the old buffer pooled
 	if addr(h) == addr(g) || len(h) != 9000 || h[3999] != 4 || h[8999] != 0 {
 		t.Fatal("a reallocation beyond capacity did not copy into a new zeroed buffer")
 	}
-	if a.Held() != 8192 {
-		t.Fatalf("held %d after moving out of an 8 KiB buffer, want 8192", a.Held())
+	if a.Held() != 7168 {
+		t.Fatalf("held %d after moving out of a 7 KiB buffer, want 7168", a.Held())
 	}
 	s := a.Reallocate(100, h) // shrinking keeps the buffer
 	if addr(s) != addr(h) || len(s) != 100 {
@@ -209,5 +212,28 @@ func BenchmarkAllocateFree(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// TestClasses: every size the pool keeps maps to a class at least as large
+// and at most a quarter larger, whose own size maps back to it, and class
+// indexes grow with the size.
+func TestClasses(t *testing.T) {
+	prev := -1
+	for size := minSize; size <= maxSize; size += 1 + size/97 {
+		idx, c, ok := class(size)
+		if !ok || c < size || 4*c > 5*size+4*minSize/4 || idx < prev || idx >= classes {
+			t.Fatalf("size %d: class %d of %d bytes (ok %v), previous index %d", size, idx, c, ok, prev)
+		}
+		if j, cc, _ := class(c); j != idx || cc != c {
+			t.Fatalf("class size %d maps to class %d of %d, want %d", c, j, cc, idx)
+		}
+		prev = idx
+	}
+	if _, _, ok := class(minSize - 1); ok {
+		t.Error("a size below 4 KiB has a class")
+	}
+	if _, _, ok := class(maxSize + 1); ok {
+		t.Error("a size above 64 MiB has a class")
 	}
 }
