@@ -207,4 +207,3 @@ func TestRunMetricsAddr(t *testing.T) {
 		t.Errorf("metrics.json: %v, fingerprint %q, %d stages", err, rep.Fingerprint, len(rep.Stages))
 	}
 }
-
