@@ -148,7 +148,7 @@ func (m *Model) done() *Call {
 }
 
 // finish completes the call and returns the model's next waiting call, which
-// the caller must start (see [Call.handOver]). Nothing of c may be touched
+// the caller must start (see [handOver]). Nothing of c may be touched
 // afterwards.
 func (c *Call) finish(out []bridge.Tensor, err error) (next *Call) {
 	c.out, c.err = out, err
@@ -181,7 +181,7 @@ func (c *Call) finishElsewhere(out []bridge.Tensor, err error) {
 // model follow each other on one thread without a trip through the Go
 // scheduler (on a busy 2-core machine that trip cost ~150 µs between
 // 600 µs calls); otherwise l's queue, behind what waits there.
-func (c *Call) handOver(next *Call, l *lane) *Call {
+func handOver(next *Call, l *lane) *Call {
 	if next == nil {
 		return nil
 	}
@@ -230,23 +230,23 @@ func (c *Call) canceled(backend string) error {
 }
 
 // run is a lane worker's task: it runs the call, then the calls that
-// [Call.handOver] gives back to this worker.
+// [handOver] gives back to this worker.
 func (c *Call) run() {
+	l := c.m.cands[c.idx].lane
 	for c != nil {
-		c = c.runOnce()
+		c = handOver(c.runOnce(), l)
 	}
 }
 
 // runOnce executes the call on its current candidate, in that backend's
 // lane: retries in place, hands the call to the next candidate's lane on a
-// permanent error or an open breaker, and finishes it otherwise. It returns
-// the next call for this worker to run, or nil.
+// permanent error or an open breaker, and finishes it otherwise. When it
+// finished the call it returns the model's next waiting call (see finish).
 func (c *Call) runOnce() (next *Call) {
-	l := c.m.cands[c.idx].lane
 	defer func() {
 		if p := recover(); p != nil {
-			next = c.handOver(c.finish(nil, fmt.Errorf("stage %q: panic running the model on %s: %v\n%s",
-				c.m.spec.Stage, c.m.cands[c.idx].name, p, debug.Stack())), l)
+			next = c.finish(nil, fmt.Errorf("stage %q: panic running the model on %s: %v\n%s",
+				c.m.spec.Stage, c.m.cands[c.idx].name, p, debug.Stack()))
 		}
 	}()
 	m := c.m
@@ -254,12 +254,12 @@ func (c *Call) runOnce() (next *Call) {
 	for {
 		cd := m.cands[c.idx]
 		if c.ctx.Err() != nil {
-			return c.handOver(c.finish(nil, c.canceled(cd.name)), l)
+			return c.finish(nil, c.canceled(cd.name))
 		}
 		ok, probe := cd.tr.br.allow(e.clock.Now())
 		if !ok {
 			if left, next := c.moveOn(cd, errBreakerOpen); left {
-				return c.handOver(next, l)
+				return next
 			}
 			continue
 		}
@@ -287,18 +287,18 @@ func (c *Call) runOnce() (next *Call) {
 			if ref, ok := m.claimCanary(cd); ok {
 				c.runCanary(cd, ref, out)
 			}
-			return c.handOver(c.finish(out, nil), l)
+			return c.finish(out, nil)
 		case class == bridge.ClassCanceled || c.ctx.Err() != nil:
 			cd.tr.br.record(outcomeNeutral, probe, e.clock.Now())
 			if c.ctx.Err() != nil {
 				err = c.canceled(cd.name)
 			}
-			return c.handOver(c.finish(nil, err), l)
+			return c.finish(nil, err)
 		case class == bridge.ClassInvalidInput:
 			// The rows are wrong, not the backend: never retried, never
 			// moved; the stage isolates them.
 			cd.tr.br.record(outcomeNeutral, probe, e.clock.Now())
-			return c.handOver(c.finish(nil, err), l)
+			return c.finish(nil, err)
 		}
 		if opened {
 			cd.met.runErrors.Inc()
@@ -308,11 +308,11 @@ func (c *Call) runOnce() (next *Call) {
 		if class.Retryable() {
 			c.attempt++
 			if c.attempt >= m.retry.MaxAttempts {
-				return c.handOver(c.finish(nil, err), l)
+				return c.finish(nil, err)
 			}
 			cd.met.retries.Inc()
 			if !c.sleep(m.retry.backoff(c.attempt-1, e.opts.Rand())) {
-				return c.handOver(c.finish(nil, c.canceled(cd.name)), l)
+				return c.finish(nil, c.canceled(cd.name))
 			}
 			continue
 		}
@@ -321,7 +321,7 @@ func (c *Call) runOnce() (next *Call) {
 			m.markFailed(c.idx, m.nextUsable(c.idx, e.clock.Now()), err)
 		}
 		if left, next := c.moveOn(cd, err); left {
-			return c.handOver(next, l)
+			return next
 		}
 	}
 }

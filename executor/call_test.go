@@ -398,13 +398,8 @@ func TestModelInstancesQueueInOrder(t *testing.T) {
 	var calls []*Call
 	var ins []bridge.Tensor
 	for rows := 1; rows <= 4; rows++ {
-		in := backendtest.Input(v.mem, rows, 4)
-		ins = append(ins, in)
-		c, err := m.Submit(context.Background(), []bridge.Tensor{in}, v.mem)
-		if err != nil {
-			t.Fatal(err)
-		}
-		calls = append(calls, c)
+		c, in := v.submitRows(m, rows)
+		calls, ins = append(calls, c), append(ins, in)
 	}
 	for a.Running() < 1 {
 		time.Sleep(time.Millisecond)
@@ -453,13 +448,8 @@ func TestHandOverYieldsToWaitingTasks(t *testing.T) {
 	var calls []*Call
 	var ins []bridge.Tensor
 	submit := func(m *Model, rows int) {
-		in := backendtest.Input(v.mem, rows, 4)
-		ins = append(ins, in)
-		c, err := m.Submit(context.Background(), []bridge.Tensor{in}, v.mem)
-		if err != nil {
-			t.Fatal(err)
-		}
-		calls = append(calls, c)
+		c, in := v.submitRows(m, rows)
+		calls, ins = append(calls, c), append(ins, in)
 	}
 	for rows := 1; rows <= 3; rows++ { // a's first runs, the others queue in a
 		submit(ma, rows)

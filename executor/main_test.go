@@ -183,6 +183,19 @@ func (v *env) run(ctx context.Context, m *Model, rows int) error {
 	return nil
 }
 
+// submitRows submits rows × 4 inputs without waiting; the caller frees the
+// input's Data and the outputs once the call is done.
+func (v *env) submitRows(m *Model, rows int) (*Call, bridge.Tensor) {
+	v.t.Helper()
+	in := backendtest.Input(v.mem, rows, 4)
+	c, err := m.Submit(context.Background(), []bridge.Tensor{in}, v.mem)
+	if err != nil {
+		v.mem.Free(in.Data)
+		v.t.Fatal(err)
+	}
+	return c, in
+}
+
 func (v *env) checkOut(out []bridge.Tensor, rows int) {
 	v.t.Helper()
 	if len(out) != 1 || len(out[0].Shape) != 2 || out[0].Shape[0] != int64(rows) {

@@ -190,14 +190,11 @@ func (p *Pipeline) runUnits(ctx context.Context, rep *Report) error {
 		p.log.Info("resuming: units already committed are skipped", "skipped", rep.Units.Skipped, "remaining", len(plan.todo), "shard", p.shard.String())
 	}
 	// Progress: the rows still to read.
-	total := int64(0)
-	for _, u := range plan.todo {
-		if plan.units[u].Rows < 0 {
-			total = -1
-			break
-		}
-		total += plan.units[u].Rows
+	todo := make([]stages.Unit, len(plan.todo))
+	for i, u := range plan.todo {
+		todo[i] = plan.units[u]
 	}
+	total := stages.SumRows(todo)
 	for _, n := range p.nodes {
 		n.stats.TotalRows.Store(-1)
 		if n.entry.Kind == stages.KindSource && (plan.sharder != nil || total >= 0) {

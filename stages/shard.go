@@ -13,6 +13,19 @@ type Unit struct {
 	Rows int64
 }
 
+// SumRows returns the rows of units, or -1 when any unit's count is
+// unknown.
+func SumRows(units []Unit) int64 {
+	var n int64
+	for _, u := range units {
+		if u.Rows < 0 {
+			return -1
+		}
+		n += u.Rows
+	}
+	return n
+}
+
 // Sharder is implemented by sources whose input splits into work units.
 // The list must be stable: the same files and config give the same units in
 // the same order, whatever machine or shard lists them; a unit never spans

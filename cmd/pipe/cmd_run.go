@@ -200,14 +200,7 @@ Exits 0 when the job can run, 2 with every problem listed when it cannot.`,
 			}
 			fmt.Fprintf(g.stdout, "%s: ok (%d stages)\n", args[0], len(p.Stats()))
 			units := p.WorkUnits()
-			var rows int64
-			for _, u := range units {
-				if u.Rows < 0 {
-					rows = -1
-					break
-				}
-				rows += u.Rows
-			}
+			rows := stages.SumRows(units)
 			switch {
 			case len(units) == 1:
 				fmt.Fprintln(g.stdout, "work units: 1 (a rerun redoes the whole job; --shard cannot split it)")
