@@ -152,13 +152,28 @@ func unitDone(dir string, unit int, fp string) bool {
 	return true
 }
 
+// checkSize returns an error unless path holds size bytes: a file whose
+// digest its sink computed while writing it is not read again, but a size
+// that differs from what the sink wrote means something else wrote to it.
+func checkSize(path string, size int64) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if fi.Size() != size {
+		return fmt.Errorf("%s has %d bytes; its sink wrote %d", path, fi.Size(), size)
+	}
+	return nil
+}
+
 // writeUnitRecord records a committed unit in dir's journal.
 func writeUnitRecord(dir string, r *UnitRecord) error {
 	return writeJSONAtomic(unitRecordPath(dir, r.Unit), r)
 }
 
 // describeFiles lists committed files with rows, sizes and SHA-256, named
-// relative to dir.
+// relative to dir. It takes the digests sinks computed while writing and
+// reads only the files that come without one.
 func describeFiles(dir string, files []stages.OutputFile) ([]ManifestFile, int64, error) {
 	var out []ManifestFile
 	var rows int64
@@ -167,7 +182,12 @@ func describeFiles(dir string, files []stages.OutputFile) ([]ManifestFile, int64
 		if err != nil || !filepath.IsLocal(name) {
 			return nil, 0, fmt.Errorf("file %s is not inside the output folder %s", f.Path, dir)
 		}
-		sum, size, err := fileSHA256Size(f.Path)
+		sum, size := f.SHA256, f.Bytes
+		if sum == "" {
+			sum, size, err = fileSHA256Size(f.Path)
+		} else {
+			err = checkSize(f.Path, size)
+		}
 		if err != nil {
 			return nil, 0, err
 		}

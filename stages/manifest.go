@@ -31,6 +31,11 @@ type OutputFile struct {
 	Path string
 	// Rows is the number of rows in the file.
 	Rows int64
+	// Bytes and SHA256 (hex) describe the file's contents when the sink
+	// computed them while writing it; SHA256 is empty otherwise, and the
+	// runtime reads the file to compute them.
+	Bytes  int64
+	SHA256 string
 }
 
 // FileLister is implemented by sinks that write files into an output

@@ -60,8 +60,8 @@ type ParquetSink struct {
 
 	cur          *partFile
 	next         int      // index of the next part file
-	produced     []string // names of the files this run completed, in order
-	producedRows []int64  // rows of each produced file
+	produced     []string            // names of the files this run completed, in order
+	producedInfo []stages.OutputFile // their rows, sizes and digests (Path unset)
 
 	// rowsIn counts the rows received by Write, for error messages.
 	rowsIn int64
@@ -80,6 +80,7 @@ type partFile struct {
 	name      string // part-00000.parquet
 	tmp       string // its path in the staging folder while written
 	f         *os.File
+	wb        *writebackWriter
 	bw        *bufio.Writer
 	fw        *pqarrow.FileWriter
 	rows      int64 // rows handed to fw
@@ -110,7 +111,8 @@ func (s *ParquetSink) Files() []string {
 func (s *ParquetSink) OutputFiles() []stages.OutputFile {
 	out := make([]stages.OutputFile, len(s.produced))
 	for i, n := range s.produced {
-		out[i] = stages.OutputFile{Path: filepath.Join(s.dir, n), Rows: s.producedRows[i]}
+		out[i] = s.producedInfo[i]
+		out[i].Path = filepath.Join(s.dir, n)
 	}
 	return out
 }
@@ -307,7 +309,8 @@ func (s *ParquetSink) openFile() error {
 	if err != nil {
 		return &FileError{Op: "create", Path: final, Err: err}
 	}
-	bw := bufio.NewWriterSize(&writebackWriter{f: f, off: s.conf.skipSync}, fileBufferBytes)
+	wb := newWritebackWriter(f, s.conf.skipSync)
+	bw := bufio.NewWriterSize(wb, fileBufferBytes)
 	fw, err := pqarrow.NewFileWriter(s.schema, bw, s.props, s.arrowProps)
 	if err != nil {
 		_ = f.Close()
@@ -315,7 +318,7 @@ func (s *ParquetSink) openFile() error {
 		return &FileError{Op: "create", Path: final, Err: err}
 	}
 	s.next++
-	s.cur = &partFile{name: name, tmp: tmp, f: f, bw: bw, fw: fw}
+	s.cur = &partFile{name: name, tmp: tmp, f: f, wb: wb, bw: bw, fw: fw}
 	return nil
 }
 
@@ -357,7 +360,8 @@ func (s *ParquetSink) finishFile() error {
 		return s.fail("rename", err)
 	}
 	s.produced = append(s.produced, f.name)
-	s.producedRows = append(s.producedRows, f.rows)
+	sum, size := f.wb.digest()
+	s.producedInfo = append(s.producedInfo, stages.OutputFile{Rows: f.rows, Bytes: size, SHA256: sum})
 	s.cur = nil
 	if err := s.syncDir(dstDir); err != nil {
 		return &FileError{Op: "sync", Path: dstDir, Err: err}

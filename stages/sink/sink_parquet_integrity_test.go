@@ -2,6 +2,8 @@ package sink
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
@@ -188,6 +190,9 @@ func TestParquetExistingOutput(t *testing.T) {
 			if len(files) != 2 || files[0].Rows != 100 || files[1].Rows != 50 || files[1].Path != filepath.Join(out, "part-00001.parquet") {
 				t.Errorf("OutputFiles() = %+v, want 100 and 50 rows under the final names", files)
 			}
+			for _, f := range files {
+				checkDigest(t, f)
+			}
 			if !present(filepath.Join(out, StagingDir)) {
 				t.Error("staging folder gone before Close")
 			}
@@ -274,4 +279,18 @@ func TestParquetSymlinkedPart(t *testing.T) {
 	f := readBack(t, mem, filepath.Join(out, "part-00000.parquet"))
 	checkRows(t, mem, f, 0, 10)
 	f.release()
+}
+
+// checkDigest fails unless f's size and SHA-256, which the sink computed
+// while writing, are those of the file on disk.
+func checkDigest(t *testing.T, f stages.OutputFile) {
+	t.Helper()
+	data, err := os.ReadFile(f.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	if f.Bytes != int64(len(data)) || f.SHA256 != hex.EncodeToString(sum[:]) {
+		t.Errorf("%s: sink reports %d bytes, sha256 %q; the file has %d bytes, sha256 %x", f.Path, f.Bytes, f.SHA256, len(data), sum)
+	}
 }
