@@ -59,7 +59,7 @@ type ParquetSink struct {
 	state       sinkState
 
 	cur          *partFile
-	next         int      // index of the next part file
+	next         int                 // index of the next part file
 	produced     []string            // names of the files this run completed, in order
 	producedInfo []stages.OutputFile // their rows, sizes and digests (Path unset)
 
