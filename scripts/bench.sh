@@ -72,7 +72,12 @@ job_rate() {
 	local job=$1 out
 	shift
 	out=$(mktemp -d)
-	env "$@" OUT="$out" $PIPE run -q "$job" "${PIPE_ARGS[@]}" >/dev/null
+	# /usr/bin/time appends "user sys minor-faults" to STATS when it is set.
+	if [[ -n "${STATS:-}" ]]; then
+		/usr/bin/time -a -o "$STATS" -f '%U %S %R' env "$@" OUT="$out" $PIPE run -q "$job" "${PIPE_ARGS[@]}" >/dev/null
+	else
+		env "$@" OUT="$out" $PIPE run -q "$job" "${PIPE_ARGS[@]}" >/dev/null
+	fi
 	python3 - "$out/metrics.json" <<'PY' 2>/dev/null || jq -r '(.stages[-1].rows_in / .duration_seconds)' "$out/metrics.json"
 import json, sys
 m = json.load(open(sys.argv[1]))
@@ -89,10 +94,14 @@ bench_mlp() {
 		echo "$MLP_ROWS" >"$BENCH_DIR/mlp-input/.rows"
 	fi
 	go build -o bin/ortloop ./internal/cmd/ortloop
-	local threads=${THREADS:-1} job=() loop=()
+	local threads=${THREADS:-1} job=() loop=() jstats lstats
+	jstats=$(mktemp) lstats=$(mktemp)
 	for i in $(seq "$REPEAT"); do
-		job+=("$(job_rate pipelines/bench/mlp.yaml IN="$input" THREADS="$threads")")
-		loop+=("$(bin/ortloop -rows "$MLP_ROWS" -batch 512 -threads "$threads" | sed -n 's/.*rows_per_second=\([0-9.]*\).*/\1/p')")
+		job+=("$(STATS=$jstats job_rate pipelines/bench/mlp.yaml IN="$input" THREADS="$threads")")
+		local line
+		line=$(bin/ortloop -rows "$MLP_ROWS" -batch 512 -threads "$threads")
+		loop+=("$(echo "$line" | sed -n 's/.*rows_per_second=\([0-9.]*\).*/\1/p')")
+		echo "$line" | sed -n 's/.*cpu_seconds=\([0-9.]*\) minor_faults=\([0-9]*\).*/\1 \2/p' >>"$lstats"
 	done
 	local j l
 	j=$(printf '%s\n' "${job[@]}" | median)
@@ -101,6 +110,12 @@ bench_mlp() {
 	printf '  pipe run (mlp.yaml)       %12.0f rows/s   runs: %s\n' "$j" "${job[*]}"
 	printf '  ORT loop (ortloop)        %12.0f rows/s   runs: %s\n' "$l" "${loop[*]}"
 	printf '  ratio job/loop: %.3f (target >= 0.85)\n' "$(echo "$j / $l" | bc -l)"
+	# Where the CPU goes, medians: the job's whole process (model loading
+	# included) against the loop's timed part (its rows already in memory).
+	printf '  CPU-seconds (user+system), minor page faults: job %s, %s; loop %s, %s\n' \
+		"$(awk '!/^Command/ {print $1 + $2}' "$jstats" | median)" "$(awk '!/^Command/ {print $3}' "$jstats" | median)" \
+		"$(awk '{print $1}' "$lstats" | median)" "$(awk '{print $2}' "$lstats" | median)"
+	rm -f "$jstats" "$lstats"
 }
 
 jsonl_input() {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -52,6 +53,7 @@ func run(model string, rows, batch, threads, width int) error {
 	}
 	raw := arrow.Float32Traits.CastToBytes(data)
 	mem := memory.NewGoAllocator()
+	before := usage()
 	start := time.Now()
 	done := 0
 	for done < rows {
@@ -69,6 +71,24 @@ func run(model string, rows, batch, threads, width int) error {
 		done += n
 	}
 	sec := time.Since(start).Seconds()
-	fmt.Printf("rows=%d seconds=%.3f rows_per_second=%.0f\n", rows, sec, float64(rows)/sec)
+	after := usage()
+	fmt.Printf("rows=%d seconds=%.3f rows_per_second=%.0f cpu_seconds=%.2f minor_faults=%d\n",
+		rows, sec, float64(rows)/sec, after.cpu-before.cpu, after.faults-before.faults)
 	return nil
+}
+
+// rusage is the process's CPU time (user and system) and minor page faults
+// so far.
+type rusage struct {
+	cpu    float64
+	faults int64
+}
+
+func usage() rusage {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return rusage{}
+	}
+	sec := func(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
+	return rusage{cpu: sec(ru.Utime) + sec(ru.Stime), faults: int64(ru.Minflt)}
 }
