@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -330,14 +331,39 @@ func strided(flat arrow.Array, j, per, n int, mem memory.Allocator) arrow.Array 
 	src := flat.Data().Buffers()[1].Bytes()
 	out := memory.NewResizableBuffer(mem)
 	out.Resize(n * size)
-	dst := out.Bytes()
-	for i := range n {
-		copy(dst[i*size:(i+1)*size], src[(i*per+j)*size:(i*per+j+1)*size])
+	if n > 0 {
+		switch dst := out.Bytes(); size {
+		case 1:
+			gather(dst, src, j, per)
+		case 2:
+			gather(words[uint16](dst), words[uint16](src), j, per)
+		case 4:
+			gather(words[uint32](dst), words[uint32](src), j, per)
+		case 8:
+			gather(words[uint64](dst), words[uint64](src), j, per)
+		default:
+			for i := range n {
+				copy(dst[i*size:(i+1)*size], src[(i*per+j)*size:(i*per+j+1)*size])
+			}
+		}
 	}
 	d := array.NewData(flat.DataType(), n, []*memory.Buffer{nil, out}, nil, 0, 0)
 	out.Release()
 	defer d.Release()
 	return array.MakeFromData(d)
+}
+
+// gather sets dst[i] to src[i*per+j]: column j of rows of per values.
+func gather[T any](dst, src []T, j, per int) {
+	for i := range dst {
+		dst[i] = src[i*per+j]
+	}
+}
+
+// words views b, which Arrow allocated aligned, as values of T.
+func words[T uint16 | uint32 | uint64](b []byte) []T {
+	var zero T
+	return unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(b))), len(b)/int(unsafe.Sizeof(zero)))
 }
 
 // pack writes the columns of a list binding side by side into out, row
