@@ -39,8 +39,10 @@
 // limited in batches and in bytes (BuildOptions.MaxBytesInFlight or
 // resources.max_bytes_in_flight), so a slow stage slows its producers
 // instead of growing memory. A queue holds 4 batches, or up to 256 small
-// ones while they hold at most 1 MiB, so a stream of one-row batches does
-// not hand off between goroutines at every few rows. Fan-out retains each batch once per consumer.
+// ones while they hold at most 4 MiB, so a stream of one-row batches does
+// not hand off between goroutines at every few rows, and a stage emitting
+// small batches runs on while its consumer is busy for a while (a sink
+// writing out a row group). Fan-out retains each batch once per consumer.
 // The first error cancels every stage and is returned as a [*StageError]
 // naming the stage; a panic inside a stage becomes such an error with its
 // stack. Sinks commit only when every stage succeeded, and are aborted
