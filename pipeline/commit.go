@@ -212,6 +212,20 @@ func fileSHA256Size(path string) (string, int64, error) {
 	return sum, fi.Size(), nil
 }
 
+// checkSize returns an error unless path holds size bytes: a file whose
+// digest its sink computed while writing it is not read again, but a size
+// that differs from what the sink wrote means something else wrote to it.
+func checkSize(path string, size int64) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if fi.Size() != size {
+		return fmt.Errorf("%s has %d bytes; its sink wrote %d", path, fi.Size(), size)
+	}
+	return nil
+}
+
 // ReadManifest reads and parses dir's `_manifest.json`.
 func ReadManifest(dir string) (*Manifest, error) {
 	path := filepath.Join(dir, stages.ManifestFile)

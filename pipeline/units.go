@@ -152,20 +152,6 @@ func unitDone(dir string, unit int, fp string) bool {
 	return true
 }
 
-// checkSize returns an error unless path holds size bytes: a file whose
-// digest its sink computed while writing it is not read again, but a size
-// that differs from what the sink wrote means something else wrote to it.
-func checkSize(path string, size int64) error {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return err
-	}
-	if fi.Size() != size {
-		return fmt.Errorf("%s has %d bytes; its sink wrote %d", path, fi.Size(), size)
-	}
-	return nil
-}
-
 // writeUnitRecord records a committed unit in dir's journal.
 func writeUnitRecord(dir string, r *UnitRecord) error {
 	return writeJSONAtomic(unitRecordPath(dir, r.Unit), r)

@@ -109,9 +109,9 @@ func (s *ParquetSink) Commit(ctx context.Context) error {
 		}
 	}
 	if s.holdFinal {
-		for _, name := range s.produced {
-			dst := filepath.Join(s.dir, name)
-			if err := os.Rename(filepath.Join(s.staging, name), dst); err != nil {
+		for _, pf := range s.produced {
+			dst := filepath.Join(s.dir, pf.name)
+			if err := os.Rename(filepath.Join(s.staging, pf.name), dst); err != nil {
 				return &FileError{Op: "rename", Path: dst, Err: err}
 			}
 			if err := failpoint.Inject("sink/afterCommitRename"); err != nil {
@@ -120,8 +120,8 @@ func (s *ParquetSink) Commit(ctx context.Context) error {
 		}
 	}
 	keep := make(map[string]bool, len(s.produced))
-	for _, n := range s.produced {
-		keep[n] = true
+	for _, pf := range s.produced {
+		keep[pf.name] = true
 	}
 	for _, n := range s.old {
 		if !keep[n] {
@@ -163,9 +163,9 @@ func (s *ParquetSink) Abort() error {
 	s.releaseCarry()
 	var errs []error
 	if !s.holdFinal {
-		for _, n := range s.produced {
-			if err := os.Remove(filepath.Join(s.dir, n)); err != nil && !errors.Is(err, os.ErrNotExist) {
-				errs = append(errs, &FileError{Op: "remove", Path: filepath.Join(s.dir, n), Err: err})
+		for _, pf := range s.produced {
+			if err := os.Remove(filepath.Join(s.dir, pf.name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				errs = append(errs, &FileError{Op: "remove", Path: filepath.Join(s.dir, pf.name), Err: err})
 			}
 		}
 	}

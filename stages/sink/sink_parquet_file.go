@@ -58,10 +58,9 @@ type ParquetSink struct {
 	keepStaging bool
 	state       sinkState
 
-	cur          *partFile
-	next         int                 // index of the next part file
-	produced     []string            // names of the files this run completed, in order
-	producedInfo []stages.OutputFile // their rows, sizes and digests (Path unset)
+	cur      *partFile
+	next     int            // index of the next part file
+	produced []producedFile // the files this run completed, in order
 
 	// rowsIn counts the rows received by Write, for error messages.
 	rowsIn int64
@@ -73,6 +72,12 @@ type ParquetSink struct {
 	// writer because they end off the WriteBatchRows grid.
 	carry     []arrow.RecordBatch
 	carryRows int64
+}
+
+// producedFile is a file the run completed.
+type producedFile struct {
+	name string            // part-00000.parquet
+	info stages.OutputFile // its rows, size and digest; Path unset
 }
 
 // partFile is the file being written.
@@ -99,8 +104,8 @@ func (s *ParquetSink) OutputDir() string { return s.dir }
 // Before Commit they may still wait in the staging folder (overwrite).
 func (s *ParquetSink) Files() []string {
 	out := make([]string, len(s.produced))
-	for i, n := range s.produced {
-		out[i] = filepath.Join(s.dir, n)
+	for i, pf := range s.produced {
+		out[i] = filepath.Join(s.dir, pf.name)
 	}
 	return out
 }
@@ -110,9 +115,9 @@ func (s *ParquetSink) Files() []string {
 // [stages.FileLister].
 func (s *ParquetSink) OutputFiles() []stages.OutputFile {
 	out := make([]stages.OutputFile, len(s.produced))
-	for i, n := range s.produced {
-		out[i] = s.producedInfo[i]
-		out[i].Path = filepath.Join(s.dir, n)
+	for i, pf := range s.produced {
+		out[i] = pf.info
+		out[i].Path = filepath.Join(s.dir, pf.name)
 	}
 	return out
 }
@@ -359,9 +364,8 @@ func (s *ParquetSink) finishFile() error {
 	if err := os.Rename(f.tmp, dst); err != nil {
 		return s.fail("rename", err)
 	}
-	s.produced = append(s.produced, f.name)
 	sum, size := f.wb.digest()
-	s.producedInfo = append(s.producedInfo, stages.OutputFile{Rows: f.rows, Bytes: size, SHA256: sum})
+	s.produced = append(s.produced, producedFile{name: f.name, info: stages.OutputFile{Rows: f.rows, Bytes: size, SHA256: sum}})
 	s.cur = nil
 	if err := s.syncDir(dstDir); err != nil {
 		return &FileError{Op: "sync", Path: dstDir, Err: err}
