@@ -16,7 +16,10 @@ func TestMain(m *testing.M) {
 	if os.Getenv("PIPE_TEST_AS_PIPE") == "1" {
 		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 	}
-	goleak.VerifyTestMain(m)
+	goleak.VerifyTestMain(m, goleak.Cleanup(func(code int) {
+		removeBuiltPipe()
+		os.Exit(code)
+	}))
 }
 
 var update = flag.Bool("update", false, "rewrite docs/stages.md")

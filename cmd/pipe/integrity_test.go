@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -61,23 +60,6 @@ type harness struct {
 	job    string
 	golden map[string]string // part file name -> SHA-256 of the clean run
 	clean  time.Duration     // the clean run's wall time
-}
-
-// buildPipe builds cmd/pipe with the failpoints tag into a temporary folder.
-func buildPipe(t *testing.T) string {
-	t.Helper()
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(gobin); err != nil {
-		if gobin, err = exec.LookPath("go"); err != nil {
-			t.Fatalf("no go command to build pipe with: %v", err)
-		}
-	}
-	bin := filepath.Join(t.TempDir(), "pipe")
-	cmd := exec.Command(gobin, "build", "-tags", "failpoints", "-o", bin, "github.com/pipe-ml/pipe/cmd/pipe")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build -tags failpoints: %v\n%s", err, out)
-	}
-	return bin
 }
 
 func newHarness(t *testing.T) *harness {
