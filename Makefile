@@ -20,7 +20,7 @@ TESTTIMEOUT ?= 12m
 # ORT_LIB is the installed library; installing prints its path.
 ORT_LIB = $(shell scripts/install-ort.sh)
 
-.PHONY: all build ort run test vet fmt-check unit fuzz bench bench-go objc-check docs clean
+.PHONY: all build ort run test vet fmt-check unit fuzz bench bench-go objc-check darwin-check docs clean
 
 all: build
 
@@ -54,8 +54,11 @@ FUZZ_TARGETS := \
 	./pipeline:FuzzManifestNames \
 	./stages/source:FuzzCSV \
 	./stages/source:FuzzJSONL \
+	./stages/source:FuzzJSONLInfer \
 	./stages/source:FuzzParquet \
 	./stages/source:FuzzIPC \
+	./stages/source:FuzzIPCMetadata \
+	./stages/source:FuzzParquetArrowSchema \
 	./stages/source:FuzzParseVector \
 	./stages/source:FuzzParseFloat32 \
 	./stages/transform:FuzzFilterExpr \
@@ -73,6 +76,12 @@ bench-go:
 
 objc-check:
 	scripts/objc-check.sh
+
+# Type-check every darwin-only Go file (the Apple bridges' cgo code, darwin
+# tests) as a darwin/arm64 cgo build would, on any machine; the command's
+# doc says what it cannot catch (C-side errors are objc-check's).
+darwin-check:
+	$(GO) run ./internal/cmd/darwincheck
 
 docs: build
 	./$(BIN) docs > docs/stages.md

@@ -12,7 +12,9 @@
 // size; the rows not taken stay pending, in order. [Policy] states the exact
 // rules, including preferred sizes and padding to a static batch dimension.
 // A [Sizer] chooses the target size: [Fixed], or an [AdaptiveSizer] that
-// follows measured latency toward a budget.
+// follows measured latency toward a budget; [Capped] keeps another sizer's
+// target under a limit that may change while batches are formed (the
+// model stage's memory budget).
 //
 // # The loop around it
 //

@@ -249,3 +249,32 @@ func (s *AdaptiveSizer) Estimates() []Estimate {
 	}
 	return out
 }
+
+// Capped is a [Sizer] that keeps another sizer's target at or below a
+// limit which may change while batches are formed: the model stage caps
+// its batches to what fits its memory budget, and raises the cap once it
+// has measured outputs the model does not size in advance. Observations
+// pass through to the inner sizer. It is safe for concurrent use.
+type Capped struct {
+	inner Sizer
+	limit atomic.Int64
+}
+
+// NewCapped returns inner capped at limit rows (at least 1).
+func NewCapped(inner Sizer, limit int) *Capped {
+	c := &Capped{inner: inner}
+	c.SetLimit(limit)
+	return c
+}
+
+// Target returns the inner target, at most the limit.
+func (c *Capped) Target() int { return min(c.inner.Target(), int(c.limit.Load())) }
+
+// Observe passes the observation to the inner sizer.
+func (c *Capped) Observe(rows int, took time.Duration) { c.inner.Observe(rows, took) }
+
+// SetLimit sets the cap to limit rows (at least 1).
+func (c *Capped) SetLimit(limit int) { c.limit.Store(int64(max(limit, 1))) }
+
+// Limit returns the cap.
+func (c *Capped) Limit() int { return int(c.limit.Load()) }

@@ -210,3 +210,40 @@ func TestFixedSizer(t *testing.T) {
 		t.Errorf("adaptive policy: sizer %T, target %d; want *AdaptiveSizer starting at 8", b.Sizer(), b.Target())
 	}
 }
+
+// TestCappedLimitsBatches: a Capped sizer keeps batches at its limit, which
+// may change between batches; rows stay in order.
+func TestCappedLimitsBatches(t *testing.T) {
+	c := NewCapped(Fixed(100), 0)
+	if c.Limit() != 1 {
+		t.Fatalf("limit %d, want 1 (at least one row)", c.Limit())
+	}
+	b, _, mem := newTest(t, Policy{MaxRows: 100}, WithSizer(c))
+	add(b, mem, 0, 250) // one input, sliced
+	next := 0
+	take := func(want int) {
+		t.Helper()
+		bt, err := b.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer bt.Release()
+		if bt.Rows != want {
+			t.Fatalf("batch of %d rows, want %d", bt.Rows, want)
+		}
+		if err := checkBatch(bt, next); err != nil {
+			t.Fatal(err)
+		}
+		next += bt.Rows
+	}
+	take(1)
+	c.SetLimit(30)
+	take(30)
+	take(30)
+	c.SetLimit(1000) // above the inner target: the inner target wins
+	take(100)
+	c.Observe(100, time.Millisecond) // passes through (Fixed ignores it)
+	if b.Target() != 100 {
+		t.Fatalf("target %d, want 100", b.Target())
+	}
+}

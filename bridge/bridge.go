@@ -25,6 +25,19 @@ type Backend interface {
 	Open(ctx context.Context, path string, opts Options) (Session, error)
 }
 
+// MemoryOpener is implemented by backends that can load a model from its
+// bytes in memory. The executor prefers it for model files: it reads a
+// file once per load, checks the bytes against the content hash the run
+// pinned, and hands the backend those very bytes, so that a file replaced
+// while a job runs can never reach a session.
+type MemoryOpener interface {
+	// OpenMemory loads the model whose content is data. path is the file
+	// the bytes were read from: it gives the format (by extension) and
+	// names the model in messages; it is not read. The backend keeps no
+	// reference to data after OpenMemory returns.
+	OpenMemory(ctx context.Context, path string, data []byte, opts Options) (Session, error)
+}
+
 // Session is a loaded model, ready to run.
 type Session interface {
 	// Info describes the model's inputs, outputs and metadata.

@@ -25,15 +25,15 @@ func TestAdmission(t *testing.T) {
 			t.Fatalf("in flight %d calls %d bytes after releasing all", used, bytes)
 		}
 	})
-	t.Run("a call over budget runs alone", func(t *testing.T) {
+	t.Run("a call over budget is never admitted", func(t *testing.T) {
 		a := newAdmission(4, 100, newFakeClock())
-		if !a.tryAcquire(500) {
-			t.Fatal("an oversized call was refused with nothing in flight")
+		if a.tryAcquire(101) {
+			t.Fatal("a call over the budget was admitted with nothing in flight")
 		}
-		if a.tryAcquire(1) {
-			t.Fatal("admitted beside an oversized call")
+		if !a.tryAcquire(100) {
+			t.Fatal("a call of exactly the budget was refused with nothing in flight")
 		}
-		a.release(500)
+		a.release(100)
 	})
 	t.Run("fifo", func(t *testing.T) {
 		clock := newFakeClock()

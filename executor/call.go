@@ -48,8 +48,8 @@ func (c *Call) Result() ([]bridge.Tensor, error) {
 	return c.out, c.err
 }
 
-// tensorBytes is the admission size of a call: the bytes of its input
-// tensors.
+// tensorBytes is the bytes of tensors: their data, and the bytes of their
+// strings.
 func tensorBytes(in []bridge.Tensor) int64 {
 	var n int64
 	for i := range in {
@@ -61,14 +61,17 @@ func tensorBytes(in []bridge.Tensor) int64 {
 	return n
 }
 
-// Submit waits for admission (in-flight calls and input bytes, see
-// [Options]) and queues the call on its backend's subpool, waiting while
-// that queue is full; it returns without waiting for the result.
+// Submit waits for admission (in-flight calls, and bytes of input tensors
+// plus the estimated bytes of the outputs, see [Options]) and queues the
+// call on its backend's subpool, waiting while that queue is full; it
+// returns without waiting for the result. A call whose bytes alone exceed
+// the budget is refused at once with a [*BudgetError].
 //
 // in is borrowed until the call is done: its Data must stay valid and
 // unchanged until Done is closed. The outputs are allocated from mem.
-// Errors: ctx's error, [ErrClosed], or a *bridge.Error of class resource
-// exhausted when admission took longer than Options.AdmissionTimeout.
+// Errors: ctx's error, [ErrClosed], a [*BudgetError], or a *bridge.Error
+// of class resource exhausted when admission took longer than
+// Options.AdmissionTimeout.
 func (m *Model) Submit(ctx context.Context, in []bridge.Tensor, mem memory.Allocator) (*Call, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -85,7 +88,14 @@ func (m *Model) Submit(ctx context.Context, in []bridge.Tensor, mem memory.Alloc
 		m.calls.Done()
 		return nil, err
 	}
-	n := tensorBytes(in)
+	rows := callRows(in, m.info)
+	n := tensorBytes(in) + m.out.bytes(rows)
+	if n > e.opts.MemoryBudget {
+		e.calls.Done()
+		m.calls.Done()
+		m.rejections.Inc()
+		return nil, &BudgetError{Stage: m.spec.Stage, Rows: rows, Bytes: n, Budget: e.opts.MemoryBudget}
+	}
 	waited, err := e.adm.acquire(ctx, n, e.opts.AdmissionTimeout)
 	if waited {
 		m.waits.Inc()
@@ -102,10 +112,7 @@ func (m *Model) Submit(ctx context.Context, in []bridge.Tensor, mem memory.Alloc
 	}
 	e.met.bytes.Add(float64(n))
 	e.met.calls.Inc()
-	c := &Call{m: m, ctx: ctx, in: in, mem: mem, bytes: n, idx: m.current(), done: make(chan struct{})}
-	if len(in) > 0 && len(in[0].Shape) > 0 {
-		c.rows = int(in[0].Shape[0])
-	}
+	c := &Call{m: m, ctx: ctx, in: in, mem: mem, bytes: n, rows: rows, idx: m.current(), done: make(chan struct{})}
 	if !m.admit(c) {
 		return c, nil // queued behind the model's running calls
 	}
@@ -282,6 +289,7 @@ func (c *Call) runOnce() (next *Call) {
 		class := bridge.ClassOf(err)
 		switch {
 		case err == nil:
+			m.out.observe(out, c.rows)
 			cd.tr.h.success(d, c.rows)
 			cd.tr.br.record(outcomeSuccess, probe, e.clock.Now())
 			if ref, ok := m.claimCanary(cd); ok {

@@ -54,12 +54,33 @@
 // and are evicted least recently used first when the sum of model sizes
 // exceeds Options.ModelMemory; a referenced session is never evicted.
 //
+// # Model content
+//
+// A path stands for one content during the executor's life: the first
+// Open of a path pins its SHA-256 (ModelSpec.SHA256 when given, which is
+// how a job passes the hash its fingerprint counted), and later Opens of
+// that path share sessions by that hash without reading the file again.
+// Every session is created from bytes checked against the pin: a backend
+// that loads from memory (bridge.MemoryOpener; ONNX Runtime) gets the
+// bytes the executor read and hashed; any other backend, and any folder
+// model (.mlpackage), gets a private copy hashed as it is written, made
+// once per content in a folder of the system's temporary folder (mode
+// 0700) that Close removes. A file that no longer matches its pin when a
+// session must be created fails with a [*HashMismatchError] naming it,
+// so output is never computed by a model other than the one pinned.
+//
 // # Admission and pools
 //
 // Submit first waits for admission: at most Options.MaxInFlight calls and
-// Options.MemoryBudget bytes of input tensors in flight, released when a
-// call completes. Waiting longer than Options.AdmissionTimeout fails with a
-// *bridge.Error of class resource exhausted. The call then queues on its
+// Options.MemoryBudget bytes of model tensors in flight, released when a
+// call completes. A call counts its input tensors and its outputs as the
+// model declares them (rows × the bytes of one row of each output whose
+// dimensions after the batch are fixed); an output whose size the model
+// leaves open counts the largest bytes per row measured on the model's
+// earlier calls. A call whose bytes alone exceed the budget is refused at
+// once with a [*BudgetError], never run: callers split their batches to
+// fit (the model stage does). Waiting longer than Options.AdmissionTimeout
+// fails with a *bridge.Error of class resource exhausted. The call then queues on its
 // backend's pond subpool, which runs at most MaxConcurrency calls of that
 // backend at once behind a bounded queue; Submit blocks while the queue is
 // full. That is the backpressure a stage feels.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"os"
 	"runtime"
 	"sync"
 	"time"
@@ -17,9 +16,10 @@ import (
 
 // Options configure an [Executor]. The zero value is usable.
 type Options struct {
-	// MemoryBudget is the admission byte budget: bytes of input tensors in
-	// flight across all models. 0: 1 GiB. A call larger than the budget is
-	// admitted alone.
+	// MemoryBudget is the admission byte budget: bytes of model input
+	// tensors and (estimated) output tensors in flight across all models.
+	// 0: [DefaultMemoryBudget]. A call larger than the budget is refused
+	// with a [*BudgetError]; the model stage splits batches to fit.
 	MemoryBudget int64
 	// MaxInFlight is the admission semaphore: calls admitted and not yet
 	// completed across all models. 0: 64.
@@ -77,7 +77,7 @@ var DefaultAutoOrder = []string{"ane", "mps", "metal", "cpu"}
 
 func (o Options) withDefaults() Options {
 	if o.MemoryBudget <= 0 {
-		o.MemoryBudget = 1 << 30
+		o.MemoryBudget = DefaultMemoryBudget
 	}
 	if o.MaxInFlight <= 0 {
 		o.MaxInFlight = 64
@@ -134,53 +134,30 @@ type Executor struct {
 	calls   sync.WaitGroup // admitted calls not yet completed
 	helpers sync.WaitGroup // goroutines resubmitting a call to a full lane
 
+	// Private, checked copies of models for backends that do not load
+	// from memory (see privateCopy).
+	copyMu  sync.Mutex
+	copyDir string            // created on first use; removed by Close
+	copies  map[string]string // content hash -> copy
+	// copiesGone is set by Close: no copy is made afterwards.
+	copiesGone bool
+
 	mu     sync.Mutex
 	closed bool
 	lanes  map[string]*lane
 	tracks map[string]*track // by content hash + "/" + backend
-	// hashes caches model file hashes by path, size and modification
-	// time: a job builds its model stages once per work unit.
-	hashes map[fileStamp]hashed
+	// pins holds the content each model path stands for, pinned by its
+	// first Open (see pinModel): a job builds its model stages once per
+	// work unit, and every unit must run the same model.
+	pins map[string]hashed
 	// placed holds the (stage, model, backend) placements already logged.
 	placed map[string]bool
 }
 
-// fileStamp identifies a model file's version without reading it.
-type fileStamp struct {
-	path  string
-	size  int64
-	mtime int64
-}
-
+// hashed is a model's pinned content: its hash and size.
 type hashed struct {
 	sum  string
 	size int64
-}
-
-// hashModelCached is hashModel, remembered for a file whose size and
-// modification time did not change.
-func (e *Executor) hashModelCached(path string) (string, int64, error) {
-	fi, err := os.Stat(path)
-	if err != nil || fi.IsDir() {
-		return hashModel(path)
-	}
-	k := fileStamp{path, fi.Size(), fi.ModTime().UnixNano()}
-	e.mu.Lock()
-	h, ok := e.hashes[k]
-	e.mu.Unlock()
-	if ok {
-		return h.sum, h.size, nil
-	}
-	sum, size, err := hashModel(path)
-	if err == nil {
-		e.mu.Lock()
-		if e.hashes == nil {
-			e.hashes = map[fileStamp]hashed{}
-		}
-		e.hashes[k] = hashed{sum, size}
-		e.mu.Unlock()
-	}
-	return sum, size, err
 }
 
 // lane is a backend's subpool.
@@ -317,6 +294,9 @@ func (e *Executor) Close() error {
 	var errs []error
 	if err := e.reg.closeAll(); err != nil {
 		errs = append(errs, err)
+	}
+	if err := e.removeCopies(); err != nil {
+		errs = append(errs, fmt.Errorf("executor: removing private model copies: %w", err))
 	}
 	return errors.Join(errs...)
 }

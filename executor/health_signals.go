@@ -2,6 +2,7 @@ package executor
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"sync"
 	"time"
@@ -112,7 +113,7 @@ func (s *signals) close() {
 // poll reads the signals once and applies the advice; it returns false
 // when polling should stop.
 func (s *signals) poll() bool {
-	a, err := s.read()
+	a, err := s.safeRead()
 	if errors.Is(err, ErrNoHealthSignals) {
 		s.mu.Lock()
 		s.state.Polls++
@@ -219,4 +220,16 @@ func (r *registry) evictUnused() int {
 	r.mu.Unlock()
 	closeEntries(victims)
 	return len(victims)
+}
+
+// safeRead calls the reader; a panic in it (a native library's bug) makes
+// the signals unreadable here, which stops the poller, instead of ending
+// the process: health polling only advises.
+func (s *signals) safeRead() (a HealthReading, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			a, err = HealthReading{}, fmt.Errorf("%w: the reader panicked: %v", ErrNoHealthSignals, p)
+		}
+	}()
+	return s.read()
 }

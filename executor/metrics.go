@@ -63,7 +63,7 @@ func newMetrics() *metrics {
 			Name: "pipe_backend_breaker_transitions_total", Help: "Circuit breaker state changes per model and backend.",
 		}, labelsBreaker),
 		bytes: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "pipe_backend_in_flight_bytes", Help: "Bytes of input tensors admitted and not yet completed.",
+			Name: "pipe_backend_in_flight_bytes", Help: "Bytes of model tensors (inputs and estimated outputs) admitted and not yet completed.",
 		}),
 		calls: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "pipe_backend_admitted_calls", Help: "Calls admitted and not yet completed.",

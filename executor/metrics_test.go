@@ -56,7 +56,7 @@ pipe_backend_fallbacks_total{backend="fb",model="m.fake",stage="score"} 0
 # TYPE pipe_backend_breaker_state gauge
 pipe_backend_breaker_state{backend="fa",model="m.fake"} 0
 pipe_backend_breaker_state{backend="fb",model="m.fake"} 0
-# HELP pipe_backend_in_flight_bytes Bytes of input tensors admitted and not yet completed.
+# HELP pipe_backend_in_flight_bytes Bytes of model tensors (inputs and estimated outputs) admitted and not yet completed.
 # TYPE pipe_backend_in_flight_bytes gauge
 pipe_backend_in_flight_bytes 0
 `

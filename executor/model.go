@@ -2,6 +2,7 @@ package executor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -59,8 +60,10 @@ func (p RetryPolicy) backoff(n int, r float64) time.Duration {
 type ModelSpec struct {
 	Stage string // the stage id, for logs and metric labels
 	Path  string // the model file (or .mlpackage folder)
-	// SHA256 optionally pins the content (hex); a mismatch is a
-	// [*HashMismatchError] of class model corrupt, checked before loading.
+	// SHA256 optionally pins the content (hex). Without it the first Open
+	// of a path pins the file's hash at that moment. Every load checks the
+	// bytes it reads against the pin: a mismatch is a [*HashMismatchError]
+	// of class model corrupt naming the file.
 	SHA256 string
 	// Backends is ["auto"] (also the meaning of an empty list) or an
 	// explicit preference list; "auto" inside a list expands in place.
@@ -96,6 +99,7 @@ type Model struct {
 	retry RetryPolicy
 	info  bridge.ModelInfo
 	cands []*cand
+	out   *outputCost // the admission estimate of a call's outputs
 
 	waits, rejections prometheus.Counter
 
@@ -137,12 +141,9 @@ func (e *Executor) Open(ctx context.Context, spec ModelSpec) (*Model, error) {
 	if closed {
 		return nil, ErrClosed
 	}
-	sha, size, err := e.hashModelCached(spec.Path)
+	sha, size, err := e.pinModel(spec.Path, spec.SHA256)
 	if err != nil {
-		return nil, &bridge.Error{Backend: "executor", Op: "load", Class: bridge.ClassModelCorrupt, Err: err}
-	}
-	if spec.SHA256 != "" && !strings.EqualFold(spec.SHA256, sha) {
-		return nil, &HashMismatchError{Path: spec.Path, Want: strings.ToLower(spec.SHA256), Got: sha}
+		return nil, err
 	}
 	if spec.Strict {
 		spec.Session = strictOptions(spec.Session)
@@ -153,6 +154,7 @@ func (e *Executor) Open(ctx context.Context, spec ModelSpec) (*Model, error) {
 	if err := m.place(ctx); err != nil {
 		return nil, err
 	}
+	m.out = newOutputCost(m.info)
 	name, reason := m.Placement()
 	key := spec.Stage + "\x00" + spec.Path + "\x00" + name
 	e.mu.Lock()
@@ -235,7 +237,9 @@ func (m *Model) place(ctx context.Context) error {
 			}
 		}
 		if err != nil {
-			if ctx.Err() != nil {
+			var hm *HashMismatchError
+			if ctx.Err() != nil || errors.As(err, &hm) {
+				// Another backend would read the same changed file.
 				return err
 			}
 			lastErr = err
@@ -344,7 +348,7 @@ func compatible(c *cand, info bridge.ModelInfo, padTo int) string {
 func (m *Model) open(ctx context.Context, c *cand) (*entry, error) {
 	e := m.e
 	return e.reg.acquire(ctx, c.key, c.name, m.size, c.tr, func(ctx context.Context) (bridge.Session, error) {
-		s, err := c.b.Open(ctx, m.spec.Path, m.spec.Session)
+		s, err := e.loadSession(ctx, c.b, m.spec.Path, m.sha, m.spec.Session)
 		if err != nil {
 			return nil, err
 		}

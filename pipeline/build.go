@@ -68,11 +68,14 @@ type Pipeline struct {
 	unitRows  int64 // resources.unit_rows
 	services  map[string]any
 	reg       *stages.Registry
-	reportMu  sync.Mutex   // serialises collectReport across passes
-	plan      *unitPlan    // set by Run
-	keep      stages.Stage // the sharded source built by Build, open during Run
-	fpOnce    sync.Once    // computes fp
-	fp        string       // the job's fingerprint
+	reportMu  sync.Mutex        // serialises collectReport across passes
+	plan      *unitPlan         // set by Run
+	keep      stages.Stage      // the sharded source built by Build, open during Run
+	fpOnce    sync.Once         // computes fp
+	fp        string            // the job's fingerprint
+	memLimit  int64             // resources.memory_limit
+	locks     *folderLocks      // held on the output folders from LockOutputs to the end of Run
+	gens      map[folderKey]int // generation of each output folder's new files (prepareFolders)
 }
 
 type node struct {
@@ -134,6 +137,10 @@ func Build(job *Job, opts BuildOptions) (*Pipeline, error) {
 	if p.budget <= 0 {
 		p.budget = DefaultMaxBytesInFlight
 	}
+	p.memLimit = int64(res.MemoryLimit)
+	if p.memLimit <= 0 {
+		p.memLimit = DefaultMemoryLimit
+	}
 	p.unitRows = int64(res.UnitRows)
 	if p.unitRows <= 0 {
 		p.unitRows = DefaultUnitRows
@@ -162,6 +169,7 @@ func Build(job *Job, opts BuildOptions) (*Pipeline, error) {
 			services[executor.ServiceKey] = ex
 		}
 	}
+	addFilePins(services)
 	p.services = services
 	p.reg = reg
 	failed := map[*node]bool{}
@@ -476,6 +484,13 @@ func buildSafely(e *stages.Entry, conf any, env *stages.Env) (s stages.Stage, er
 	return e.Build(conf, env)
 }
 
+// DefaultMemoryLimit is resources.memory_limit when unset.
+const DefaultMemoryLimit = 1 << 30
+
+// MemoryLimit returns the job's soft heap limit (resources.memory_limit),
+// which `pipe run` applies as the Go runtime's memory limit.
+func (p *Pipeline) MemoryLimit() int64 { return p.memLimit }
+
 // Job returns the job the pipeline was built from.
 func (p *Pipeline) Job() *Job { return p.job }
 
@@ -490,6 +505,7 @@ func (p *Pipeline) Close() error {
 		return nil
 	}
 	p.ran = true
+	p.locks.release()
 	var errs []error
 	for _, n := range p.nodes {
 		if err := n.stage.Close(); err != nil {

@@ -215,12 +215,20 @@ func TestRunWritesManifest(t *testing.T) {
 			t.Fatal(err)
 		}
 		m, err := pipeline.VerifyOutput(out)
-		if err != nil || m.Rows != 260 || m.Fingerprint != p.Fingerprint() {
+		if err != nil || m.Rows != 260 || m.Fingerprint != p.Fingerprint() || m.Generation != 2 {
 			t.Fatalf("after overwrite: %+v, %v", m, err)
+		}
+		// The replacement's files are of generation 2, and the first
+		// generation's are gone.
+		names, _ := filepath.Glob(filepath.Join(out, "part-*.parquet"))
+		for i, n := range names {
+			if want := fmt.Sprintf("part-00000-g2-%05d.parquet", i); filepath.Base(n) != want || m.Files[i].Name != want {
+				t.Errorf("file %d: %s in the folder, %s in the manifest, want %s", i, filepath.Base(n), m.Files[i].Name, want)
+			}
 		}
 	})
 	t.Run("tampered output", func(t *testing.T) {
-		f := filepath.Join(out, "part-00000-00001.parquet")
+		f := filepath.Join(out, "part-00000-g2-00001.parquet")
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
@@ -229,7 +237,7 @@ func TestRunWritesManifest(t *testing.T) {
 		if err := os.WriteFile(f, b, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := pipeline.VerifyOutput(out); err == nil || !strings.Contains(err.Error(), "part-00000-00001.parquet") {
+		if _, err := pipeline.VerifyOutput(out); err == nil || !strings.Contains(err.Error(), "part-00000-g2-00001.parquet") {
 			t.Errorf("VerifyOutput after a flipped bit = %v, want an error naming the file", err)
 		}
 		if err := os.WriteFile(f, b[:10], 0o644); err != nil {

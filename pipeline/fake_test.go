@@ -166,6 +166,8 @@ func rowsOf(id string) []int64 {
 
 type collectConf struct {
 	Delay stages.Duration `yaml:"delay" doc:"sleep per write"`
+	// PanicOnCommit makes Commit panic, as a buggy sink would.
+	PanicOnCommit bool `yaml:"panic_on_commit" doc:"panic in Commit"`
 }
 
 type collectSink struct {
@@ -190,6 +192,9 @@ func (s *collectSink) Write(ctx context.Context, rec arrow.RecordBatch) error {
 	return nil
 }
 func (s *collectSink) Commit(ctx context.Context) error {
+	if s.conf.PanicOnCommit {
+		panic("collect: commit")
+	}
 	collected.Lock()
 	defer collected.Unlock()
 	collected.committed[s.id] = true

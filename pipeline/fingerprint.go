@@ -30,8 +30,12 @@ const fingerprintVersion = "pipe-fingerprint-v2"
 //     defaults, PIPE_* overrides and --set; mapping keys in sorted order, so
 //     comments and key order do not count);
 //   - the contents of every file a non-source, non-sink stage names through
-//     a path setting (the model files; a folder such as an .mlpackage is
-//     hashed file by file);
+//     a path setting (the model files; a folder such as an .mlpackage
+//     counts as one hash over its files), as pinned in the job's
+//     [stages.FilePins]: the stages read those files when they are built,
+//     once per work unit, and a read that finds other content than the
+//     pinned one fails, so the output is computed from the content
+//     counted here;
 //   - the name, size and modification time of every input file the sources
 //     name (folders and glob patterns expanded), which is cheap even for
 //     large datasets.
@@ -40,11 +44,22 @@ const fingerprintVersion = "pipe-fingerprint-v2"
 // cannot be read counts as missing. The value is computed once per
 // pipeline; it is written into every sink's manifest and compared on rerun.
 func (p *Pipeline) Fingerprint() string {
-	p.fpOnce.Do(func() { p.fp = fingerprint(p.job, p.nodes, p.unitRows) })
+	p.fpOnce.Do(func() {
+		pins, _ := p.services[stages.FilesService].(*stages.FilePins)
+		p.fp = fingerprint(p.job, p.nodes, p.unitRows, pins)
+	})
 	return p.fp
 }
 
-func fingerprint(job *Job, nodes []*node, unitRows int64) string {
+// addFilePins gives the stages of a job the [stages.FilePins] the
+// fingerprint reads, unless the caller's services hold one.
+func addFilePins(services map[string]any) {
+	if _, ok := services[stages.FilesService].(*stages.FilePins); !ok {
+		services[stages.FilesService] = stages.NewFilePins()
+	}
+}
+
+func fingerprint(job *Job, nodes []*node, unitRows int64, pins *stages.FilePins) string {
 	h := sha256.New()
 	fpString(h, fingerprintVersion)
 	fpString(h, job.Name)
@@ -54,7 +69,6 @@ func fingerprint(job *Job, nodes []*node, unitRows int64) string {
 	for _, n := range nodes {
 		byDef[n.def] = n
 	}
-	hashed := map[string]string{} // content hashes by path, for files named twice
 	for _, s := range job.Stages {
 		fpString(h, "stage")
 		fpString(h, s.ID)
@@ -83,7 +97,7 @@ func fingerprint(job *Job, nodes []*node, unitRows int64) string {
 			}
 		default:
 			for _, p := range paths {
-				fpContents(h, p, hashed)
+				fpContents(h, p, pins)
 			}
 		}
 	}
@@ -205,27 +219,22 @@ func fpInputs(h hash.Hash, path string) {
 	}
 }
 
-// fpContents writes the SHA-256 of every file that path names (a file, or
-// every file under a folder).
-func fpContents(h hash.Hash, path string, cache map[string]string) {
+// fpContents writes the pinned SHA-256 of the file or folder path names.
+// A file counts as its path and hash written twice over (the form of
+// earlier versions, which walked the path file by file); a file that
+// cannot be read counts as missing.
+func fpContents(h hash.Hash, path string, pins *stages.FilePins) {
 	fpString(h, "file")
 	fpString(h, path)
-	_ = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return nil
-		}
-		sum, ok := cache[p]
-		if !ok {
-			sum, err = fileSHA256(p)
-			if err != nil {
-				return nil
-			}
-			cache[p] = sum
-		}
-		fpString(h, p)
-		fpString(h, sum)
-		return nil
-	})
+	pin, err := pins.Pin(path)
+	if err != nil {
+		return
+	}
+	if pin.Dir {
+		fpString(h, "dir")
+	}
+	fpString(h, path)
+	fpString(h, pin.SHA256)
 }
 
 // fileSHA256 returns the SHA-256 of a file's contents in hex.

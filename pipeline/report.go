@@ -193,6 +193,10 @@ func roundDur(sec float64) string {
 	return d.Round(time.Microsecond).String()
 }
 
+// ReportFile is the run report [Pipeline.Run] writes into each sink's
+// output folder.
+const ReportFile = "metrics.json"
+
 // writeReports writes metrics.json into the output folder of every sink
 // that has one, atomically.
 func (p *Pipeline) writeReports(r *Report) error {
@@ -206,7 +210,7 @@ func (p *Pipeline) writeReports(r *Report) error {
 		if !ok || od.OutputDir() == "" {
 			continue
 		}
-		path := filepath.Join(od.OutputDir(), "metrics.json")
+		path := filepath.Join(od.OutputDir(), ReportFile)
 		if p.shard.count() > 1 {
 			// Every shard reports beside its manifest.
 			path = filepath.Join(od.OutputDir(), stages.ShardsDir, "metrics-"+filepath.Base(shardManifestPath(od.OutputDir(), p.shard)))

@@ -45,8 +45,16 @@ func (p *Pipeline) Run(ctx context.Context) (*Report, error) {
 		return nil, errors.New("pipeline: Run called twice")
 	}
 	// Refuse, before any data moves, to replace complete output the sinks
-	// may not replace.
-	if err := p.checkConflicts(p.Outputs()); err != nil {
+	// may not replace or to write beside files pipe did not write: first
+	// touching nothing, then again holding the folders.
+	err := p.checkConflicts(p.Outputs())
+	if err == nil {
+		err = p.LockOutputs()
+	}
+	if err == nil {
+		err = p.checkConflicts(p.Outputs())
+	}
+	if err != nil {
 		rep := &Report{Job: p.job.Name, File: p.job.File, Started: time.Now()}
 		_ = p.Close()
 		rep.Finished = rep.Started
@@ -54,8 +62,9 @@ func (p *Pipeline) Run(ctx context.Context) (*Report, error) {
 		return rep, err
 	}
 	p.ran = true
+	defer p.locks.release()
 	rep := &Report{Job: p.job.Name, File: p.job.File, Started: time.Now()}
-	err := p.runUnits(ctx, rep)
+	err = p.runUnits(ctx, rep)
 	for _, n := range p.nodes {
 		n.stats.Done.Store(true)
 	}
@@ -94,6 +103,27 @@ func (p *Pipeline) Run(ctx context.Context) (*Report, error) {
 		}
 	}
 	return rep, err
+}
+
+// LockOutputs takes the run's locks on every output folder (see
+// [LockDir]): a [*LockedError] when another run holds one, and nothing
+// held then. Run takes them itself; a caller takes them first to look at
+// the folders ([Pipeline.CheckOutputs]) with no other run writing. They are
+// held until Run returns, or Close.
+func (p *Pipeline) LockOutputs() error {
+	if p.locks != nil {
+		return nil
+	}
+	var dirs []string
+	for _, d := range p.fileDirs() {
+		dirs = append(dirs, d.dir)
+	}
+	l, err := lockFolders(dirs, p.shard)
+	if err != nil {
+		return err
+	}
+	p.locks = l
+	return nil
 }
 
 // runPass runs the graph once over a pass's stages (one work unit): one
@@ -228,13 +258,23 @@ func (p *Pipeline) commit(ctx context.Context, ps *pass) error {
 			continue
 		}
 		start := time.Now()
-		err := sink.Commit(ctx)
+		err := commitSink(ctx, sink)
 		n.stats.BusyNanos.Add(int64(time.Since(start)))
 		if err != nil {
 			return &StageError{Stage: n.def.ID, Err: fmt.Errorf("commit: %w", err)}
 		}
 	}
 	return p.recordUnit(ps)
+}
+
+// commitSink commits a sink, turning a panic into an error.
+func commitSink(ctx context.Context, s stages.Sink) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v\n%s", r, debug.Stack())
+		}
+	}()
+	return s.Commit(ctx)
 }
 
 func (p *Pipeline) abort(ps *pass) {

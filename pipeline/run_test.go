@@ -243,3 +243,23 @@ func TestWriteGraph(t *testing.T) {
 		t.Fatal("unknown format accepted")
 	}
 }
+
+// TestSinkCommitPanicIsAnError: a sink that panics while committing fails
+// the run with an error naming it, and the other sinks are aborted.
+func TestSinkCommitPanicIsAnError(t *testing.T) {
+	resetCollected()
+	p := build(t, `
+version: 1
+stages:
+  - {id: src, type: seq, with: {count: 100, batch_rows: 10}}
+  - {id: bad, type: collect, inputs: [src], with: {panic_on_commit: true}}
+`, 0)
+	_, err := p.Run(context.Background())
+	var se *pipeline.StageError
+	if !errors.As(err, &se) || se.Stage != "bad" || !strings.Contains(err.Error(), "panic: collect: commit") {
+		t.Fatalf("Run = %v, want a StageError for stage bad reporting the panic", err)
+	}
+	if !collected.aborted["bad"] {
+		t.Error("the sink was not aborted")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 
@@ -139,6 +140,15 @@ type fileDir struct {
 	dlq bool // the folder of n's dead-letter sink
 }
 
+// folderKey names an output folder by its writer: a node's sink or its
+// dead-letter sink.
+type folderKey struct {
+	idx int
+	dlq bool
+}
+
+func (d fileDir) key() folderKey { return folderKey{d.n.idx, d.dlq} }
+
 // lister returns the sink built by Build that writes the folder.
 func (d fileDir) lister() stages.FileLister { return d.pick(d.n.stage, d.n.dlq) }
 
@@ -260,7 +270,7 @@ func (p *Pipeline) runUnits(ctx context.Context, rep *Report) error {
 		go func() {
 			defer wg.Done()
 			defer func() { <-slots }()
-			err := p.runPass(ctx, ps)
+			err := p.runPassSafely(ctx, ps)
 			switch {
 			case err == nil:
 				ran.Add(1)
@@ -274,6 +284,21 @@ func (p *Pipeline) runUnits(ctx context.Context, rep *Report) error {
 	wg.Wait()
 	rep.Units.Ran = int(ran.Load())
 	return firstErr
+}
+
+// runPassSafely runs a pass, turning a panic outside the stages'
+// goroutines (which recover their own) into an error, after aborting and
+// closing the pass's stages.
+func (p *Pipeline) runPassSafely(ctx context.Context, ps *pass) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v\n%s", r, debug.Stack())
+			ps.markRead()
+			p.abort(ps)
+			ps.close()
+		}
+	}()
+	return p.runPass(ctx, ps)
 }
 
 // passesInFlight is how many work units run at once.
@@ -355,7 +380,7 @@ func (p *Pipeline) instantiate(plan *unitPlan, unit int) (*pass, error) {
 		if n.policy != nil {
 			in.reject = &passRejecter{ep: n.policy, unit: plan.units[unit].Key, p: p}
 			if n.policy.dir != "" {
-				in.dlq, err = p.buildDeadLetter(n, unitPrefix(unit))
+				in.dlq, err = p.buildDeadLetter(n, partPrefix(unit, p.gens[folderKey{n.idx, true}]))
 				in.reject.dlq = in.dlq
 			}
 		}
@@ -372,7 +397,7 @@ func (p *Pipeline) instantiate(plan *unitPlan, unit int) (*pass, error) {
 		default:
 			env := p.stageEnv(n)
 			if n.entry.Kind == stages.KindSink {
-				env.PartPrefix = unitPrefix(unit)
+				env.PartPrefix = partPrefix(unit, p.gens[folderKey{n.idx, false}])
 			}
 			if in.reject != nil {
 				env.Reject = in.reject
@@ -392,12 +417,15 @@ func (p *Pipeline) instantiate(plan *unitPlan, unit int) (*pass, error) {
 	return ps, nil
 }
 
-// prepareFolders readies every sink folder for new units: it removes the
-// success marker of output being replaced (so that no crash leaves it beside
-// new files), the manifests of shards of other jobs, and creates the units
-// journal, whose presence marks part files as an unfinished run's.
+// prepareFolders readies every sink folder for new units, under the run's
+// lock: it removes what a replacement stopped before its clean-up left, the
+// manifests of shards of other jobs, creates the units journal (whose
+// presence marks part files as an unfinished run's) and picks the
+// generation the run's files are named in: one past the committed output's,
+// which stays whole until the run's own manifest replaces it.
 func (p *Pipeline) prepareFolders() error {
 	fp := p.Fingerprint()
+	p.gens = map[folderKey]int{}
 	for _, d := range p.fileDirs() {
 		wrap := func(err error) error {
 			return &StageError{Stage: d.id(), Err: fmt.Errorf("prepare %s: %w", d.dir, err)}
@@ -408,9 +436,11 @@ func (p *Pipeline) prepareFolders() error {
 		if err := os.MkdirAll(filepath.Join(d.dir, stages.UnitsDir), 0o755); err != nil {
 			return wrap(err)
 		}
-		if err := os.Remove(filepath.Join(d.dir, stages.SuccessFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		m := committed(d.dir)
+		if err := removeStale(d.dir, m); err != nil {
 			return wrap(err)
 		}
+		p.gens[d.key()] = m.generation() + 1
 		if ms, err := readShardManifests(d.dir); err == nil {
 			for _, m := range ms {
 				if m.Fingerprint != fp {
@@ -433,7 +463,7 @@ var ErrFolderEscape = errors.New("not a plain folder inside the output folder")
 // checkPipeFolders refuses pipe's own folders inside dir (staging, units
 // journal, shard manifests) when one is a symbolic link or not a folder.
 func checkPipeFolders(dir string) error {
-	for _, name := range []string{stages.StagingDir, stages.UnitsDir, stages.ShardsDir} {
+	for _, name := range []string{stages.StagingDir, stages.UnitsDir, stages.ShardsDir, LockDir} {
 		fi, err := os.Lstat(filepath.Join(dir, name))
 		switch {
 		case errors.Is(err, os.ErrNotExist):

@@ -12,11 +12,12 @@ import (
 
 // Resources is a job's `resources:` block: limits shared by every stage.
 type Resources struct {
-	MemoryBudget     stages.ByteSize `yaml:"memory_budget" doc:"Bytes of model input tensors in flight across all model stages (admission control)."`
+	MemoryBudget     stages.ByteSize `yaml:"memory_budget" doc:"Bytes of model input and output tensors in flight across all model stages (admission control; default 128MiB). A model stage's batch may hold memory_budget / (instances + 1): larger batches are split to fit."`
 	MaxBytesInFlight stages.ByteSize `yaml:"max_bytes_in_flight" doc:"Bytes of batches queued between stages; a slow stage slows the readers instead of growing memory."`
 	ModelMemory      stages.ByteSize `yaml:"model_memory" doc:"Budget for loaded models; unused models are evicted least recently used above it."`
 	MaxConcurrency   map[string]int  `yaml:"max_concurrency" doc:"Batches running at once per backend, e.g. {cpu: 2, ane: 1}."`
 	AdmissionTimeout stages.Duration `yaml:"admission_timeout" doc:"Longest a batch waits for admission before failing as resource exhausted (transient)."`
+	MemoryLimit      stages.ByteSize `yaml:"memory_limit" doc:"Soft limit of pipe run's heap, applied as the Go runtime's memory limit (what GOMEMLIMIT sets, which takes precedence): the garbage collector works harder as the heap nears it, so peak memory stays close to what the run holds live instead of up to twice that. Not a hard cap: the other limits bound what is live. Default 1GiB."`
 	UnitRows         int64           `yaml:"unit_rows" doc:"Target rows of a work unit: a source's row groups (or files) are grouped into units of at least this many rows. Each unit's output is committed on its own, so a killed run redoes only uncommitted units; units are also what --shard splits. Default 1048576."`
 }
 
@@ -40,6 +41,7 @@ var envOverrides = []struct {
 	{"PIPE_MAX_BYTES_IN_FLIGHT", "", "max_bytes_in_flight", "resources.max_bytes_in_flight"},
 	{"PIPE_MODEL_MEMORY", "", "model_memory", "resources.model_memory"},
 	{"PIPE_UNIT_ROWS", "", "unit_rows", "resources.unit_rows: rows per work unit"},
+	{"PIPE_MEMORY_LIMIT", "", "memory_limit", "resources.memory_limit: soft limit of the heap"},
 }
 
 // EnvOverrides lists the PIPE_* variables a job honours, for help texts.
@@ -264,4 +266,29 @@ func flattenSettings(n *yaml.Node, prefix string, f func(key, val string)) {
 		val = n.Value
 	}
 	f(prefix, val)
+}
+
+// Estimator is a stage that estimates, when it is built, the memory of its
+// batches: model stages, from the model's declared shapes. `pipe validate`
+// prints the note, and the warning when a setting was cut to fit a limit.
+type Estimator interface {
+	Estimate() (note, warning string)
+}
+
+// StageEstimate is one stage's [Estimator] answer.
+type StageEstimate struct {
+	Stage, Note, Warning string
+}
+
+// Estimates returns the estimates of the stages that make one, in the
+// order the stages run.
+func (p *Pipeline) Estimates() []StageEstimate {
+	var out []StageEstimate
+	for _, n := range p.nodes {
+		if e, ok := n.stage.(Estimator); ok {
+			note, warning := e.Estimate()
+			out = append(out, StageEstimate{Stage: n.def.ID, Note: note, Warning: warning})
+		}
+	}
+	return out
 }

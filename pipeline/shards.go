@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/pipe-ml/pipe/internal/failpoint"
 	"github.com/pipe-ml/pipe/stages"
@@ -163,57 +165,46 @@ func checkShards(dir string, ms []*ShardManifest) error {
 // the manifests disagree. It is what `pipe commit` runs; the last shard of a
 // run to finish does the same.
 func CommitOutput(dir string) (*Manifest, error) {
+	// A run writing the folder unsharded holds its lock exclusively.
+	l := &folderLocks{}
+	defer l.release()
+	if err := os.MkdirAll(filepath.Join(dir, LockDir), 0o755); err != nil {
+		return nil, err
+	}
+	if _, err := l.take(dir, "folder", false); err != nil {
+		return nil, l.refused(dir, err, "a run is writing it")
+	}
 	return commitFolder(dir, "", 0)
 }
 
+// commitFolder writes dir's manifest from its shard manifests, under the
+// folder's commit lock: the new manifest replaces the committed one in one
+// rename, then the part files it does not list are removed.
 func commitFolder(dir, fp string, n int) (*Manifest, error) {
+	lock, err := lockCommit(dir)
+	if err != nil {
+		return nil, fmt.Errorf("%s: commit lock: %w", dir, err)
+	}
+	defer unlockCommit(lock)
 	ms, err := shardGroup(dir, fp, n)
 	if err != nil {
 		return nil, err
 	}
-	m := &Manifest{Version: ManifestVersion, Job: ms[0].Job, Stage: ms[0].Stage, Fingerprint: ms[0].Fingerprint, Files: []ManifestFile{}}
-	listed := map[string]bool{}
-	for _, s := range ms {
-		for _, f := range s.Files {
-			fi, err := os.Stat(filepath.Join(dir, filepath.FromSlash(f.Name)))
-			if err != nil {
-				return nil, fmt.Errorf("%s: shard %d's file: %w", dir, s.Shard, err)
-			}
-			if fi.Size() != f.Bytes {
-				return nil, fmt.Errorf("%s: %s has %d bytes, shard %d's manifest says %d", dir, f.Name, fi.Size(), s.Shard, f.Bytes)
-			}
-			m.Files = append(m.Files, f)
-			m.Rows += f.Rows
-			listed[f.Name] = true
-		}
+	m, err := manifestOf(dir, ms)
+	if err != nil {
+		return nil, err
 	}
-	slices.SortFunc(m.Files, func(a, b ManifestFile) int {
-		switch {
-		case a.Name < b.Name:
-			return -1
-		case a.Name > b.Name:
-			return 1
-		}
-		return 0
-	})
 	if err := writeJSONAtomic(filepath.Join(dir, stages.ManifestFile), m); err != nil {
 		return nil, err
 	}
 	if err := failpoint.Inject("commit/afterManifest"); err != nil {
 		return nil, err
 	}
-	// Part files no shard lists are an earlier job's: remove them, so the
-	// folder holds exactly the manifest's files.
-	others, err := filepath.Glob(filepath.Join(dir, "part-*.parquet"))
-	if err != nil {
+	// Part files the manifest does not list are an earlier generation's or
+	// another job's: remove them, so the folder holds exactly its files.
+	listed := m.names()
+	if err := removeParts(dir, func(name string, _ int) bool { return !listed[name] }); err != nil {
 		return nil, err
-	}
-	for _, o := range others {
-		if !listed[filepath.Base(o)] {
-			if err := os.Remove(o); err != nil {
-				return nil, err
-			}
-		}
 	}
 	// Records of other jobs' units (another fingerprint, or a unit this
 	// job does not have) describe files no longer there.
@@ -230,6 +221,32 @@ func commitFolder(dir, fp string, n int) (*Manifest, error) {
 	if err := writeSync(filepath.Join(dir, stages.SuccessFile)); err != nil {
 		return nil, err
 	}
+	return m, nil
+}
+
+// manifestOf builds the folder manifest listing the shards' files, checked
+// present with their sizes, in the generation after the committed one (and
+// at least that of every file it lists).
+func manifestOf(dir string, ms []*ShardManifest) (*Manifest, error) {
+	m := &Manifest{Version: ManifestVersion, Job: ms[0].Job, Stage: ms[0].Stage, Fingerprint: ms[0].Fingerprint, Files: []ManifestFile{}}
+	m.Generation = committed(dir).generation() + 1
+	for _, s := range ms {
+		for _, f := range s.Files {
+			fi, err := os.Stat(filepath.Join(dir, filepath.FromSlash(f.Name)))
+			if err != nil {
+				return nil, fmt.Errorf("%s: shard %d's file: %w", dir, s.Shard, err)
+			}
+			if fi.Size() != f.Bytes {
+				return nil, fmt.Errorf("%s: %s has %d bytes, shard %d's manifest says %d", dir, f.Name, fi.Size(), s.Shard, f.Bytes)
+			}
+			m.Files = append(m.Files, f)
+			m.Rows += f.Rows
+			if g, ok := partGeneration(path.Base(f.Name)); ok {
+				m.Generation = max(m.Generation, g)
+			}
+		}
+	}
+	slices.SortFunc(m.Files, func(a, b ManifestFile) int { return strings.Compare(a.Name, b.Name) })
 	return m, nil
 }
 

@@ -138,6 +138,7 @@ func TestProbeOffMac(t *testing.T) {
 		if err != nil || c.Chip == "" {
 			t.Fatalf("Probe on darwin = %+v, %v", c, err)
 		}
+		t.Logf("Probe on darwin = %+v (compare with sysctl; bridge/apple/README.md)", c)
 		return
 	}
 	if _, err := Probe(); !errors.Is(err, ErrNotMac) {

@@ -123,7 +123,24 @@ func (b *backend) Open(ctx context.Context, path string, opts bridge.Options) (b
 	if err := b.Available(); err != nil {
 		return nil, err
 	}
-	return b.open(path, opts)
+	return b.open(path, nil, opts)
+}
+
+// OpenMemory loads a model from its bytes (ONNX Runtime's
+// CreateSessionFromArray); path only names it in messages. A model that
+// keeps its weights in external data files cannot be loaded this way:
+// ONNX Runtime reports it as a load error naming the model.
+func (b *backend) OpenMemory(ctx context.Context, path string, data []byte, opts bridge.Options) (bridge.Session, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, &bridge.Error{Backend: b.name, Op: opLoad, Class: bridge.ClassCanceled, Err: err}
+	}
+	if err := b.Available(); err != nil {
+		return nil, err
+	}
+	if len(data) == 0 {
+		return nil, &bridge.Error{Backend: b.name, Op: opLoad, Class: bridge.ClassModelCorrupt, Msg: path + ": empty model file"}
+	}
+	return b.open(path, data, opts)
 }
 
 // sessionConfig is the resolved form of [bridge.Options] for one session.

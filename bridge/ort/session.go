@@ -42,9 +42,9 @@ type session struct {
 	free     func()   // frees inNames and outNames
 }
 
-// open creates the session options, loads the model and reads its
-// description.
-func (b *backend) open(path string, opts bridge.Options) (bridge.Session, error) {
+// open creates the session options, loads the model (from data when it is
+// not nil, else from the file at path) and reads its description.
+func (b *backend) open(path string, data []byte, opts bridge.Options) (bridge.Session, error) {
 	r, err := instance()
 	if err != nil {
 		return nil, relabel(err, b.name)
@@ -62,10 +62,8 @@ func (b *backend) open(path string, opts bridge.Options) (bridge.Session, error)
 		return nil, err
 	}
 
-	cpath := C.CString(path)
-	defer C.free(unsafe.Pointer(cpath))
 	var ptr *C.OrtSession
-	if e := C.pipe_ort_session_create(r.env, cpath, so, &ptr); e.msg != nil {
+	if e := createSession(r.env, path, data, so, &ptr); e.msg != nil {
 		err := takeError(b.name, opLoad, e)
 		if !strings.Contains(err.Msg, path) {
 			err.Msg = path + ": " + err.Msg
@@ -80,6 +78,18 @@ func (b *backend) open(path string, opts bridge.Options) (bridge.Session, error)
 	}
 	runtime.SetFinalizer(s, (*session).finalize)
 	return s, nil
+}
+
+// createSession calls the shim's session constructor: from the bytes when
+// data is not nil (ONNX Runtime copies them during the call), else from the
+// file.
+func createSession(env *C.OrtEnv, path string, data []byte, so *C.OrtSessionOptions, out **C.OrtSession) C.pipe_ort_err {
+	if data != nil {
+		return C.pipe_ort_session_create_from_array(env, unsafe.Pointer(unsafe.SliceData(data)), C.size_t(len(data)), so, out)
+	}
+	cpath := C.CString(path)
+	defer C.free(unsafe.Pointer(cpath))
+	return C.pipe_ort_session_create(env, cpath, so, out)
 }
 
 // applyOptions sets threads, graph optimization, spinning and the execution

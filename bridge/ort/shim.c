@@ -139,6 +139,15 @@ pipe_ort_err pipe_ort_session_create(OrtEnv* env, const char* path, OrtSessionOp
   return e;
 }
 
+pipe_ort_err pipe_ort_session_create_from_array(OrtEnv* env, const void* data, size_t len, OrtSessionOptions* so,
+                                                OrtSession** out) {
+  NEED_API();
+  *out = NULL;
+  pipe_ort_err e = conv(api->CreateSessionFromArray(env, data, len, so, out));
+  if (e.msg == NULL && *out != NULL) __atomic_fetch_add(&live_sessions, 1, __ATOMIC_SEQ_CST);
+  return e;
+}
+
 void pipe_ort_session_release(OrtSession* s) {
   if (api == NULL || s == NULL) return;
   api->ReleaseSession(s);

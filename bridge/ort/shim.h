@@ -42,6 +42,10 @@ pipe_ort_err pipe_ort_so_append_ep(OrtSessionOptions* so, const char* name, cons
 
 // Sessions.
 pipe_ort_err pipe_ort_session_create(OrtEnv* env, const char* path, OrtSessionOptions* so, OrtSession** out);
+// pipe_ort_session_create_from_array loads a model from its bytes; ONNX
+// Runtime copies what it needs and keeps no pointer to data.
+pipe_ort_err pipe_ort_session_create_from_array(OrtEnv* env, const void* data, size_t len, OrtSessionOptions* so,
+                                                OrtSession** out);
 void pipe_ort_session_release(OrtSession* s);
 pipe_ort_err pipe_ort_session_counts(OrtSession* s, size_t* inputs, size_t* outputs);
 

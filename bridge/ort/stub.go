@@ -16,7 +16,7 @@ func (b *backend) probe() error {
 	return &bridge.Error{Backend: b.name, Op: opLoadLibrary, Class: bridge.ClassUnavailable, Err: errNoCgo}
 }
 
-func (b *backend) open(string, bridge.Options) (bridge.Session, error) {
+func (b *backend) open(string, []byte, bridge.Options) (bridge.Session, error) {
 	return nil, b.probe()
 }
 

@@ -98,7 +98,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		fmt.Fprintf(stderr, "%d problem(s); nothing ran\n", len(ve.Problems))
 		return exitUsage
-	case errors.Is(err, pipeline.ErrInvalidJob):
+	case errors.Is(err, pipeline.ErrInvalidJob), errors.Is(err, pipeline.ErrLocked):
 		fmt.Fprintln(stderr, "error:", err)
 		return exitUsage
 	}

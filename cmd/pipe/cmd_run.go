@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"text/tabwriter"
 
@@ -93,12 +94,18 @@ fingerprint is refused (exit 2) unless --overwrite or the sink's overwrite: true
 			if err := p.CheckOutputs(); err != nil {
 				p.Close()
 				if errors.Is(err, pipeline.ErrUpToDate) {
+					if lerr := p.RemoveLeftovers(); lerr != nil {
+						log.Warn("could not remove the files of an unfinished run", "err", lerr)
+					}
 					if !quiet {
 						fmt.Fprintf(g.stderr, "output is complete (fingerprint %s); nothing to do\n", p.Fingerprint())
 					}
 					return nil
 				}
 				return &usageError{err}
+			}
+			if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
+				debug.SetMemoryLimit(p.MemoryLimit())
 			}
 			if err := p.CheckShards(opts.Shard.Count); err != nil {
 				p.Close()
@@ -196,9 +203,14 @@ Exits 0 when the job can run, 2 with every problem listed when it cannot.`,
 				for _, s := range settings {
 					fmt.Fprintf(tw, "%s:\t%s\t# %s\n", s.Key, s.Value, s.Origin)
 				}
-				return tw.Flush()
+				if err := tw.Flush(); err != nil {
+					return err
+				}
+				printEstimates(g, p.Estimates(), explain)
+				return nil
 			}
 			fmt.Fprintf(g.stdout, "%s: ok (%d stages)\n", args[0], len(p.Stats()))
+			printEstimates(g, p.Estimates(), "")
 			units := p.WorkUnits()
 			rows := stages.SumRows(units)
 			switch {
@@ -215,6 +227,24 @@ Exits 0 when the job can run, 2 with every problem listed when it cannot.`,
 	c.Flags().StringArrayVar(&set, "set", nil, "override a stage setting: ID.KEY=VALUE")
 	c.Flags().StringVar(&explain, "explain", "", "print the effective settings of stage ID and where each came from")
 	return c
+}
+
+// printEstimates prints the memory estimate of every stage that makes one
+// (of stage only, when only is set), and its warning on stderr.
+func printEstimates(g *globals, es []pipeline.StageEstimate, only string) {
+	for _, e := range es {
+		if only != "" && e.Stage != only {
+			continue
+		}
+		prefix := "memory: " + e.Stage + ": "
+		if only != "" {
+			prefix = "# memory: "
+		}
+		fmt.Fprintln(g.stdout, prefix+e.Note)
+		if e.Warning != "" {
+			fmt.Fprintf(g.stderr, "warning: stage %s: %s\n", e.Stage, e.Warning)
+		}
+	}
 }
 
 func newGraphCmd(g *globals) *cobra.Command {

@@ -43,6 +43,7 @@ type Backend struct {
 	failFirst int          // calls left to fail with failClass
 	failClass bridge.Class // class for failFirst
 	failAll   *bridge.Class
+	panicMsg  string // non-empty: every run panics with it
 	openFail  *bridge.Class
 	latency   time.Duration
 	gate      <-chan struct{}
@@ -169,10 +170,18 @@ func (b *Backend) FailOpen(c bridge.Class) {
 	b.mu.Unlock()
 }
 
+// PanicAlways makes every run panic with msg until [Backend.Heal], as a
+// native library's bug would.
+func (b *Backend) PanicAlways(msg string) {
+	b.mu.Lock()
+	b.panicMsg = msg
+	b.mu.Unlock()
+}
+
 // Heal removes every injected failure.
 func (b *Backend) Heal() {
 	b.mu.Lock()
-	b.failFirst, b.failAll, b.openFail = 0, nil, nil
+	b.failFirst, b.failAll, b.openFail, b.panicMsg = 0, nil, nil, ""
 	b.mu.Unlock()
 }
 

@@ -56,8 +56,11 @@ func (s *session) Run(ctx context.Context, in []bridge.Tensor, mem memory.Alloca
 		c := *b.failAll
 		fail = &c
 	}
-	latency, gate := b.latency, b.gate
+	latency, gate, panicMsg := b.latency, b.gate, b.panicMsg
 	b.mu.Unlock()
+	if panicMsg != "" {
+		panic(panicMsg)
+	}
 
 	if gate != nil {
 		select {

@@ -15,7 +15,8 @@
 // and at the n-th hit (default the first) of a named step performs the
 // action: `kill` sends SIGKILL to the process itself (no deferred cleanup
 // runs, as in a real crash), `panic` panics, `error` makes Inject return
-// [ErrInjected].
+// [ErrInjected], `stop` sends SIGSTOP to the process itself, so that a
+// test can change files between two steps and then send SIGCONT.
 //
 // # Concurrency
 //

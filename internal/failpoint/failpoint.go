@@ -24,6 +24,10 @@ const (
 	ActionKill  Action = "kill"
 	ActionPanic Action = "panic"
 	ActionError Action = "error"
+	// ActionStop sends SIGSTOP to the process itself: it stays stopped,
+	// as under a debugger, until something sends SIGCONT (a test that
+	// changes files between two steps).
+	ActionStop Action = "stop"
 )
 
 // rule is one parsed entry: fire action at hit number at.
@@ -61,10 +65,10 @@ func Parse(spec string) (*Set, error) {
 			act, r.at = a, v
 		}
 		switch a := Action(strings.TrimSpace(act)); a {
-		case ActionKill, ActionPanic, ActionError:
+		case ActionKill, ActionPanic, ActionError, ActionStop:
 			r.action = a
 		default:
-			return nil, fmt.Errorf("%s: entry %q: unknown action %q (want kill, panic or error)", EnvVar, ent, act)
+			return nil, fmt.Errorf("%s: entry %q: unknown action %q (want kill, panic, error or stop)", EnvVar, ent, act)
 		}
 		if _, dup := s.rules[name]; dup {
 			return nil, fmt.Errorf("%s: failpoint %q given twice", EnvVar, name)

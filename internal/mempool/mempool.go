@@ -26,8 +26,12 @@ const (
 
 // Allocator is a memory.Allocator that recycles freed buffers of 4 KiB to
 // 64 MiB by size class, four classes per power of two. Every buffer it
-// returns is zeroed and 64-byte aligned; its capacity is its class size, so
-// a buffer grows in place up to that size. It is safe for concurrent use.
+// returns is zeroed and 64-byte aligned, and its capacity is its length, as
+// with Go's allocator: arrow-go's compute kernels take cap() of a buffer's
+// bytes as room they may write through its length, so a longer capacity
+// made them panic or drop bytes. The pool remembers the class size behind
+// each buffer it hands out: a buffer still grows in place up to that size,
+// and goes back to its class when freed. It is safe for concurrent use.
 type Allocator struct {
 	limit  int
 	poison bool
@@ -35,6 +39,9 @@ type Allocator struct {
 	mu   sync.Mutex
 	free [classes][][]byte // by class, most recently freed last
 	held int               // bytes in free
+	// out maps the address of every class buffer handed out and not yet
+	// freed to its class size. Only its buffers are recycled.
+	out map[uintptr]int
 }
 
 var _ memory.Allocator = (*Allocator)(nil)
@@ -53,7 +60,7 @@ func WithPoison() Option { return func(a *Allocator) { a.poison = true } }
 
 // New returns an Allocator.
 func New(opts ...Option) *Allocator {
-	a := &Allocator{limit: DefaultLimit}
+	a := &Allocator{limit: DefaultLimit, out: map[uintptr]int{}}
 	for _, o := range opts {
 		o(a)
 	}
@@ -72,58 +79,94 @@ func class(size int) (idx, capacity int, ok bool) {
 	return (k-11)*4 + j - 1, 1<<k + j*step, true
 }
 
+func addr(b []byte) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(b))) }
+
 // Allocate implements memory.Allocator.
 func (a *Allocator) Allocate(size int) []byte {
 	c, capacity, ok := class(size)
 	if !ok {
 		return alloc(size, size)
 	}
+	var b []byte
 	a.mu.Lock()
 	if n := len(a.free[c]); n > 0 {
-		b := a.free[c][n-1]
+		b = a.free[c][n-1]
 		a.free[c][n-1] = nil
 		a.free[c] = a.free[c][:n-1]
 		a.held -= cap(b)
+		a.out[addr(b)] = capacity
 		a.mu.Unlock()
-		b = b[:size]
+		b = b[:size:size]
 		clear(b)
 		return b
 	}
 	a.mu.Unlock()
-	return alloc(size, capacity)
+	b = alloc(capacity, capacity)
+	a.mu.Lock()
+	a.out[addr(b)] = capacity
+	a.mu.Unlock()
+	return b[:size:size]
+}
+
+// whole returns the class buffer that b, handed out by the pool, is the
+// start of; b itself when the pool does not keep it.
+func (a *Allocator) whole(b []byte) []byte {
+	if cap(b) < minSize || cap(b) > maxSize {
+		return b
+	}
+	a.mu.Lock()
+	capacity, ok := a.out[addr(b)]
+	a.mu.Unlock()
+	if !ok {
+		return b
+	}
+	return unsafe.Slice(unsafe.SliceData(b), capacity)[:len(b)]
 }
 
 // Reallocate implements memory.Allocator: in place while size fits the
-// buffer's capacity (the bytes past the old length zeroed), else a new
-// buffer with b's bytes, b going back to the pool.
+// buffer's class (the bytes past the old length zeroed), else a new buffer
+// with b's bytes, b going back to the pool. A class buffer shrunk below the
+// smallest class is left to the garbage collector when freed.
 func (a *Allocator) Reallocate(size int, b []byte) []byte {
-	if size <= cap(b) {
-		old := len(b)
-		b = b[:size]
-		if size > old {
-			clear(b[old:])
-		}
-		return b
+	w := a.whole(b)
+	if size > cap(w) {
+		nb := a.Allocate(size)
+		copy(nb, b)
+		a.Free(b)
+		return nb
 	}
-	nb := a.Allocate(size)
-	copy(nb, b)
-	a.Free(b)
-	return nb
+	if size < minSize && cap(w) >= minSize {
+		a.mu.Lock()
+		delete(a.out, addr(b))
+		a.mu.Unlock()
+	}
+	old := len(b)
+	b = w[:size:size]
+	if size > old {
+		clear(b[old:])
+	}
+	return b
 }
 
 // Free implements memory.Allocator. b must not be used afterwards.
 func (a *Allocator) Free(b []byte) {
-	n := cap(b)
-	c, capacity, ok := class(n)
-	if !ok || n != capacity {
-		return // not one of the pool's sizes: the garbage collector's
+	if cap(b) < minSize || cap(b) > maxSize {
+		return // not one of the pool's buffers: the garbage collector's
 	}
-	b = b[:n]
+	a.mu.Lock()
+	n, ok := a.out[addr(b)]
+	delete(a.out, addr(b))
+	a.mu.Unlock()
+	if !ok {
+		return
+	}
+	b = unsafe.Slice(unsafe.SliceData(b), n)
 	if a.poison {
 		for i := range b {
 			b[i] = poisonByte
 		}
 	}
+	c, _, _ := class(n)
 	a.mu.Lock()
 	if a.held+n <= a.limit {
 		a.free[c] = append(a.free[c], b[:0])

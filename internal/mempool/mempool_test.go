@@ -2,24 +2,23 @@ package mempool
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"sync"
 	"testing"
-	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/compute"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
-func addr(b []byte) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(b))) }
-
 func TestAllocateSizes(t *testing.T) {
 	for _, tc := range []struct {
-		size, cap int
+		size, class int // class: the bytes held when freed (0: none)
 	}{
 		{0, 0},
-		{1, 1},
-		{4095, 4095},               // below the smallest class: from the heap, exact
+		{1, 0},
+		{4095, 0},                  // below the smallest class: from the heap
 		{4096, 4096},               // the smallest class
 		{4097, 5120},               // rounded up to its class: 4 KiB * 5/4
 		{6000, 6144},               // 4 KiB * 6/4
@@ -27,14 +26,20 @@ func TestAllocateSizes(t *testing.T) {
 		{458_803, 512 << 10},       // 256 KiB * 8/4 (7/4 is 448 KiB, too small)
 		{1<<20 + 1, 1<<20 + 1<<18}, // 1 MiB * 5/4
 		{1 << 26, 1 << 26},         // the largest class
-		{1<<26 + 1, 1<<26 + 1},     // beyond: from the heap, exact
+		{1<<26 + 1, 0},             // beyond: from the heap
 	} {
 		t.Run(fmt.Sprint(tc.size), func(t *testing.T) {
 			a := New()
 			b := a.Allocate(tc.size)
-			if len(b) != tc.size || cap(b) != tc.cap {
-				t.Fatalf("len %d cap %d, want %d and %d", len(b), cap(b), tc.size, tc.cap)
+			if len(b) != tc.size || cap(b) != tc.size {
+				t.Fatalf("len %d cap %d, want %d for both", len(b), cap(b), tc.size)
 			}
+			defer func() {
+				a.Free(b)
+				if a.Held() != tc.class {
+					t.Fatalf("held %d after Free, want the class size %d", a.Held(), tc.class)
+				}
+			}()
 			if tc.size > 0 && addr(b)%alignment != 0 {
 				t.Fatalf("address %#x is not %d-byte aligned", addr(b), alignment)
 			}
@@ -235,5 +240,86 @@ func TestClasses(t *testing.T) {
 	}
 	if _, _, ok := class(maxSize + 1); ok {
 		t.Error("a size above 64 MiB has a class")
+	}
+}
+
+// TestComputeFilterStrings: arrow-go's selection kernels size their output
+// by cap() of a buffer's bytes and write through its length, so a pool that
+// handed out slices longer in capacity than in length made a filter over a
+// string column panic ("slice bounds out of range" in VarBinaryImpl) or copy
+// short, then zero, the values past the length. The filtered strings must
+// equal the input's kept strings, computed independently.
+func TestComputeFilterStrings(t *testing.T) {
+	mem := memory.NewCheckedAllocator(New(WithPoison()))
+	defer mem.AssertSize(t, 0)
+	const n = 100_000
+	sb := array.NewStringBuilder(mem)
+	mb := array.NewBooleanBuilder(mem)
+	var want []string
+	for i := range n {
+		// Short values, then long ones, which are most of the kept rows:
+		// the kernel's first guess of the output size (the mean length
+		// times the kept rows) falls short and it grows its buffer.
+		s := fmt.Sprintf("v%d", i)
+		if i > n/2 {
+			s = fmt.Sprintf("a much longer value number %d", i)
+		}
+		keep := i%1000 == 0 || i > n/2 && i%3 != 0
+		sb.Append(s)
+		mb.Append(keep)
+		if keep {
+			want = append(want, s)
+		}
+	}
+	vals, mask := sb.NewStringArray(), mb.NewBooleanArray()
+	sb.Release()
+	mb.Release()
+	defer vals.Release()
+	defer mask.Release()
+	for round := range 3 { // the later rounds take recycled buffers
+		ctx := compute.WithAllocator(context.Background(), mem)
+		out, err := compute.FilterArray(ctx, vals, mask, *compute.DefaultFilterOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := out.(*array.String)
+		if err := got.ValidateFull(); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		if got.Len() != len(want) {
+			t.Fatalf("round %d: %d rows, want %d", round, got.Len(), len(want))
+		}
+		for i, w := range want {
+			if got.Value(i) != w {
+				t.Fatalf("round %d: row %d is %q, want %q", round, i, got.Value(i), w)
+			}
+		}
+		out.Release()
+	}
+}
+
+// TestCapacityIsLength: every slice the pool hands out, fresh, recycled or
+// reallocated in place, has its length as its capacity, as Go's allocator
+// gives (arrow-go code writes up to cap()); freeing it still recycles the
+// whole class buffer.
+func TestCapacityIsLength(t *testing.T) {
+	a := New()
+	for _, size := range []int{100, 4097, 7000, 1<<20 + 1} {
+		b := a.Allocate(size)
+		if cap(b) != len(b) {
+			t.Fatalf("Allocate(%d): len %d cap %d", size, len(b), cap(b))
+		}
+		a.Free(b)
+		c := a.Allocate(size)
+		if cap(c) != len(c) {
+			t.Fatalf("recycled Allocate(%d): len %d cap %d", size, len(c), cap(c))
+		}
+		for _, n := range []int{size / 2, size + 10, size} {
+			c = a.Reallocate(n, c)
+			if len(c) != n || cap(c) != n {
+				t.Fatalf("Reallocate(%d) of %d: len %d cap %d", n, size, len(c), cap(c))
+			}
+		}
+		a.Free(c)
 	}
 }

@@ -51,7 +51,7 @@ type SessionConfig struct {
 
 // BatchConfig is the `batch:` block; it maps onto batcher.Policy.
 type BatchConfig struct {
-	MaxRows       int             `yaml:"max_rows" doc:"Largest batch in rows."`
+	MaxRows       int             `yaml:"max_rows" doc:"Largest batch in rows; cut to the rows whose model inputs and outputs fit resources.memory_budget / (instances + 1) (pipe validate prints it)."`
 	MaxDelay      stages.Duration `yaml:"max_delay" doc:"Longest a row waits for its batch to fill before a smaller batch runs."`
 	PreferredRows []int           `yaml:"preferred_rows" doc:"Sizes to run instead of a ragged batch when the delay is spent."`
 	PadTo         int             `yaml:"pad_to" doc:"Static batch dimension: pad every batch to this many rows (set from the model when its batch dimension is fixed)."`

@@ -12,6 +12,24 @@
 // converted. Output tensors are allocated from the stage's allocator and
 // become the output columns' buffers without another copy.
 //
+// # Memory
+//
+// A batch may hold memory_budget / (instances + 1) bytes of model inputs
+// and outputs (the executor's [executor.Executor.MemoryBudget], or
+// [executor.DefaultMemoryBudget] without one), so that the calls running
+// and the batch packed behind them fit the budget together. [New] works
+// out the bytes of a row from the plan's inputs and the model's declared
+// outputs (all of them, mapped to columns or not) and cuts the batcher's
+// max_rows to the rows that fit: the batcher then splits larger batches,
+// in order. A row, or a static batch of pad_to rows, that cannot fit is a
+// [*BudgetError] when the stage is built. When the model leaves an
+// output's size per row open, batches run one row, one call at a time,
+// until a call has measured it; a [batcher.Capped] sizer then caps the
+// batches at what fits with the measure (a measure too large for one row
+// ends the run with a *BudgetError). The tensor pool keeps at most one
+// batch's share of freed buffers. [Stage.Estimate] says all this for
+// `pipe validate`.
+//
 // # Concurrency and ordering
 //
 // Up to `instances` model calls run at once, and one more full batch waits

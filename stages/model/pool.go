@@ -11,20 +11,24 @@ import (
 // output tensors again and again, so a steady-state run allocates (almost)
 // nothing per batch. Output buffers become the output columns' memory and
 // come back here when downstream releases them. Reused buffers are not
-// zeroed: every tensor is written in full before it is read. After close,
-// frees go straight to the parent allocator.
+// zeroed: every tensor is written in full before it is read. The pool
+// keeps at most limit bytes (a batch's share of the memory budget), so
+// large batches do not leave gigabytes idle. After close, frees go straight
+// to the parent allocator.
 type tensorPool struct {
 	parent memory.Allocator
+	limit  int64
 	mu     sync.Mutex
 	free   map[int][][]byte
+	kept   int64 // bytes in free
 	closed bool
 }
 
 // poolPerSize is how many buffers of one size the pool keeps.
 const poolPerSize = 16
 
-func newTensorPool(parent memory.Allocator) *tensorPool {
-	return &tensorPool{parent: parent, free: map[int][][]byte{}}
+func newTensorPool(parent memory.Allocator, limit int64) *tensorPool {
+	return &tensorPool{parent: parent, limit: limit, free: map[int][][]byte{}}
 }
 
 // Allocate returns a buffer of size bytes, reused when one is pooled.
@@ -33,6 +37,7 @@ func (p *tensorPool) Allocate(size int) []byte {
 	if list := p.free[size]; len(list) > 0 {
 		b := list[len(list)-1]
 		p.free[size] = list[:len(list)-1]
+		p.kept -= int64(size)
 		p.mu.Unlock()
 		return b
 	}
@@ -47,8 +52,9 @@ func (p *tensorPool) Reallocate(size int, b []byte) []byte { return p.parent.Rea
 // full or closed.
 func (p *tensorPool) Free(b []byte) {
 	p.mu.Lock()
-	if !p.closed && len(p.free[len(b)]) < poolPerSize {
+	if !p.closed && len(p.free[len(b)]) < poolPerSize && p.kept+int64(len(b)) <= p.limit {
 		p.free[len(b)] = append(p.free[len(b)], b)
+		p.kept += int64(len(b))
 		p.mu.Unlock()
 		return
 	}
@@ -66,5 +72,6 @@ func (p *tensorPool) close() {
 		}
 		delete(p.free, size)
 	}
+	p.kept = 0
 	p.closed = true
 }

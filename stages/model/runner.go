@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -111,6 +112,13 @@ func (r *sessionRunner) Submit(ctx context.Context, in []bridge.Tensor, mem memo
 			return
 		}
 		defer func() { <-r.slots }()
+		defer func() {
+			// A backend's panic fails the call (and so the stage), not the
+			// process.
+			if p := recover(); p != nil {
+				c.out, c.err = nil, fmt.Errorf("panic running the model on %s: %v\n%s", r.backend, p, debug.Stack())
+			}
+		}()
 		t := time.Now()
 		c.out, c.err = r.sess.Run(ctx, in, mem)
 		c.ran = time.Since(t)

@@ -45,7 +45,11 @@ type Stage struct {
 	conf   Config
 	plan   *plan
 	run    Runner
-	policy batcher.Policy
+	policy batcher.Policy // batch, with max_rows cut to what fits bud
+	// bud bounds the tensor bytes of a batch; split says that max_rows
+	// was cut to fit it.
+	bud   *budget
+	split bool
 	// mem pools tensor buffers: converted inputs, outputs (which become
 	// the output columns) and coalesced batches.
 	mem   *tensorPool
@@ -68,7 +72,8 @@ type Stage struct {
 // and outputs and against the input schema.
 func New(conf Config, env *stages.Env) (*Stage, error) {
 	path := string(conf.Model)
-	if err := checkModelFile(path, conf.SHA256); err != nil {
+	sum, err := checkModelFile(stages.PinsOf(env), path, conf.SHA256)
+	if err != nil {
 		return nil, err
 	}
 	if conf.Instances < 1 {
@@ -92,7 +97,7 @@ func New(conf Config, env *stages.Env) (*Stage, error) {
 		}
 		opts.Extra[bridge.ExtraStrict] = "1"
 	}
-	r, err := openRunner(context.Background(), conf, env, opts)
+	r, err := openRunner(context.Background(), conf, sum, env, opts)
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", path, err)
 	}
@@ -106,19 +111,39 @@ func New(conf Config, env *stages.Env) (*Stage, error) {
 		r.Close()
 		return nil, err
 	}
+	bud, err := newBudget(env.ID, memoryBudget(env), conf.Instances, p.cost(r.Info().Outputs), policy.PadTo)
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	fitted := bud.capPolicy(policy)
+	if err := fitted.Validate(); err != nil {
+		r.Close()
+		return nil, fmt.Errorf("batch: fitted to resources.memory_budget: %w", err)
+	}
 	log := env.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	backend, reason := r.Placement()
 	log.Debug("model placed", "model", path, "backend", backend, "reason", reason)
-	return &Stage{conf: conf, plan: p, run: r, policy: policy, mem: newTensorPool(env.Mem), log: log,
-		id: env.ID, obs: observerOf(env), reject: env.Reject}, nil
+	return &Stage{conf: conf, plan: p, run: r, policy: fitted, split: fitted.MaxRows < policy.MaxRows, bud: bud,
+		mem: newTensorPool(env.Mem, bud.share), log: log, id: env.ID, obs: observerOf(env), reject: env.Reject}, nil
+}
+
+// memoryBudget returns resources.memory_budget: the job's executor's, or
+// the default without one.
+func memoryBudget(env *stages.Env) int64 {
+	if ex, ok := env.Services[executor.ServiceKey].(*executor.Executor); ok {
+		return ex.MemoryBudget()
+	}
+	return executor.DefaultMemoryBudget
 }
 
 // openRunner opens the model through the job's executor when it has one,
-// else on a plain session of the first usable backend.
-func openRunner(ctx context.Context, conf Config, env *stages.Env, opts bridge.Options) (Runner, error) {
+// else on a plain session of the first usable backend. sum is the content
+// the executor must load (see checkModelFile).
+func openRunner(ctx context.Context, conf Config, sum string, env *stages.Env, opts bridge.Options) (Runner, error) {
 	ex, ok := env.Services[executor.ServiceKey].(*executor.Executor)
 	if !ok {
 		return openSession(ctx, string(conf.Model), conf.Backends, conf.Strict, conf.Instances, opts)
@@ -126,7 +151,7 @@ func openRunner(ctx context.Context, conf Config, env *stages.Env, opts bridge.O
 	m, err := ex.Open(ctx, executor.ModelSpec{
 		Stage:     env.ID,
 		Path:      string(conf.Model),
-		SHA256:    conf.SHA256,
+		SHA256:    sum,
 		Backends:  conf.Backends,
 		Strict:    conf.Strict,
 		Session:   opts,
@@ -156,14 +181,29 @@ func (r executorRunner) Submit(ctx context.Context, in []bridge.Tensor, mem memo
 }
 
 // checkModelFile reports a missing model file, and a file whose SHA-256
-// differs from the pin.
-func checkModelFile(path, pin string) error {
+// differs from the job's pin. It returns the hash the executor must find
+// in every load: the file's pin in the job's [stages.FilePins] (the content
+// the fingerprint counts; every work unit builds the stage again, and must
+// run that content), or without pins the job's own pin.
+func checkModelFile(pins *stages.FilePins, path, pin string) (string, error) {
+	if pins == nil {
+		return pin, checkUnpinned(path, pin)
+	}
+	p, err := pins.Pin(path)
+	if err != nil {
+		return "", modelFileError(path, err)
+	}
+	if pin != "" && !strings.EqualFold(p.SHA256, pin) {
+		return "", fmt.Errorf("model %s: sha256 is %s, the job pins %s", path, p.SHA256, pin)
+	}
+	return p.SHA256, nil
+}
+
+// checkUnpinned is checkModelFile for a stage built without the job's pins.
+func checkUnpinned(path, pin string) error {
 	f, err := os.Open(path)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("model %s: file not found", path)
-		}
-		return fmt.Errorf("model %s: %w", path, err)
+		return modelFileError(path, err)
 	}
 	defer f.Close()
 	if pin == "" {
@@ -177,6 +217,13 @@ func checkModelFile(path, pin string) error {
 		return fmt.Errorf("model %s: sha256 is %s, the job pins %s", path, got, pin)
 	}
 	return nil
+}
+
+func modelFileError(path string, err error) error {
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("model %s: file not found", path)
+	}
+	return fmt.Errorf("model %s: %w", path, err)
 }
 
 // batchPolicy maps the batch block onto a batcher policy, fitting it to a
@@ -279,7 +326,15 @@ func (f *inflight) rangeError(lo, hi int64, err error) error {
 // batcher's timer, so a partial batch leaves by its deadline even when no
 // more rows arrive.
 func (s *Stage) Run(ctx context.Context, in []<-chan arrow.RecordBatch, emit stages.Emit) (err error) {
-	b, err := batcher.New(s.policy, s.mem)
+	sizer, err := s.bud.sizer(s.policy)
+	if err != nil {
+		return err
+	}
+	var opts []batcher.Option
+	if sizer != nil {
+		opts = append(opts, batcher.WithSizer(sizer))
+	}
+	b, err := batcher.New(s.policy, s.mem, opts...)
 	if err != nil {
 		return err
 	}
@@ -312,6 +367,9 @@ func (s *Stage) Run(ctx context.Context, in []<-chan arrow.RecordBatch, emit sta
 	// never takes the queued place: it keeps its deadline for a free
 	// instance, as without it.
 	room := func() bool {
+		if s.bud.measuring() && len(queue) > 0 {
+			return false // one call measures the outputs first
+		}
 		switch n := len(queue); {
 		case n < s.conf.Instances:
 			return true
@@ -397,14 +455,18 @@ func (s *Stage) Run(ctx context.Context, in []<-chan arrow.RecordBatch, emit sta
 			f := queue[0]
 			queue = queue[1:]
 			// Start the next call before converting and emitting this one,
-			// which may wait on downstream: the backend stays busy.
-			if err := startReady(); err != nil {
-				<-f.Call.Done()
-				if outs, _ := f.Call.Result(); outs != nil {
-					freeTensors(outs, s.mem)
+			// which may wait on downstream: the backend stays busy. Not
+			// after a call that measures outputs the model does not size:
+			// its measure sizes the next batch.
+			if !s.bud.measuring() {
+				if err := startReady(); err != nil {
+					<-f.Call.Done()
+					if outs, _ := f.Call.Result(); outs != nil {
+						freeTensors(outs, s.mem)
+					}
+					s.finish(f)
+					return err
 				}
-				s.finish(f)
-				return err
 			}
 			if err := s.complete(ctx, b, f, emit); err != nil {
 				return err
@@ -494,6 +556,12 @@ func (s *Stage) complete(ctx context.Context, b *batcher.Batcher, f *inflight, e
 	}
 	// The backend's own time for the batch, not the time since submit,
 	// which includes the wait behind the calls before it.
+	if len(s.bud.cost.open) > 0 {
+		if err := s.measure(b, f, outs); err != nil {
+			freeTensors(outs, s.mem)
+			return err
+		}
+	}
 	took := f.Call.Ran()
 	b.Sizer().Observe(f.batch.Rows+f.batch.Padding, took)
 	s.observe(f, took)

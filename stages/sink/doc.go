@@ -30,8 +30,14 @@
 // beside a staging folder: that is how the sink recognises the output of a
 // crashed run, which it replaces without `overwrite`. Complete output (with
 // the marker) is replaced only with `overwrite: true` or
-// [stages.OverwriteService]; the marker is removed before the first file
-// moves, and written back by Abort when the old files were not touched.
+// [stages.OverwriteService]; a sink used on its own removes the marker
+// before the first file moves, and Abort writes it back when the old files
+// were not touched. In a job the runtime does better: each unit's sink gets
+// a part prefix ([stages.Env.PartPrefix]) in the folder's next generation,
+// so no name it writes is one the committed manifest lists, and the old
+// output stays whole, marker included, until the runtime replaces the
+// manifest (see package pipeline). Such a sink replaces only its own
+// prefix's files of an unfinished attempt.
 // Failpoints (failpoint.Inject) mark each step for crash tests.
 //
 // # Determinism

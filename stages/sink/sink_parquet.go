@@ -55,13 +55,15 @@ var levelRange = map[string][2]int{
 
 // ParquetConfig is the `with:` block of a parquet_sink stage.
 type ParquetConfig struct {
-	Path             stages.Path `yaml:"path" required:"true" doc:"Output folder; part-NNNNN.parquet files are written into it (created if missing)."`
-	Compression      string      `yaml:"compression" doc:"Compression codec: zstd, snappy, gzip or none."`
-	CompressionLevel *int        `yaml:"compression_level" doc:"Codec level: zstd 1-22, gzip 0-9; unset means the codec's default. Not allowed for snappy and none."`
-	RowGroupRows     int64       `yaml:"row_group_rows" doc:"Rows per row group; row groups are cut by row count, whatever the incoming batch sizes. A row group is buffered in memory (compressed) until it is complete."`
-	MaxRowsPerFile   int64       `yaml:"max_rows_per_file" doc:"Hard limit of rows per file; when reached the file is completed and the next one started. 0 means unlimited."`
-	Dictionary       bool        `yaml:"dictionary" doc:"Dictionary-encode columns. Off by default: on the benchmark schema (unique float32 values) it writes about 5x slower and the files come out larger; turn it on for low-cardinality columns."`
-	Overwrite        bool        `yaml:"overwrite" doc:"Replace part files already in the output folder, including complete output of another job. Old files are removed only at commit, so a failed run leaves them intact. Without it, existing part files are an error (those of a crashed run excepted)."`
+	Path             stages.Path     `yaml:"path" required:"true" doc:"Output folder; part-NNNNN.parquet files are written into it (created if missing)."`
+	Compression      string          `yaml:"compression" doc:"Compression codec: zstd, snappy, gzip or none."`
+	CompressionLevel *int            `yaml:"compression_level" doc:"Codec level: zstd 1-22, gzip 0-9; unset means the codec's default. Not allowed for snappy and none."`
+	RowGroupRows     int64           `yaml:"row_group_rows" doc:"Rows per row group; row groups are cut by row count, whatever the incoming batch sizes. A row group is buffered in memory (compressed) until it is complete."`
+	RowGroupBytes    stages.ByteSize `yaml:"row_group_bytes" doc:"Largest row group, estimated from the schema (fixed-width values at their size, strings, binaries and lists at 32 bytes): a wide schema gets fewer rows per row group than row_group_rows, so that the buffered row group stays within this. Files are also closed before they hold 65,536 column chunks (row groups x columns), whose metadata stays in memory until the file is complete."`
+	MaxColumns       int             `yaml:"max_columns" doc:"Most Parquet columns (leaf fields) a schema may have: the writer keeps about 25 KiB of state per column whatever the rows, so a schema wider than this is refused before any data moves. Default 10000."`
+	MaxRowsPerFile   int64           `yaml:"max_rows_per_file" doc:"Hard limit of rows per file; when reached the file is completed and the next one started. 0 means unlimited."`
+	Dictionary       bool            `yaml:"dictionary" doc:"Dictionary-encode columns. Off by default: on the benchmark schema (unique float32 values) it writes about 5x slower and the files come out larger; turn it on for low-cardinality columns."`
+	Overwrite        bool            `yaml:"overwrite" doc:"Replace part files already in the output folder, including complete output of another job. Old files are removed only at commit, so a failed run leaves them intact. Without it, existing part files are an error (those of a crashed run excepted)."`
 
 	// pageBytes overrides the data and dictionary page size limits; tests
 	// set it to cut many pages from few rows. 0 keeps the writer's default.
@@ -75,8 +77,10 @@ type ParquetConfig struct {
 // package README).
 func DefaultParquetConfig() ParquetConfig {
 	return ParquetConfig{
-		Compression:  "snappy",
-		RowGroupRows: 128 * 1024,
+		Compression:   "snappy",
+		RowGroupRows:  128 * 1024,
+		RowGroupBytes: DefaultRowGroupBytes,
+		MaxColumns:    DefaultMaxColumns,
 	}
 }
 
@@ -94,10 +98,12 @@ staging folder and the files it completed.
 **Existing output.** Complete output (with ` + "`_SUCCESS`" + `) is replaced only with ` + "`overwrite: true`" + ` or
 ` + "`pipe run --overwrite`" + `; ` + "`pipe run`" + ` first compares the job's fingerprint with the folder's manifest and does
 nothing when they match. The output of a crashed run (part files beside ` + "`_pipe_staging/`" + ` or a manifest, no
-` + "`_SUCCESS`" + `) is replaced. Other ` + "`part-*.parquet`" + ` files make the stage fail to build unless ` + "`overwrite: true`" + `.
-New files replace old ones at commit, and old part files the run did not produce are deleted; until the
-commit the old output stays intact. After the commit the runtime writes ` + "`_manifest.json`" + ` (files, rows,
-SHA-256, fingerprint) and then ` + "`_SUCCESS`" + `.
+` + "`_SUCCESS`" + `) is replaced. A folder holding files pipe did not write is refused unless ` + "`overwrite: true`" + `,
+which writes beside them. In a job, a run that replaces complete output writes its files under new names
+(` + "`part-UUUUU-gG-NNNNN.parquet`" + `, the folder's next generation) and leaves the old output, ` + "`_SUCCESS`" + ` included,
+untouched until the runtime renames its ` + "`_manifest.json`" + ` (files, rows, SHA-256, fingerprint) over the old one;
+then the old files are removed. Killed anywhere, the folder holds the old output or the new one, whole.
+One run writes a folder at a time (` + "`_pipe_lock/`" + `).
 
 **Deterministic bytes.** The same rows in the same order give byte-identical files whatever the batch
 sizes: row groups are cut every ` + "`row_group_rows`" + ` rows and no timestamp is written. The Arrow schema is
@@ -157,6 +163,12 @@ func (c ParquetConfig) validate() error {
 		case lvl < r[0] || lvl > r[1]:
 			errs = append(errs, fmt.Errorf("compression_level: %d is out of range for %s (%d to %d)", lvl, c.Compression, r[0], r[1]))
 		}
+	}
+	if c.MaxColumns < 0 {
+		errs = append(errs, fmt.Errorf("max_columns: must be positive, got %d", c.MaxColumns))
+	}
+	if c.RowGroupBytes < 0 {
+		errs = append(errs, fmt.Errorf("row_group_bytes: must be positive, got %d", c.RowGroupBytes))
 	}
 	if c.RowGroupRows < 1 {
 		errs = append(errs, fmt.Errorf("row_group_rows: must be at least 1, got %d", c.RowGroupRows))
@@ -224,6 +236,23 @@ func existingParts(dir, pattern string) ([]string, error) {
 	return out, nil
 }
 
+// unitParts lists the files prefix-NNNNN.parquet in dir: a unit's part
+// files, not those of other prefixes that begin with this one.
+func unitParts(dir, prefix string) ([]string, error) {
+	all, err := existingParts(dir, prefix+"-*.parquet")
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, n := range all {
+		num := strings.TrimSuffix(strings.TrimPrefix(n, prefix+"-"), ".parquet")
+		if num != "" && strings.Trim(num, "0123456789") == "" {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
 // NewParquet builds a Parquet sink from a decoded config. It reads the
 // output folder's listing but creates nothing: the folder is prepared at the
 // first Write or Commit. The input schema is env.Input(); when nil, the
@@ -252,9 +281,11 @@ func NewParquet(conf ParquetConfig, env *stages.Env) (*ParquetSink, error) {
 		return nil, fmt.Errorf("part prefix %q is not a plain file name", prefix)
 	}
 	if prefix != "" {
-		// One work unit's sink: the runtime has checked the folder; the
-		// unit's own earlier files are replaced, other units' left alone.
-		old, err := existingParts(dir, prefix+"-*.parquet")
+		// One work unit's sink: the runtime has checked the folder and
+		// picked a prefix that no committed file has; the unit's own files
+		// from an unfinished attempt (prefix-NNNNN.parquet) are replaced,
+		// everything else is left alone.
+		old, err := unitParts(dir, prefix)
 		if err != nil {
 			return nil, fmt.Errorf("path: %w", err)
 		}
@@ -292,9 +323,13 @@ func newParquetSink(conf ParquetConfig, env *stages.Env, dir, staging, prefix st
 		if err := checkSchema(schema, props, arrowProps); err != nil {
 			return nil, err
 		}
+		if err := checkColumns(conf, schema); err != nil {
+			return nil, err
+		}
 	}
 	return &ParquetSink{
 		fslCols:    fixedSizeListColumns(schema),
+		limits:     limitsOf(conf, schema),
 		conf:       conf,
 		dir:        dir,
 		staging:    staging,

@@ -67,6 +67,8 @@ type ParquetSink struct {
 	// fslCols are the top-level fixed_size_list columns, which the Parquet
 	// writer cannot write with null entries.
 	fslCols []int
+	// limits are the rows of a row group and of a file for the schema.
+	limits limits
 
 	// carry holds zero-copy slices (retained) of rows not yet handed to the
 	// writer because they end off the WriteBatchRows grid.
@@ -140,8 +142,12 @@ func (s *ParquetSink) Write(ctx context.Context, rec arrow.RecordBatch) error {
 		if err := checkSchema(rec.Schema(), s.props, s.arrowProps); err != nil {
 			return err
 		}
+		if err := checkColumns(s.conf, rec.Schema()); err != nil {
+			return err
+		}
 		s.schema = rec.Schema()
 		s.fslCols = fixedSizeListColumns(s.schema)
+		s.limits = limitsOf(s.conf, s.schema)
 	} else if !rec.Schema().Equal(s.schema) {
 		return fmt.Errorf("batch schema differs from the sink's input schema:\nbatch: %s\nsink:  %s", rec.Schema(), s.schema)
 	}
@@ -165,10 +171,10 @@ func (s *ParquetSink) Write(ctx context.Context, rec arrow.RecordBatch) error {
 			}
 		}
 		f := s.cur
-		room := s.conf.RowGroupRows - (f.rgRows + s.carryRows)
+		room := s.limits.rowGroup - (f.rgRows + s.carryRows)
 		endsFile := false
-		if s.conf.MaxRowsPerFile > 0 {
-			if left := s.conf.MaxRowsPerFile - (f.rows + s.carryRows); left <= room {
+		if s.limits.file > 0 {
+			if left := s.limits.file - (f.rows + s.carryRows); left <= room {
 				room, endsFile = left, true
 			}
 		}

@@ -21,8 +21,10 @@ import (
 )
 
 // The compatibility corpus: public Parquet and Arrow IPC files, good and
-// bad, read through the project's sources. testdata/corpus.tsv at the
-// repository root lists every file with the reader used and the expected
+// bad, read through the project's sources. The files are a copy, in
+// testdata/corpus at the repository root, of part of apache/parquet-testing
+// and apache/arrow-testing (its README names the commits);
+// testdata/corpus.tsv lists every file with the reader used and the expected
 // outcome; a file in the corpus that the list lacks fails the test, so new
 // files get triaged. Run with -corpus.update to rewrite the list from what
 // the readers do now (then review the diff).
@@ -30,7 +32,7 @@ import (
 var corpusUpdate = flag.Bool("corpus.update", false, "rewrite testdata/corpus.tsv from the observed outcomes")
 
 const (
-	corpusRoot = "../../../shared/testdata"
+	corpusRoot = "../../testdata/corpus"
 	corpusList = "../../testdata/corpus.tsv"
 )
 
@@ -230,7 +232,7 @@ func errorKey(err error) string {
 func writeCorpusList(t *testing.T, lines []string) {
 	t.Helper()
 	head := "# Compatibility corpus for stages/source (see stages/source/corpus_test.go).\n" +
-		"# path: relative to ../shared/testdata beside the repository; reader: parquet or ipc;\n" +
+		"# path: relative to testdata/corpus (see its README); reader: parquet or ipc;\n" +
 		"# expect: ok:<rows> | error | error:<substring>; note: free text (arrow-go-leak: arrow-go leaves\n" +
 		"# bytes allocated in a checked allocator on this file, accepted).\n" +
 		"path\treader\texpect\tnote\n"

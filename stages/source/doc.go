@@ -44,8 +44,9 @@
 // # Concurrency
 //
 // A source is used by one goroutine at a time, as [stages.Source] requires.
-// The file sources start no goroutines: the Parquet reader runs with
-// Parallel false (see below). The generator fills the columns of a large
+// The file sources start no goroutines of their own: the Parquet reader runs
+// with Parallel false (see below), though pqarrow still opens the children of
+// a struct column on goroutines when a row group is opened. The generator fills the columns of a large
 // batch on GOMAXPROCS goroutines that have all returned before Next does.
 // Next checks its context before reading and returns the context's error
 // when it is cancelled.
@@ -63,8 +64,27 @@
 // [ErrCorruptInput] (with the stack, see [*PanicError]); a source never uses
 // a reader again after it panicked. The Parquet reader runs with Parallel
 // false because a panic in one of pqarrow's own goroutines cannot be
-// recovered and ends the process. Compressed Arrow IPC buffers are checked
-// before arrow-go decodes them: arrow-go allocates whatever uncompressed
-// length a buffer's 8-byte prefix claims, and an allocation the machine
-// cannot satisfy aborts the Go runtime. See [ErrLimit].
+// recovered and ends the process; before pqarrow opens a row group (struct
+// children on goroutines), the source opens every column chunk it will read
+// itself, behind the boundary.
+//
+// An allocation the machine cannot satisfy aborts the Go runtime, which no
+// recover catches, and arrow-go sizes allocations from what a file declares.
+// So what it would trust is checked first, against the bytes that hold it
+// and against limits the stages' settings name (see [ErrLimit]):
+//   - Arrow IPC (ipc_validate.go): every vector length and count in the
+//     schema, message and footer flatbuffers, the strings and entries
+//     arrow-go would copy out of them, each compressed buffer's declared
+//     uncompressed length and zstd window, and what a batch and the
+//     dictionaries decode to (max_batch_bytes).
+//   - Parquet: the leading and trailing PAR1, every column chunk's place in
+//     the file, the Arrow schema stored in the footer (ARROW:schema, an IPC
+//     schema message, checked as above), each page's declared sizes
+//     (max_page_bytes), the pages held at once (max_page_memory) and what a
+//     batch allocates (max_batch_bytes), counted by allocators that refuse
+//     past the limit. The zstd and snappy codecs arrow-go registers for
+//     Parquet are wrapped (for the whole process) so that a page never
+//     decompresses past the size its header declares. A logical type arrow-go
+//     does not know is dropped from the footer before it parses it, and the
+//     column read as its physical type.
 package source

@@ -17,8 +17,9 @@ import (
 
 // The fuzz targets check one property: whatever the bytes, a source returns
 // rows or an error naming the file, and never panics. Seeds live in
-// testdata/fuzz/<target>/; FuzzParquet and FuzzIPC also take small files of
-// the shared corpus.
+// testdata/fuzz/<target>/; the Parquet and Arrow IPC targets, in
+// fuzz_columnar_test.go, also take small files of the compatibility corpus
+// (testdata/corpus at the repository root) and files written in the test.
 
 // fuzzRead builds a source over data written to a file named name and
 // drains it, checking the property. leakCheck also asserts that no Arrow
@@ -125,45 +126,6 @@ func FuzzJSONL(f *testing.F) {
 		fuzzRead(t, "fuzz.jsonl", data, true, func(path string, mem memory.Allocator) (stages.Source, error) {
 			c.Paths = []stages.Path{stages.Path(path)}
 			return NewJSONL(c, mem)
-		})
-	})
-}
-
-// addCorpusSeeds adds the corpus files under dir with one of the suffixes
-// and at most maxBytes long.
-func addCorpusSeeds(f *testing.F, dir string, maxBytes int64, suffixes ...string) {
-	_ = filepath.WalkDir(filepath.Join(corpusRoot, dir), func(p string, e os.DirEntry, err error) error {
-		if err != nil || e.IsDir() {
-			return nil
-		}
-		for _, s := range suffixes {
-			if info, err := e.Info(); err == nil && strings.HasSuffix(p, s) && info.Size() <= maxBytes {
-				if b, err := os.ReadFile(p); err == nil {
-					f.Add(b)
-				}
-			}
-		}
-		return nil
-	})
-}
-
-func FuzzParquet(f *testing.F) {
-	addCorpusSeeds(f, "parquet-testing", 2048, ".parquet")
-	f.Fuzz(func(t *testing.T, data []byte) {
-		// arrow-go leaves bytes allocated on some error paths (see
-		// corpus.tsv): no leak check here.
-		fuzzRead(t, "fuzz.parquet", data, false, func(path string, mem memory.Allocator) (stages.Source, error) {
-			return NewParquet(ParquetConfig{Paths: []stages.Path{stages.Path(path)}, BatchRows: 4096}, mem)
-		})
-	})
-}
-
-func FuzzIPC(f *testing.F) {
-	addCorpusSeeds(f, "arrow-testing/data/arrow-ipc-stream/integration/2.0.0-compression", 4096, ".stream", ".arrow_file")
-	addCorpusSeeds(f, "arrow-testing/data/arrow-ipc-stream/integration/cpp-21.0.0", 1500, ".stream", ".arrow_file")
-	f.Fuzz(func(t *testing.T, data []byte) {
-		fuzzRead(t, "fuzz.arrow", data, false, func(path string, mem memory.Allocator) (stages.Source, error) {
-			return NewIPC(IPCConfig{Paths: []stages.Path{stages.Path(path)}, BatchRows: 4096, MaxBatchBytes: 64 << 20}, mem)
 		})
 	})
 }

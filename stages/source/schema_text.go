@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -174,7 +175,14 @@ func newAppender(b array.Builder) appender {
 			return true
 		}
 	case *array.StringBuilder:
-		return func(s string) bool { b.Append(s); return true }
+		// Arrow strings are UTF-8: other text is refused.
+		return func(s string) bool {
+			if !utf8.ValidString(s) {
+				return false
+			}
+			b.Append(s)
+			return true
+		}
 	case *array.FixedSizeListBuilder:
 		if isVectorType(b.Type()) {
 			return vectorAppender(b)

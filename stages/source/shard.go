@@ -157,7 +157,7 @@ func (p *Parquet) Shard(unitRows int64, units []int) (stages.Source, error) {
 	if err := pickUnits("parquet_source", len(spans), unitRows, units); err != nil {
 		return nil, err
 	}
-	s := &Parquet{mem: p.mem, mmap: p.mmap, batchRows: p.batchRows, schema: p.schema, keyBase: p.keyBase, cur: -1, pfFile: -1}
+	s := &Parquet{mem: p.mem, mmap: p.mmap, batchRows: p.batchRows, lim: p.lim, schema: p.schema, keyBase: p.keyBase, cur: -1, pfFile: -1}
 	remap := map[int]int{} // index in p.files -> index in s.files
 	for _, k := range units {
 		sp := spans[k]

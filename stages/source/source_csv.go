@@ -20,13 +20,16 @@ import (
 
 // CSVConfig is the `with:` block of a csv_source stage.
 type CSVConfig struct {
-	Paths      []stages.Path  `yaml:"paths" required:"true" doc:"CSV files, folders or glob patterns, read in the order written (each pattern's matches sorted)."`
-	Header     bool           `yaml:"header" doc:"The first line of each file names the columns."`
-	Delimiter  string         `yaml:"delimiter" doc:"The field separator: one character; \"tab\" or \"\\t\" for tabs."`
-	Schema     []SchemaColumn `yaml:"schema" doc:"Explicit columns as a list of {name, type}; matched by name against the header, or by position without one. Inferred when absent."`
-	InferRows  int            `yaml:"infer_rows" doc:"Rows read to infer the schema when none is given."`
-	NullValues []string       `yaml:"null_values" doc:"Texts that mean null."`
-	BatchRows  int            `yaml:"batch_rows" doc:"Largest number of rows in one emitted batch."`
+	Paths      []stages.Path   `yaml:"paths" required:"true" doc:"CSV files, folders or glob patterns, read in the order written (each pattern's matches sorted)."`
+	Header     bool            `yaml:"header" doc:"The first line of each file names the columns."`
+	Delimiter  string          `yaml:"delimiter" doc:"The field separator: one character; \"tab\" or \"\\t\" for tabs."`
+	Schema     []SchemaColumn  `yaml:"schema" doc:"Explicit columns as a list of {name, type}; matched by name against the header, or by position without one. Inferred when absent."`
+	InferRows  int             `yaml:"infer_rows" doc:"Rows read to infer the schema when none is given."`
+	NullValues []string        `yaml:"null_values" doc:"Texts that mean null."`
+	BatchRows  int             `yaml:"batch_rows" doc:"Largest number of rows in one emitted batch."`
+	BatchBytes stages.ByteSize `yaml:"batch_bytes" doc:"Largest size of one emitted batch, estimated from its column types and the bytes read: a wide schema gets fewer rows per batch than batch_rows. Up to 1GiB."`
+	// MaxRecordBytes bounds one record, which encoding/csv holds whole.
+	MaxRecordBytes stages.ByteSize `yaml:"max_record_bytes" doc:"Largest record (a line, or several when a quoted field holds line breaks); a longer one is an error naming the file and line. Up to 1GiB."`
 }
 
 func init() {
@@ -41,7 +44,10 @@ func init() {
 				"float64, bool, timestamp (RFC 3339 or `2006-01-02 15:04:05`, UTC when no zone), else string. " +
 				"A later value that does not parse is an error naming the file, line and column; give a " +
 				"`schema` (or more `infer_rows`) to fix it. Every column is nullable; `null_values` lists the " +
-				"texts read as null.\n\n" +
+				"texts read as null. A value of a string column, or a header name, that is not valid UTF-8 is an " +
+				"error naming the file, line and column.\n\n" +
+				"Memory: a record longer than `max_record_bytes` is an error naming the file and line; a batch " +
+				"holds at most `batch_rows` rows and about `batch_bytes` bytes, so a wide file gets smaller batches.\n\n" +
 				"Work units (resumable and sharded runs): one per file, of unknown size until read. The " +
 				"schema is inferred once, from the first files, whatever unit is read.",
 			Example: "- id: read\n  type: csv_source\n  with:\n    paths: [data/tx.csv]\n    schema:\n" +
@@ -49,7 +55,8 @@ func init() {
 		},
 		Defaults: func() CSVConfig {
 			return CSVConfig{Header: true, Delimiter: ",", InferRows: 1000,
-				NullValues: []string{"", "NA", "NULL", "null"}, BatchRows: defaultBatchRows}
+				NullValues: []string{"", "NA", "NULL", "null"}, BatchRows: defaultBatchRows,
+				BatchBytes: defaultBatchBytes, MaxRecordBytes: defaultMaxRecordBytes}
 		},
 		New: func(c CSVConfig, env *stages.Env) (stages.Stage, error) {
 			s, err := NewCSV(c, env.Mem)
@@ -82,8 +89,7 @@ type CSV struct {
 
 	next   int // index of the next file to open
 	fi     int // index of the open file; -1 when none
-	f      *os.File
-	r      *csv.Reader
+	cf     *csvFile
 	broken error
 	// reject receives undecodable records (on_error); nil: they fail.
 	reject stages.Rejecter
@@ -98,6 +104,15 @@ func NewCSV(c CSVConfig, mem memory.Allocator) (*CSV, error) {
 	if err := checkBatchRows(c.BatchRows); err != nil {
 		return nil, err
 	}
+	bb, err := sizeSetting("batch_bytes", c.BatchBytes, defaultBatchBytes, maxBatchBytes)
+	if err != nil {
+		return nil, err
+	}
+	mr, err := sizeSetting("max_record_bytes", c.MaxRecordBytes, defaultMaxRecordBytes, maxRecordBytes)
+	if err != nil {
+		return nil, err
+	}
+	c.BatchBytes, c.MaxRecordBytes = stages.ByteSize(bb), stages.ByteSize(mr)
 	comma, err := parseDelimiter(c.Delimiter)
 	if err != nil {
 		return nil, err
@@ -153,32 +168,82 @@ func parseDelimiter(d string) (rune, error) {
 	return r, nil
 }
 
+// csvBuf is the read buffer of a CSV file.
+const csvBuf = 1 << 16
+
+// csvFile is an open CSV file whose records are bounded by max_record_bytes.
+type csvFile struct {
+	path string
+	f    *os.File
+	r    *csv.Reader
+	lim  *readLimiter
+	max  int64
+	skip int64 // bytes of a byte order mark, read before r
+	off  int64 // r's input offset at the start of the next record
+}
+
 // openCSV opens path and returns a reader past any UTF-8 byte order mark.
-func (s *CSV) openCSV(path string) (*os.File, *csv.Reader, error) {
+func (s *CSV) openCSV(path string) (*csvFile, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	br := bufio.NewReaderSize(f, 1<<16)
+	c := &csvFile{path: path, f: f, max: int64(s.conf.MaxRecordBytes)}
+	c.lim = &readLimiter{r: f}
+	c.grant()
+	br := bufio.NewReaderSize(c.lim, csvBuf)
 	if b, err := br.Peek(3); err == nil && string(b) == "\uFEFF" {
 		_, _ = br.Discard(3)
+		c.skip = 3
+		c.grant()
 	}
-	r := csv.NewReader(br)
-	r.Comma = s.comma
-	r.FieldsPerRecord = -1
-	r.ReuseRecord = true
-	return f, r, nil
+	c.r = csv.NewReader(br)
+	c.r.Comma = s.comma
+	c.r.FieldsPerRecord = -1
+	c.r.ReuseRecord = true
+	return c, nil
 }
+
+// grant lets the limiter pass the next record: max_record_bytes past its
+// start, and the read buffer's worth more that bufio may hold ahead.
+func (c *csvFile) grant() {
+	c.lim.limit = c.skip + c.off + c.max + csvBuf
+}
+
+// read returns the next record as csv.Reader.Read does. A record longer than
+// max_record_bytes is a [*FileError] wrapping a [*LimitError].
+func (c *csvFile) read() ([]string, error) {
+	rec, err := c.r.Read()
+	if c.lim.tripped {
+		return nil, c.tooLong(0)
+	}
+	end := c.r.InputOffset()
+	if size := end - c.off; size > c.max && err == nil {
+		return nil, c.tooLong(size)
+	}
+	c.off = end
+	c.grant()
+	return rec, err
+}
+
+// tooLong is the error of a record above max_record_bytes that starts at
+// c.off.
+func (c *csvFile) tooLong(size int64) error {
+	return &FileError{Path: c.path, RowGroup: -1, Batch: -1, Line: lineAt(c.path, c.skip+c.off),
+		Err: &LimitError{What: "record", Size: size, Limit: c.max, Setting: "max_record_bytes"}}
+}
+
+func (c *csvFile) close() { _ = c.f.Close() }
 
 // readHeader returns the column names of path: its header, or c0, c1, ...
 // for the fields of its first record; nil for an empty file.
 func (s *CSV) readHeader(path string) ([]string, error) {
-	f, r, err := s.openCSV(path)
+	cf, err := s.openCSV(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	rec, err := r.Read()
+	defer cf.close()
+	rec, err := cf.read()
 	if errors.Is(err, io.EOF) {
 		if s.conf.Header {
 			return nil, fileErr(path, errors.New("empty file: no header line"))
@@ -196,6 +261,10 @@ func (s *CSV) readHeader(path string) ([]string, error) {
 		return names, nil
 	}
 	names := append([]string(nil), rec...)
+	if i := checkNamesUTF8(names); i >= 0 {
+		return nil, &FileError{Path: path, RowGroup: -1, Batch: -1, Line: 1,
+			Err: fmt.Errorf("header: name of column %d %q is %w", i, truncate(names[i]), ErrInvalidUTF8)}
+	}
 	seen := map[string]bool{}
 	for i, n := range names {
 		if seen[n] {
@@ -273,19 +342,19 @@ func (s *CSV) infer() error {
 			break
 		}
 		err := func() error {
-			f, r, err := s.openCSV(p)
+			cf, err := s.openCSV(p)
 			if err != nil {
 				return err
 			}
-			defer f.Close()
-			r.FieldsPerRecord = len(s.header)
+			defer cf.close()
+			cf.r.FieldsPerRecord = len(s.header)
 			if s.conf.Header {
-				if _, err := r.Read(); err != nil {
+				if _, err := cf.read(); err != nil {
 					return csvErr(p, err)
 				}
 			}
 			for ; left > 0; left-- {
-				rec, err := r.Read()
+				rec, err := cf.read()
 				if errors.Is(err, io.EOF) {
 					return nil
 				}
@@ -317,6 +386,10 @@ func (s *CSV) infer() error {
 
 // csvErr converts an encoding/csv error into a [*FileError].
 func csvErr(path string, err error) error {
+	var fe *FileError
+	if errors.As(err, &fe) {
+		return err
+	}
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
 		return &FileError{Path: path, RowGroup: -1, Batch: -1, Line: int64(pe.Line), Err: fmt.Errorf("column %d: %w", pe.Column, pe.Err)}
@@ -337,24 +410,24 @@ func (s *CSV) Next(ctx context.Context) (arrow.RecordBatch, error) {
 		return nil, err
 	}
 	for {
-		if s.r == nil {
+		if s.cf == nil {
 			if s.next >= len(s.paths) {
 				return nil, io.EOF
 			}
 			s.fi = s.next
 			s.next++
-			f, r, err := s.openCSV(s.paths[s.fi])
+			cf, err := s.openCSV(s.paths[s.fi])
 			if err != nil {
 				return nil, s.fail(fileErr(s.paths[s.fi], err))
 			}
-			s.f, s.r = f, r
+			s.cf = cf
 			if s.conf.Header {
-				if _, err := r.Read(); err != nil && !errors.Is(err, io.EOF) {
+				if _, err := cf.read(); err != nil && !errors.Is(err, io.EOF) {
 					return nil, s.fail(csvErr(s.paths[s.fi], err))
 				}
 			}
 			if s.header != nil {
-				r.FieldsPerRecord = len(s.header)
+				cf.r.FieldsPerRecord = len(s.header)
 			}
 		}
 		rec, err := s.readBatch(ctx)
@@ -378,15 +451,19 @@ func (s *CSV) readBatch(ctx context.Context) (arrow.RecordBatch, error) {
 	}
 	path := s.paths[s.fi]
 	rows := 0
+	// A batch ends at batch_rows rows or at about batch_bytes: its columns'
+	// fixed widths times its rows, plus the bytes of its records.
+	width, budget := schemaRowBytes(s.schema), int64(s.conf.BatchBytes)
+	start := s.cf.off
 records:
-	for rows < s.conf.BatchRows {
-		rec, err := s.r.Read()
+	for rows < s.conf.BatchRows && int64(rows)*width+s.cf.off-start < budget {
+		rec, err := s.cf.read()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
 			if s.reject != nil && errors.Is(err, csv.ErrFieldCount) && rec != nil {
-				line, _ := s.r.FieldPos(0)
+				line, _ := s.cf.r.FieldPos(0)
 				if rerr := stages.RejectRaw(ctx, s.reject, s.mem, path, int64(line), strings.Join(rec, string(s.comma)), csvErr(path, err)); rerr != nil {
 					return nil, rerr
 				}
@@ -401,7 +478,7 @@ records:
 				continue
 			}
 			if !apps[i](v) {
-				line, _ := s.r.FieldPos(idx)
+				line, _ := s.cf.r.FieldPos(idx)
 				ferr := &FileError{Path: path, RowGroup: -1, Batch: -1, Line: int64(line),
 					Column: s.schema.Field(i).Name, Err: s.valueErr(v, i)}
 				if s.reject == nil {
@@ -445,6 +522,9 @@ func cutRecord(b *array.RecordBuilder, schema *arrow.Schema, rows int) arrow.Rec
 
 // valueErr describes a value of column i that does not parse.
 func (s *CSV) valueErr(v string, i int) error {
+	if s.schema.Field(i).Type.ID() == arrow.STRING {
+		return invalidUTF8(v) // the only text a string column refuses
+	}
 	e := &ValueError{Value: truncate(v), Type: s.schema.Field(i).Type.String()}
 	if s.inferred {
 		e.Hint = fmt.Sprintf("type inferred from the first %d rows; give a schema or raise infer_rows", s.conf.InferRows)
@@ -459,9 +539,9 @@ func (s *CSV) fail(err error) error {
 }
 
 func (s *CSV) closeFile() {
-	if s.f != nil {
-		_ = s.f.Close()
-		s.f, s.r = nil, nil
+	if s.cf != nil {
+		s.cf.close()
+		s.cf = nil
 	}
 }
 
@@ -477,7 +557,8 @@ func (s *CSV) Close() error {
 // describeCSV infers the schema of a CSV file and counts its records.
 func describeCSV(path string) (*Info, error) {
 	c := CSVConfig{Paths: []stages.Path{stages.Path(path)}, Header: true, Delimiter: ",", InferRows: 1000,
-		NullValues: []string{"", "NA", "NULL", "null"}, BatchRows: defaultBatchRows}
+		NullValues: []string{"", "NA", "NULL", "null"}, BatchRows: defaultBatchRows,
+		BatchBytes: defaultBatchBytes, MaxRecordBytes: defaultMaxRecordBytes}
 	if strings.HasSuffix(strings.ToLower(path), ".tsv") {
 		c.Delimiter = "\t"
 	}
@@ -486,14 +567,14 @@ func describeCSV(path string) (*Info, error) {
 		return nil, err
 	}
 	defer s.Close()
-	f, r, err := s.openCSV(path)
+	cf, err := s.openCSV(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer cf.close()
 	info := &Info{Path: path, Format: FormatCSV, Schema: s.schema}
 	for {
-		_, err := r.Read()
+		_, err := cf.read()
 		if errors.Is(err, io.EOF) {
 			break
 		}

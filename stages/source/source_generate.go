@@ -24,10 +24,11 @@ import (
 
 // GenerateConfig is the `with:` block of a generate stage.
 type GenerateConfig struct {
-	Count     int64       `yaml:"count" required:"true" doc:"Number of rows to generate."`
-	Seed      int64       `yaml:"seed" doc:"Seed of the random values; the same seed gives the same rows."`
-	BatchRows int         `yaml:"batch_rows" doc:"Largest number of rows in one emitted batch; the rows do not depend on it."`
-	Columns   []GenColumn `yaml:"columns" required:"true" doc:"The columns to generate, in order (keys: name, type, distribution, min, max, mean, std, values, length, dims, null_fraction)."`
+	Count      int64           `yaml:"count" required:"true" doc:"Number of rows to generate."`
+	Seed       int64           `yaml:"seed" doc:"Seed of the random values; the same seed gives the same rows."`
+	BatchRows  int             `yaml:"batch_rows" doc:"Largest number of rows in one emitted batch; the rows do not depend on it."`
+	BatchBytes stages.ByteSize `yaml:"batch_bytes" doc:"Largest size of one emitted batch: many or wide columns get fewer rows per batch than batch_rows. Up to 1GiB; one row above it is an error."`
+	Columns    []GenColumn     `yaml:"columns" required:"true" doc:"The columns to generate, in order (keys: name, type, distribution, min, max, mean, std, values, length, dims, null_fraction)."`
 }
 
 // GenColumn describes one generated column.
@@ -60,13 +61,17 @@ func init() {
 				"(the default otherwise; random lowercase strings of `length`), `normal` (`mean`, `std`), " +
 				"`constant` (`values: [x]`) and `choice` (uniform over `values`).\n\n" +
 				"Work units (resumable and sharded runs): consecutive row ranges of the unit's rows; a unit " +
-				"yields exactly the rows the full run gives those row numbers.",
+				"yields exactly the rows the full run gives those row numbers.\n\n" +
+				"Memory: a batch holds at most `batch_rows` rows and at most `batch_bytes` bytes, so many or wide " +
+				"columns get smaller batches; columns whose one row takes more than `batch_bytes` are an error.",
 			Example: "- id: gen\n  type: generate\n  with:\n    count: 1000000\n    columns:\n" +
 				"      - {name: id, type: int64}\n      - {name: amount, type: float32, distribution: normal, mean: 50, std: 10}\n" +
 				"      - {name: country, type: string, distribution: choice, values: [fr, de, us]}\n" +
 				"      - {name: x, type: vector, dims: 32}\n",
 		},
-		Defaults: func() GenerateConfig { return GenerateConfig{Seed: 1, BatchRows: defaultBatchRows} },
+		Defaults: func() GenerateConfig {
+			return GenerateConfig{Seed: 1, BatchRows: defaultBatchRows, BatchBytes: defaultBatchBytes}
+		},
 		New: func(c GenerateConfig, env *stages.Env) (stages.Stage, error) {
 			return NewGenerate(c, env.Mem)
 		},
@@ -113,6 +118,10 @@ func NewGenerate(c GenerateConfig, mem memory.Allocator) (*Generate, error) {
 	if len(c.Columns) == 0 {
 		return nil, fmt.Errorf("columns: at least one column is required")
 	}
+	budget, err := sizeSetting("batch_bytes", c.BatchBytes, defaultBatchBytes, maxBatchBytes)
+	if err != nil {
+		return nil, err
+	}
 	if mem == nil {
 		mem = memory.DefaultAllocator
 	}
@@ -135,7 +144,36 @@ func NewGenerate(c GenerateConfig, mem memory.Allocator) (*Generate, error) {
 		fields[i] = arrow.Field{Name: col.Name, Type: dt, Nullable: col.NullFraction > 0}
 	}
 	g.schema = arrow.NewSchema(fields, nil)
+	width := g.rowBytes()
+	if width > budget {
+		return nil, fmt.Errorf("%w: one generated row takes %d bytes, more than batch_bytes (%s): raise batch_bytes or generate fewer or shorter columns",
+			ErrLimit, width, stages.ByteSize(budget))
+	}
+	g.batchRows = batchRowsFor(c.BatchRows, budget, width)
 	return g, nil
+}
+
+// rowBytes returns the bytes one row of the generated columns takes.
+func (g *Generate) rowBytes() int64 {
+	var n int64
+	for i, c := range g.cols {
+		w := rowBytes(g.schema.Field(i).Type) - 1 // no validity byte: a bitmap
+		if c.nullCut > 0 {
+			w++
+		}
+		if c.Type == "string" {
+			l := 0
+			if c.dist == "uniform" {
+				l = c.Length
+			}
+			for _, v := range c.Values {
+				l = max(l, len(v))
+			}
+			w += int64(l)
+		}
+		n += w
+	}
+	return max(n, 1)
 }
 
 func compileGenColumn(c GenColumn, seed uint64) (*genColumn, arrow.DataType, error) {

@@ -45,7 +45,7 @@ func TestIPCSource(t *testing.T) {
 		{"highly compressible", `{paths: [zeros.arrows, zeros-lz4.arrow], batch_rows: 100000}`, 600000, 100000, ""},
 		{"schema mismatch", `{paths: [a.arrow, other.arrow]}`, 0, 0, "other.arrow|schema differs from the first file|has 1 columns"},
 		{"junk", `{paths: [junk.arrow]}`, 0, 0, "junk.arrow|corrupt input"},
-		{"max batch bytes", `{paths: [a.arrow], max_batch_bytes: 1KiB}`, 0, 0, "a.arrow|larger than max_batch_bytes"},
+		{"max batch bytes", `{paths: [a.arrow], max_batch_bytes: 1KiB}`, 0, 0, "a.arrow|more than max_batch_bytes (1KiB)|raise ipc_source's max_batch_bytes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

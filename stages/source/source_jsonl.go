@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -19,15 +19,14 @@ import (
 	"github.com/pipe-ml/pipe/stages"
 )
 
-// maxJSONLine bounds one line of a JSON lines file.
-const maxJSONLine = 64 << 20
-
 // JSONLConfig is the `with:` block of a jsonl_source stage.
 type JSONLConfig struct {
-	Paths     []stages.Path  `yaml:"paths" required:"true" doc:"JSON lines files, folders or glob patterns, read in the order written (each pattern's matches sorted)."`
-	Schema    []SchemaColumn `yaml:"schema" doc:"Explicit columns as a list of {name, type}. Inferred when absent."`
-	InferRows int            `yaml:"infer_rows" doc:"Lines read to infer the schema when none is given."`
-	BatchRows int            `yaml:"batch_rows" doc:"Largest number of rows in one emitted batch."`
+	Paths        []stages.Path   `yaml:"paths" required:"true" doc:"JSON lines files, folders or glob patterns, read in the order written (each pattern's matches sorted)."`
+	Schema       []SchemaColumn  `yaml:"schema" doc:"Explicit columns as a list of {name, type}. Inferred when absent."`
+	InferRows    int             `yaml:"infer_rows" doc:"Lines read to infer the schema when none is given."`
+	BatchRows    int             `yaml:"batch_rows" doc:"Largest number of rows in one emitted batch."`
+	BatchBytes   stages.ByteSize `yaml:"batch_bytes" doc:"Largest size of one emitted batch, estimated from its column types and the bytes read: a wide schema gets fewer rows per batch than batch_rows. Up to 1GiB."`
+	MaxLineBytes stages.ByteSize `yaml:"max_line_bytes" doc:"Longest line; a longer one is an error naming the file and line. Up to 1GiB."`
 }
 
 func init() {
@@ -46,13 +45,19 @@ func init() {
 				"(strings that all read as RFC 3339 times), vector[n] (arrays of n numbers, the same n on every line: " +
 				"fixed_size_list<float32>[n], what model stages take) or string. Objects, other arrays and mixed values " +
 				"become string columns holding the JSON text. A value of the wrong type is an error naming the file, " +
-				"line and column. Lines may be up to 64 MiB.\n\n" +
+				"line and column. A string value or key that is not valid UTF-8 is an error naming the file, line " +
+				"and column.\n\n" +
+				"Memory: a line longer than `max_line_bytes` is an error naming the file and line; a batch holds " +
+				"at most `batch_rows` rows and about `batch_bytes` bytes, so a wide schema gets smaller batches.\n\n" +
 				"Work units (resumable and sharded runs): one per file, of unknown size until read. The " +
 				"schema is inferred once, from the first files, whatever unit is read.",
 			Example: "- id: read\n  type: jsonl_source\n  with:\n    paths: [\"events/*.jsonl\"]\n    schema:\n" +
 				"      - {name: id, type: int64}\n      - {name: text, type: string}\n",
 		},
-		Defaults: func() JSONLConfig { return JSONLConfig{InferRows: 1000, BatchRows: defaultBatchRows} },
+		Defaults: func() JSONLConfig {
+			return JSONLConfig{InferRows: 1000, BatchRows: defaultBatchRows,
+				BatchBytes: defaultBatchBytes, MaxLineBytes: defaultMaxRecordBytes}
+		},
 		New: func(c JSONLConfig, env *stages.Env) (stages.Stage, error) {
 			s, err := NewJSONL(c, env.Mem)
 			if err != nil {
@@ -108,6 +113,15 @@ func NewJSONL(c JSONLConfig, mem memory.Allocator) (*JSONL, error) {
 	if c.InferRows < 1 && len(c.Schema) == 0 {
 		return nil, fmt.Errorf("infer_rows must be at least 1, got %d", c.InferRows)
 	}
+	bb, err := sizeSetting("batch_bytes", c.BatchBytes, defaultBatchBytes, maxBatchBytes)
+	if err != nil {
+		return nil, err
+	}
+	ml, err := sizeSetting("max_line_bytes", c.MaxLineBytes, defaultMaxRecordBytes, maxRecordBytes)
+	if err != nil {
+		return nil, err
+	}
+	c.BatchBytes, c.MaxLineBytes = stages.ByteSize(bb), stages.ByteSize(ml)
 	paths, err := expandPaths(c.Paths, []string{".jsonl", ".ndjson", ".json"})
 	if err != nil {
 		return nil, err
@@ -128,48 +142,20 @@ func NewJSONL(c JSONLConfig, mem memory.Allocator) (*JSONL, error) {
 	return s, nil
 }
 
-// newLineScanner returns a scanner of the lines of r.
-func newLineScanner(r io.Reader) *bufio.Scanner {
+// newLineScanner returns a scanner of the lines of r, of at most max
+// bytes each.
+func newLineScanner(r io.Reader, max int64) *bufio.Scanner {
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 1<<16), maxJSONLine)
+	sc.Buffer(make([]byte, 0, min(1<<16, max+1)), int(max)+1) // +1: the newline
 	return sc
 }
 
 // scanErr converts a scanner error into a [*FileError] at line.
-func scanErr(path string, line int64, err error) error {
+func scanErr(path string, line, max int64, err error) error {
 	if errors.Is(err, bufio.ErrTooLong) {
-		err = fmt.Errorf("line longer than %d MiB", maxJSONLine>>20)
+		err = &LimitError{What: "line", Limit: max, Setting: "max_line_bytes"}
 	}
 	return &FileError{Path: path, RowGroup: -1, Batch: -1, Line: line, Err: err}
-}
-
-// jsonObject decodes one line into its keys (in order) and raw values.
-func jsonObject(line []byte) ([]string, map[string]json.RawMessage, error) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(line, &m); err != nil {
-		return nil, nil, jsonErr(err)
-	}
-	if m == nil {
-		return nil, nil, errors.New("expected a JSON object, got null")
-	}
-	dec := json.NewDecoder(bytes.NewReader(line))
-	var keys []string
-	if _, err := dec.Token(); err != nil { // {
-		return nil, nil, jsonErr(err)
-	}
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return nil, nil, jsonErr(err)
-		}
-		k, _ := t.(string)
-		keys = append(keys, k)
-		var skip json.RawMessage
-		if err := dec.Decode(&skip); err != nil {
-			return nil, nil, jsonErr(err)
-		}
-	}
-	return keys, m, nil
 }
 
 // jsonErr rewords encoding/json's errors about the top-level value.
@@ -183,94 +169,26 @@ func jsonErr(err error) error {
 
 // infer reads up to infer_rows lines across the files and sets the schema.
 func (s *JSONL) infer() error {
-	var order []string
-	kinds := map[string]*inferKind{}
+	in := newJSONInfer()
 	left := s.conf.InferRows
 	for _, p := range s.paths {
 		if left == 0 {
 			break
 		}
-		err := func() error {
-			f, err := os.Open(p)
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			sc := newLineScanner(f)
-			var line int64
-			for left > 0 && sc.Scan() {
-				line++
-				b := bytes.TrimSpace(sc.Bytes())
-				if len(b) == 0 {
-					continue
-				}
-				left--
-				keys, m, err := jsonObject(b)
-				if err != nil {
-					return &FileError{Path: p, RowGroup: -1, Batch: -1, Line: line, Err: err}
-				}
-				for _, k := range keys {
-					kind := kinds[k]
-					if kind == nil {
-						nk := newInferKind()
-						kind = &nk
-						kinds[k] = kind
-						order = append(order, k)
-					}
-					observeJSON(kind, m[k])
-				}
-			}
-			if err := sc.Err(); err != nil {
-				return scanErr(p, line+1, err)
-			}
-			return nil
-		}()
-		if err != nil {
+		if err := in.file(p, &left, int64(s.conf.MaxLineBytes)); err != nil {
 			return err
 		}
 	}
-	if len(order) == 0 {
+	if len(in.order) == 0 {
 		return fileErr(s.paths[0], errors.New("cannot infer a schema: no object with keys in the first lines; give a schema"))
 	}
-	fields := make([]arrow.Field, len(order))
-	for i, k := range order {
-		fields[i] = arrow.Field{Name: k, Type: kinds[k].result(), Nullable: true}
+	fields := make([]arrow.Field, len(in.order))
+	for i, c := range in.order {
+		fields[i] = arrow.Field{Name: c.name, Type: c.kind.result(), Nullable: true}
 	}
 	s.schema = arrow.NewSchema(fields, nil)
 	s.inferred = true
 	return nil
-}
-
-// observeJSON narrows kind with one raw JSON value.
-func observeJSON(k *inferKind, raw json.RawMessage) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return
-	}
-	k.seen++
-	switch raw[0] {
-	case '"':
-		var str string
-		if json.Unmarshal(raw, &str) != nil {
-			k.other = true
-			return
-		}
-		k.isBool, k.isInt, k.isFloat = false, false, false
-		if k.isTime {
-			_, k.isTime = parseTime(str)
-		}
-	case 't', 'f':
-		k.isInt, k.isFloat, k.isTime = false, false, false
-	case '[':
-		k.observeVector(string(raw))
-	case '{':
-		k.other = true
-	default: // a number
-		k.isBool, k.isTime = false, false
-		if k.isInt {
-			_, err := strconv.ParseInt(string(raw), 10, 64)
-			k.isInt = err == nil
-		}
-	}
 }
 
 // Schema returns the schema of every batch.
@@ -296,7 +214,7 @@ func (s *JSONL) Next(ctx context.Context) (arrow.RecordBatch, error) {
 			if err != nil {
 				return nil, s.fail(fileErr(s.paths[s.fi], err))
 			}
-			s.f, s.sc, s.line = f, newLineScanner(f), 0
+			s.f, s.sc, s.line = f, newLineScanner(f, int64(s.conf.MaxLineBytes)), 0
 		}
 		rec, err := s.readBatch(ctx)
 		if err != nil {
@@ -335,6 +253,9 @@ func (s *JSONL) readBatch(ctx context.Context) (arrow.RecordBatch, error) {
 	}
 	path := s.paths[s.fi]
 	rows := 0
+	// A batch ends at batch_rows rows or at about batch_bytes: its columns'
+	// fixed widths times its rows, plus the bytes of its lines.
+	width, budget, read := schemaRowBytes(s.schema), int64(s.conf.BatchBytes), int64(0)
 	// setAside hands the line to the Rejecter (on_error) and drops what
 	// columns before the failing one took of it. It returns the batch to
 	// emit (the rows before the line; nil: go on reading), or the error.
@@ -355,9 +276,10 @@ func (s *JSONL) readBatch(ctx context.Context) (arrow.RecordBatch, error) {
 		return nil, false, nil
 	}
 lines:
-	for rows < s.conf.BatchRows && s.sc.Scan() {
+	for rows < s.conf.BatchRows && int64(rows)*width+read < budget && s.sc.Scan() {
 		s.line++
 		line := bytes.TrimSpace(s.sc.Bytes())
+		read += int64(len(line))
 		if len(line) == 0 {
 			continue
 		}
@@ -392,11 +314,14 @@ lines:
 				err = appendJSON(s.apps[i], f.Type, raw)
 			}
 			if err != nil {
-				ve := &ValueError{Value: truncate(string(raw)), Type: f.Type.String()}
-				if s.inferred {
-					ve.Hint = fmt.Sprintf("type inferred from the first %d lines; give a schema or raise infer_rows", s.conf.InferRows)
+				if !errors.Is(err, ErrInvalidUTF8) {
+					ve := &ValueError{Value: truncate(string(raw)), Type: f.Type.String()}
+					if s.inferred {
+						ve.Hint = fmt.Sprintf("type inferred from the first %d lines; give a schema or raise infer_rows", s.conf.InferRows)
+					}
+					err = ve
 				}
-				ferr := &FileError{Path: path, RowGroup: -1, Batch: -1, Line: s.line, Column: f.Name, Err: ve}
+				ferr := &FileError{Path: path, RowGroup: -1, Batch: -1, Line: s.line, Column: f.Name, Err: err}
 				rec, cut, err := setAside(line, ferr, true)
 				if err != nil {
 					s.resetColumns()
@@ -411,7 +336,7 @@ lines:
 		rows++
 	}
 	if err := s.sc.Err(); err != nil {
-		return nil, scanErr(path, s.line+1, err)
+		return nil, scanErr(path, s.line+1, int64(s.conf.MaxLineBytes), err)
 	}
 	if rows == 0 {
 		return nil, nil
@@ -474,6 +399,9 @@ func appendJSON(app appender, dt arrow.DataType, raw json.RawMessage) error {
 	bad := errors.New("wrong type")
 	switch dt.ID() {
 	case arrow.STRING:
+		if !utf8.Valid(raw) {
+			return invalidUTF8(string(raw))
+		}
 		if raw[0] != '"' {
 			app(string(raw)) // objects, arrays, numbers, bools: their JSON text
 			return nil
@@ -543,7 +471,8 @@ func (s *JSONL) Close() error {
 // describeJSONL infers the schema of a JSON lines file and counts its
 // non-blank lines.
 func describeJSONL(path string) (*Info, error) {
-	s, err := NewJSONL(JSONLConfig{Paths: []stages.Path{stages.Path(path)}, InferRows: 1000, BatchRows: defaultBatchRows}, memory.DefaultAllocator)
+	s, err := NewJSONL(JSONLConfig{Paths: []stages.Path{stages.Path(path)}, InferRows: 1000, BatchRows: defaultBatchRows,
+		BatchBytes: defaultBatchBytes, MaxLineBytes: defaultMaxRecordBytes}, memory.DefaultAllocator)
 	if err != nil {
 		return nil, err
 	}
@@ -554,7 +483,7 @@ func describeJSONL(path string) (*Info, error) {
 	}
 	defer f.Close()
 	info := &Info{Path: path, Format: FormatJSONL, Schema: s.schema}
-	sc := newLineScanner(f)
+	sc := newLineScanner(f, defaultMaxRecordBytes)
 	var line int64
 	for sc.Scan() {
 		line++
@@ -563,7 +492,7 @@ func describeJSONL(path string) (*Info, error) {
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, scanErr(path, line+1, err)
+		return nil, scanErr(path, line+1, defaultMaxRecordBytes, err)
 	}
 	return info, nil
 }

@@ -2,9 +2,12 @@ package source
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -19,11 +22,26 @@ import (
 
 // ParquetConfig is the `with:` block of a parquet_source stage.
 type ParquetConfig struct {
-	Paths     []stages.Path `yaml:"paths" required:"true" doc:"Parquet files, folders or glob patterns, read in the order written (each pattern's matches sorted)."`
-	Columns   []string      `yaml:"columns" doc:"Top-level columns to read, in this order; all columns when empty."`
-	BatchRows int           `yaml:"batch_rows" doc:"Largest number of rows in one emitted batch. A batch never spans two row groups."`
-	MemoryMap bool          `yaml:"memory_map" doc:"Map the files into memory instead of reading them. Reading costs less CPU: pages are read through a buffered stream straight into the page buffer, where a mapping first faults every page in (measured on 256 MiB of float columns: 0.39-0.47 s read, 0.66-0.74 s mapped). Only for files nothing modifies during the run: a file truncated while mapped crashes the process."`
+	Paths         []stages.Path   `yaml:"paths" required:"true" doc:"Parquet files, folders or glob patterns, read in the order written (each pattern's matches sorted)."`
+	Columns       []string        `yaml:"columns" doc:"Top-level columns to read, in this order; all columns when empty."`
+	BatchRows     int             `yaml:"batch_rows" doc:"Largest number of rows in one emitted batch. A batch never spans two row groups."`
+	MemoryMap     bool            `yaml:"memory_map" doc:"Map the files into memory instead of reading them. Reading costs less CPU: pages are read through a buffered stream straight into the page buffer, where a mapping first faults every page in (measured on 256 MiB of float columns: 0.39-0.47 s read, 0.66-0.74 s mapped). Only for files nothing modifies during the run: a file truncated while mapped crashes the process."`
+	MaxPageBytes  stages.ByteSize `yaml:"max_page_bytes" doc:"Largest size one page may declare in its header, compressed or uncompressed. A larger page fails the file naming this key; raise it for files of very large values (a page holds at least one value)."`
+	MaxPageMemory stages.ByteSize `yaml:"max_page_memory" doc:"Largest total size of the pages the reader holds at once: while it reads a row group it keeps, for every column read, its current data page and its dictionary page, compressed and decompressed. A file whose pages need more fails naming this key; raise it, or read fewer columns."`
+	MaxBatchBytes stages.ByteSize `yaml:"max_batch_bytes" doc:"Largest number of bytes decoding one batch may allocate: its columns, and the dictionaries decoded on the way. A batch that needs more (long strings in every row, a dictionary value repeated in every row) fails naming this key; lower batch_rows or raise it."`
 }
+
+// Defaults of max_page_bytes, max_page_memory and max_batch_bytes. Pages
+// are rarely above a few MiB (writers cut them at about 1 MiB, unless one
+// value is larger); 1 GiB of open pages reads 300 float columns written with
+// dictionaries, whose pages and dictionary pages take about 1.7 MiB per
+// column. The Go heap holds up to twice the live bytes between collections:
+// a file that needs the whole of max_page_memory peaks near 2 GiB resident.
+const (
+	defaultMaxPageBytes         = 64 << 20
+	defaultMaxPageMemory        = 1 << 30
+	defaultParquetMaxBatchBytes = 256 << 20
+)
 
 func init() {
 	stages.MustRegister(stages.Type[ParquetConfig]{
@@ -39,18 +57,36 @@ func init() {
 				"- The row count comes from the footers, so progress and ETA are exact.\n" +
 				"- Columns are decoded serially; malformed files give an error naming the file and " +
 				"row group, never a crash.\n" +
+				"- Memory is bounded: one page by `max_page_bytes`, the pages held while a row group " +
+				"is read by `max_page_memory`, what one batch allocates by `max_batch_bytes`; a file " +
+				"that needs more fails with an error naming the key. Compressed pages never " +
+				"decompress past the size their header declares.\n" +
+				"- A file must start and end with the `PAR1` magic. A column whose logical type this " +
+				"reader does not know (one added to the format later) is read as its physical type, " +
+				"as the format asks. The Arrow schema a writer stores in the footer (`ARROW:schema`) " +
+				"is checked before it is decoded; a damaged one fails the file.\n" +
 				"- Page checksums (CRC) are not verified.\n" +
 				"- Work units (resumable and sharded runs): consecutive row groups of one file, grouped " +
 				"until they hold at least the unit's rows; a unit never spans two files.",
 			Example: "- id: read\n  type: parquet_source\n  with:\n    paths: [\"data/tx/*.parquet\"]\n    columns: [id, amount, f0, f1]\n    batch_rows: 8192\n",
 		},
-		Defaults: func() ParquetConfig { return ParquetConfig{BatchRows: defaultBatchRows} },
+		Defaults: func() ParquetConfig {
+			return ParquetConfig{BatchRows: defaultBatchRows, MaxPageBytes: defaultMaxPageBytes,
+				MaxPageMemory: defaultMaxPageMemory, MaxBatchBytes: defaultParquetMaxBatchBytes}
+		},
 		New: func(c ParquetConfig, env *stages.Env) (stages.Stage, error) {
 			p, err := NewParquet(c, env.Mem)
 			if err != nil {
 				return nil, err
 			}
 			p.keyBase = env.JobDir
+			if env.Log != nil {
+				for _, f := range p.files {
+					for _, name := range f.unknownTypes {
+						env.Log.Warn("column's logical type is unknown to this reader: read as its physical type", "file", f.path, "column", name)
+					}
+				}
+			}
 			return p, nil
 		},
 	})
@@ -66,11 +102,22 @@ type RowGroup struct {
 
 // parquetFile is what construction learns about one input file.
 type parquetFile struct {
-	path   string
-	meta   *metadata.FileMetaData
-	schema *arrow.Schema // projected
-	leaves []int         // leaf column indexes of the projection, in output order
+	path         string
+	size         int64
+	meta         *metadata.FileMetaData
+	schema       *arrow.Schema // projected
+	leaves       []int         // leaf column indexes of the projection, in output order
+	unknownTypes []string      // schema elements whose unknown logical type was dropped
 }
+
+// parquetLimits are the memory limits of a Parquet source (max_page_bytes,
+// max_page_memory, max_batch_bytes).
+type parquetLimits struct {
+	maxPage, maxPageMemory, maxBatch int64
+}
+
+// defaultParquetLimits are the limits by default.
+var defaultParquetLimits = parquetLimits{maxPage: defaultMaxPageBytes, maxPageMemory: defaultMaxPageMemory, maxBatch: defaultParquetMaxBatchBytes}
 
 // Parquet is the parquet_source stage. It implements [stages.Source],
 // [stages.RowCounter] and [stages.Sharder].
@@ -78,6 +125,7 @@ type Parquet struct {
 	mem       memory.Allocator
 	mmap      bool // memory-map the files (memory_map)
 	batchRows int
+	lim       parquetLimits
 	files     []parquetFile
 	schema    *arrow.Schema
 	groups    []RowGroup
@@ -88,17 +136,34 @@ type Parquet struct {
 	next   int // index in groups of the next row group to open
 	cur    int // index in groups of the open row group; -1 when none
 	pf     *file.Reader
-	pfFile int // index in files of pf; -1 when none
+	pfFile int         // index in files of pf; -1 when none
+	pages  *limitAlloc // allocator of pf's pages (max_page_memory)
+	batch  *limitAlloc // allocator of the batches (max_batch_bytes)
 	fr     *pqarrow.FileReader
 	rr     pqarrow.RecordReader
 	broken error // set after a panic or read error; returned by every Next
 }
 
 // NewParquet builds a Parquet source from its config, reading the footer of
-// every file but no data. Batches are allocated from mem.
+// every file but no data. Batches are allocated from mem. A zero
+// MaxPageBytes, MaxPageMemory or MaxBatchBytes takes the default.
 func NewParquet(c ParquetConfig, mem memory.Allocator) (*Parquet, error) {
 	if err := checkBatchRows(c.BatchRows); err != nil {
 		return nil, err
+	}
+	// Zero (a config built in Go without them) takes the defaults.
+	lim := defaultParquetLimits
+	for _, v := range []struct {
+		key string
+		set stages.ByteSize
+		to  *int64
+	}{{"max_page_bytes", c.MaxPageBytes, &lim.maxPage}, {"max_page_memory", c.MaxPageMemory, &lim.maxPageMemory}, {"max_batch_bytes", c.MaxBatchBytes, &lim.maxBatch}} {
+		if v.set < 0 {
+			return nil, fmt.Errorf("%s must be positive, got %d", v.key, v.set)
+		}
+		if v.set > 0 {
+			*v.to = int64(v.set)
+		}
 	}
 	paths, err := expandPaths(c.Paths, []string{".parquet", ".parq", ".pq"})
 	if err != nil {
@@ -107,10 +172,10 @@ func NewParquet(c ParquetConfig, mem memory.Allocator) (*Parquet, error) {
 	if mem == nil {
 		mem = memory.DefaultAllocator
 	}
-	p := &Parquet{mem: mem, mmap: c.MemoryMap, batchRows: c.BatchRows, cur: -1, pfFile: -1}
+	p := &Parquet{mem: mem, mmap: c.MemoryMap, batchRows: c.BatchRows, lim: lim, cur: -1, pfFile: -1}
 	schemas := make([]*arrow.Schema, len(paths))
 	for i, path := range paths {
-		f, err := openParquetMeta(path, mem, c.Columns)
+		f, err := openParquetMeta(path, mem, c.Columns, lim)
 		if err != nil {
 			return nil, err
 		}
@@ -133,30 +198,209 @@ func NewParquet(c ParquetConfig, mem memory.Allocator) (*Parquet, error) {
 // the reader's page buffer, which saves one copy of every value and the
 // allocation of each chunk (measured: 4-8% more rows/s on the model
 // benchmark, whose reading competes with the model for memory bandwidth).
-func readerProps(mem memory.Allocator) *parquet.ReaderProperties {
-	props := parquet.NewReaderProperties(mem)
+// Pages are allocated from pages; a page may declare at most maxPage bytes
+// uncompressed, and at most the file's size compressed.
+func readerProps(pages memory.Allocator, maxPage, fileSize int64) *parquet.ReaderProperties {
+	props := parquet.NewReaderProperties(pages)
 	props.BufferedStreamEnabled = true
 	props.BufferSize = 64 << 10
+	props.MaxUncompressedPageSize = maxPage
+	props.MaxCompressedPageSize = max(1, min(maxPage, fileSize))
 	return props
 }
 
-// openParquetMeta reads the footer of path and resolves the projection.
-func openParquetMeta(path string, mem memory.Allocator, columns []string) (parquetFile, error) {
-	out := parquetFile{path: path}
-	err := guard(func() error {
-		pf, err := file.OpenParquetFile(path, false, file.WithReadProps(readerProps(mem)))
+// newPageAlloc returns the allocator of one file reader's pages: it counts
+// the bytes they hold and, while armed, refuses to hold more than
+// maxPageMemory.
+func newPageAlloc(mem memory.Allocator, maxPageMemory int64) *limitAlloc {
+	return &limitAlloc{Allocator: mem, limit: maxPageMemory, live: true, msg: func(n, limit int64) error {
+		return fmt.Errorf("%w: the pages the reader must hold at once (for every column read, its current data page and dictionary page, compressed and decompressed) need at least %s, more than max_page_memory (%s); raise parquet_source's max_page_memory, or read fewer columns",
+			ErrLimit, sizeText(n), stages.ByteSize(limit))
+	}}
+}
+
+// newBatchAlloc returns the allocator of a source's batches: it counts what
+// is allocated between resets and, while armed, refuses more than maxBatch.
+func newBatchAlloc(mem memory.Allocator, maxBatch int64) *limitAlloc {
+	return &limitAlloc{Allocator: mem, limit: maxBatch, msg: func(n, limit int64) error {
+		return fmt.Errorf("%w: decoding one batch needs more than max_batch_bytes (%s); lower parquet_source's batch_rows, or raise its max_batch_bytes",
+			ErrLimit, stages.ByteSize(limit))
+	}}
+}
+
+// pageLimitError names the setting in arrow-go's error for a page header
+// that declares more than the limits readerProps sets.
+func pageLimitError(err error) error {
+	if err != nil && strings.Contains(err.Error(), "page size") && strings.Contains(err.Error(), "exceeds configured limit") {
+		return fmt.Errorf("%w: %w (the limit is max_page_bytes, or the file's size for a compressed page); raise parquet_source's max_page_bytes to read it", ErrLimit, err)
+	}
+	return err
+}
+
+// Parquet magic numbers: a file starts and ends with PAR1, or with PARE
+// when its footer is encrypted.
+const (
+	parquetMagic          = "PAR1"
+	parquetMagicEncrypted = "PARE"
+)
+
+// readParquetFooter checks the magic numbers of the Parquet file f of size
+// bytes and parses its footer, reading columns of logical types arrow-go
+// does not know as their physical types (see dropUnknownLogicalTypes). It
+// returns a nil FileMetaData for a file arrow-go must open itself (an
+// encrypted one).
+func readParquetFooter(f *os.File, size int64) (*metadata.FileMetaData, []string, error) {
+	if size < 12 {
+		return nil, nil, fmt.Errorf("%w: parquet: file of %d bytes is too small", ErrCorruptInput, size)
+	}
+	var head, tail [8]byte
+	if _, err := f.ReadAt(head[:4], 0); err != nil {
+		return nil, nil, err
+	}
+	if _, err := f.ReadAt(tail[:], size-8); err != nil {
+		return nil, nil, err
+	}
+	switch {
+	case string(head[:4]) == parquetMagicEncrypted || string(tail[4:]) == parquetMagicEncrypted:
+		return nil, nil, nil
+	case string(head[:4]) != parquetMagic:
+		return nil, nil, fmt.Errorf("%w: parquet: does not start with the %s magic: not a Parquet file, or its beginning is damaged", ErrCorruptInput, parquetMagic)
+	case string(tail[4:]) != parquetMagic:
+		return nil, nil, fmt.Errorf("%w: parquet: does not end with the %s magic: not a Parquet file, or cut short", ErrCorruptInput, parquetMagic)
+	}
+	flen := int64(binary.LittleEndian.Uint32(tail[:4]))
+	if flen > size-12 {
+		return nil, nil, fmt.Errorf("%w: parquet: footer of %d bytes does not fit in the file of %d bytes", ErrCorruptInput, flen, size)
+	}
+	footer := make([]byte, flen)
+	if _, err := f.ReadAt(footer, size-8-flen); err != nil {
+		return nil, nil, err
+	}
+	patched, unknown, err := dropUnknownLogicalTypes(footer)
+	if err != nil {
+		patched, unknown = footer, nil // arrow-go's parser says what is wrong
+	}
+	var meta *metadata.FileMetaData
+	err = guard(func() error {
+		m, err := metadata.NewFileMetaData(patched, nil)
 		if err != nil {
-			return err
+			return fmt.Errorf("parquet: could not read footer: %w", err)
 		}
-		defer pf.Close()
-		out.meta = pf.MetaData()
-		full, err := pqarrow.FromParquet(out.meta.Schema, &pqarrow.ArrowReadProperties{}, out.meta.KeyValueMetadata())
-		if err != nil {
-			return err
-		}
-		out.schema, out.leaves, err = project(out.meta, full, columns)
-		return err
+		meta = m
+		return nil
 	})
+	if err != nil {
+		return nil, nil, err
+	}
+	meta.SetSourceFileSize(size)
+	if meta.IsSetEncryptionAlgorithm() { // encrypted columns, plaintext footer
+		return nil, nil, nil
+	}
+	return meta, unknown, nil
+}
+
+// checkParquetChunks checks that the column chunks of the leaf columns
+// read lie inside the file of size bytes, where arrow-go would read them.
+func checkParquetChunks(meta *metadata.FileMetaData, size int64, leaves []int) error {
+	for rg := range meta.NumRowGroups() {
+		rgm := meta.RowGroup(rg)
+		for _, c := range leaves {
+			cc, err := rgm.ColumnChunk(c)
+			if err != nil {
+				return fmt.Errorf("row group %d: %w", rg, err)
+			}
+			// Where arrow-go starts reading the chunk (see
+			// file.RowGroupReader.GetColumnPageReader).
+			start := cc.DataPageOffset()
+			if cc.HasDictionaryPage() && cc.DictionaryPageOffset() > 0 && start > cc.DictionaryPageOffset() {
+				start = cc.DictionaryPageOffset()
+			}
+			n := cc.TotalCompressedSize()
+			if start < 0 || n < 0 || start > size || n > size-start {
+				return fmt.Errorf("%w: row group %d: column chunk %d (%s) of %d bytes at byte %d lies outside the file of %d bytes",
+					ErrCorruptInput, rg, c, meta.Schema.Column(c).Path(), n, start, size)
+			}
+		}
+	}
+	return nil
+}
+
+// checkArrowSchema checks the Arrow schema a writer stored in a Parquet
+// footer (key ARROW:schema), which pqarrow decodes with arrow-go's IPC
+// reader: it must be one arrow-go can decode without allocating more than
+// its bytes can describe. A damaged ARROW:schema fails the file rather than
+// being ignored: reading the columns with the Parquet schema alone would
+// silently change their types (time zones, dictionaries, large and view
+// types), and the damage says the footer is not what the writer wrote.
+func checkArrowSchema(meta *metadata.FileMetaData) error {
+	kv := meta.KeyValueMetadata()
+	if kv == nil {
+		return nil
+	}
+	v := kv.FindValue("ARROW:schema")
+	if v == nil {
+		return nil
+	}
+	// Decoded as pqarrow decodes it.
+	var decoded []byte
+	var err error
+	if len(*v)%4 == 0 {
+		decoded, err = base64.StdEncoding.DecodeString(*v)
+	}
+	if len(decoded) == 0 || err != nil {
+		decoded, err = base64.RawStdEncoding.DecodeString(*v)
+	}
+	if err != nil {
+		return nil // pqarrow reports it
+	}
+	if err := checkIPCSchemaMessage(decoded); err != nil {
+		return fmt.Errorf("the Arrow schema stored in the footer (key ARROW:schema) is damaged: %w", err)
+	}
+	return nil
+}
+
+// openParquetMeta reads the footer of path, checks it and resolves the
+// projection.
+func openParquetMeta(path string, mem memory.Allocator, columns []string, lim parquetLimits) (parquetFile, error) {
+	out := parquetFile{path: path}
+	err := func() error {
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		st, err := f.Stat()
+		if err != nil {
+			return err
+		}
+		out.size = st.Size()
+		if out.meta, out.unknownTypes, err = readParquetFooter(f, out.size); err != nil {
+			return err
+		}
+		return guard(func() error {
+			if out.meta == nil {
+				pf, err := file.NewParquetReader(f, file.WithReadProps(readerProps(mem, lim.maxPage, out.size)))
+				if err != nil {
+					return err
+				}
+				out.meta = pf.MetaData()
+				if err := pf.Close(); err != nil {
+					return err
+				}
+			}
+			if err := checkArrowSchema(out.meta); err != nil {
+				return err
+			}
+			full, err := pqarrow.FromParquet(out.meta.Schema, &pqarrow.ArrowReadProperties{}, out.meta.KeyValueMetadata())
+			if err != nil {
+				return err
+			}
+			if out.schema, out.leaves, err = project(out.meta, full, columns); err != nil {
+				return err
+			}
+			return checkParquetChunks(out.meta, out.size, out.leaves)
+		})
+	}()
 	if err != nil {
 		var ce *stages.ColumnError
 		if errors.As(err, &ce) {
@@ -264,7 +508,7 @@ func (p *Parquet) Next(ctx context.Context) (arrow.RecordBatch, error) {
 			}
 		}
 		var rec arrow.RecordBatch
-		err := guard(func() error {
+		err := p.guardLimits(func() error {
 			if p.rr.Next() {
 				rec = p.rr.RecordBatch()
 				rec.Retain()
@@ -291,19 +535,36 @@ func (p *Parquet) Next(ctx context.Context) (arrow.RecordBatch, error) {
 	}
 }
 
+// guardLimits runs f, a read from the open row group, behind guard with
+// the allocators armed: an allocation past max_page_memory or
+// max_batch_bytes becomes the limit's error. Only reads in this goroutine
+// are armed; pqarrow opens a struct column's children on goroutines of its
+// own, where a refusal would be a panic nothing recovers.
+func (p *Parquet) guardLimits(f func() error) error {
+	p.batch.reset()
+	p.pages.arm()
+	p.batch.arm()
+	err := guard(f)
+	p.pages.disarm()
+	p.batch.disarm()
+	return pageLimitError(limitError(err))
+}
+
 // openGroup opens the reader of row group p.cur, reusing the open file.
 func (p *Parquet) openGroup(ctx context.Context) error {
 	fi := p.fileIndex[p.cur]
 	f := &p.files[fi]
 	if p.pfFile != fi {
 		p.closeFile()
+		pages := newPageAlloc(p.mem, p.lim.maxPageMemory)
+		batch := newBatchAlloc(p.mem, p.lim.maxBatch)
 		err := guard(func() error {
-			pf, err := file.OpenParquetFile(f.path, p.mmap, file.WithReadProps(readerProps(p.mem)), file.WithMetadata(f.meta))
+			pf, err := file.OpenParquetFile(f.path, p.mmap, file.WithReadProps(readerProps(pages, p.lim.maxPage, f.size)), file.WithMetadata(f.meta))
 			if err != nil {
 				return err
 			}
-			p.pf, p.pfFile = pf, fi
-			fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{Parallel: false, BatchSize: int64(p.batchRows)}, p.mem)
+			p.pf, p.pfFile, p.pages, p.batch = pf, fi, pages, batch
+			fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{Parallel: false, BatchSize: int64(p.batchRows)}, batch)
 			if err != nil {
 				return err
 			}
@@ -314,8 +575,36 @@ func (p *Parquet) openGroup(ctx context.Context) error {
 			return err
 		}
 	}
+	rg := p.groups[p.cur].Index
+	// pqarrow opens the children of a struct column on goroutines of its
+	// own (errgroup, even with Parallel false), where a panic ends the
+	// process: open every column chunk here first, behind guard, so that
+	// what those goroutines do has been done once on this file without a
+	// panic.
+	err := guard(func() error {
+		rgr := p.pf.RowGroup(rg)
+		for _, leaf := range f.leaves {
+			if _, err := rgr.MetaData().ColumnChunk(leaf); err != nil {
+				return err
+			}
+			pr, err := rgr.GetColumnPageReader(leaf)
+			if err != nil {
+				return err
+			}
+			if err := pr.Close(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	// The previous row group's pages are released (or left to the
+	// collector): count this one's from zero.
+	p.pages.reset()
 	return guard(func() error {
-		rr, err := p.fr.GetRecordReader(ctx, f.leaves, []int{p.groups[p.cur].Index})
+		rr, err := p.fr.GetRecordReader(ctx, f.leaves, []int{rg})
 		if err != nil {
 			return err
 		}
@@ -344,6 +633,7 @@ func (p *Parquet) closeFile() {
 		_ = p.pf.Close()
 		p.pf, p.pfFile = nil, -1
 	}
+	p.pages, p.batch = nil, nil
 }
 
 // Close releases the open file and readers.
@@ -357,7 +647,7 @@ func (p *Parquet) Close() error {
 
 // describeParquet summarises a Parquet footer for [Inspect].
 func describeParquet(path string) (*Info, error) {
-	f, err := openParquetMeta(path, memory.DefaultAllocator, nil)
+	f, err := openParquetMeta(path, memory.DefaultAllocator, nil, defaultParquetLimits)
 	if err != nil {
 		return nil, err
 	}

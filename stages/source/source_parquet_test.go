@@ -161,7 +161,7 @@ func BenchmarkParquetSource(b *testing.B) {
 // TestParquetMemoryMapSameRows reads the same files with and without
 // memory_map and compares every batch.
 func TestParquetMemoryMapSameRows(t *testing.T) {
-	dir := filepath.Join("..", "..", "..", "shared", "testdata", "parquet-testing", "data")
+	dir := filepath.Join(corpusRoot, "parquet-testing", "data")
 	for _, name := range []string{"alltypes_plain.parquet", "alltypes_tiny_pages_plain.parquet"} {
 		t.Run(name, func(t *testing.T) {
 			mem := stagetest.Mem(t)

@@ -187,14 +187,17 @@ func isVectorType(dt arrow.DataType) bool {
 }
 
 // observeVector narrows k with one JSON array value: a column is a vector
-// when every value is an array of the same number of numbers.
-func (k *inferKind) observeVector(raw string) {
+// when every value is an array of the same number of numbers. vec is
+// scratch space, returned for reuse.
+func (k *inferKind) observeVector(raw string, vec []float32) []float32 {
 	k.isBool, k.isInt, k.isFloat, k.isTime = false, false, false, false
 	n := strings.Count(raw, ",") + 1
-	if _, ok := parseVector(raw, n, make([]float32, 0, n)); !ok || (k.vec != 0 && k.vec != n) {
+	vec, ok := parseVector(raw, n, vec[:0])
+	if !ok || (k.vec != 0 && k.vec != n) {
 		k.other = true
-		return
+		return vec
 	}
 	k.vec = n
 	k.arrays++
+	return vec
 }

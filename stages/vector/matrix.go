@@ -4,11 +4,12 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/pipe-ml/pipe/stages"
 )
 
 // matrix is a dense row-major float32 matrix.
@@ -35,9 +36,10 @@ func inlineMatrix(rows [][]float64) (matrix, error) {
 }
 
 // loadMatrix reads a .npy file (2-D, float32 or float64, little-endian, C
-// order) or a .bin file of raw little-endian float32 of the given shape.
-func loadMatrix(path string, shape []int) (matrix, error) {
-	b, err := os.ReadFile(path)
+// order) or a .bin file of raw little-endian float32 of the given shape,
+// checking it against its pin.
+func loadMatrix(pins *stages.FilePins, path string, shape []int) (matrix, error) {
+	b, err := pins.ReadFile(path)
 	if err != nil {
 		return matrix{}, err
 	}

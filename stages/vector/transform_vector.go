@@ -95,7 +95,7 @@ func newStage(conf Config, env *stages.Env) (stages.Stage, error) {
 			s.conf.Into = conf.Column
 		}
 	case opMatMul:
-		if err := s.loadMatrix(); err != nil {
+		if err := s.loadMatrix(stages.PinsOf(env)); err != nil {
 			return nil, err
 		}
 		s.outK = s.w.cols
@@ -134,7 +134,10 @@ func newStage(conf Config, env *stages.Env) (stages.Stage, error) {
 	return s, nil
 }
 
-func (s *stage) loadMatrix() error {
+// loadMatrix sets the matmul matrix from the config; a matrix_file is read
+// through the job's pins, so every work unit multiplies by the content the
+// fingerprint counted.
+func (s *stage) loadMatrix(pins *stages.FilePins) error {
 	switch {
 	case s.conf.Matrix != nil && s.conf.MatrixFile != "":
 		return fmt.Errorf("matrix and matrix_file: give one, not both")
@@ -145,7 +148,7 @@ func (s *stage) loadMatrix() error {
 		}
 		s.w = m
 	case s.conf.MatrixFile != "":
-		m, err := loadMatrix(string(s.conf.MatrixFile), s.conf.MatrixShape)
+		m, err := loadMatrix(pins, string(s.conf.MatrixFile), s.conf.MatrixShape)
 		if err != nil {
 			return fmt.Errorf("matrix_file: %w", err)
 		}

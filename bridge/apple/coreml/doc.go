@@ -7,7 +7,7 @@
 // .mlmodel or .mlmodelc model runs through a small Objective-C shim
 // (shim_darwin.m, shim.h): compiled once into a stable, content-keyed cache
 // folder ([apple.CacheKey]), loaded with the backend's compute units,
-// described, prewarmed, then run with zero-copy inputs. [ComputePlan]
+// described, prewarmed, then run on copies of the inputs. [ComputePlan]
 // reports Core ML's expected per-operation devices (macOS 14.4+) for `pipe
 // inspect --backend ane MODEL`.
 //
@@ -16,9 +16,12 @@
 //
 // # Ownership
 //
-// Session.Run borrows its input tensors for the call: their Data is pinned
-// (or is C memory) and Core ML reads it in place through an MLMultiArray
-// with a no-op deallocator; nothing keeps a pointer after Run returns.
+// Session.Run borrows its input tensors for the call only. Their Data is
+// pinned while the shim copies it into malloc'd memory that each input
+// MLMultiArray owns (its deallocator frees it, padding rows are zero-filled
+// there), because Core ML may retain an input array after a prediction
+// returns; so neither Core ML nor the shim refers to Go memory once Run
+// returns. The copy costs one memcpy per input per prediction.
 // Outputs are copied out of Core ML's buffers (honouring strides, widening
 // float16 to float32) into memory from the allocator passed to Run, owned by
 // the caller. Sessions own a retained MLModel, released by Close; a

@@ -154,68 +154,19 @@ func (s *session) check(in []bridge.Tensor) (int, []int64, error) {
 
 // runChunk predicts rows start..start+count and writes them into res.
 func (s *session) runChunk(in []bridge.Tensor, rowElems []int64, start, count int, res *result, mem memory.Allocator) error {
-	nIn := len(in)
-	batch, nCalls := count, 1
-	switch s.plan.Mode {
-	case apple.BatchPadded:
-		batch, _ = paddedSize(s.plan.BatchSizes, count)
-	case apple.BatchPerRow:
-		batch, nCalls = 1, count
+	nIn, nOut := len(in), len(s.info.Outputs)
+	nCalls := 1
+	if s.plan.Mode == apple.BatchPerRow {
+		nCalls = count
 	}
-	tensors := unsafe.Slice((*C.ab_tensor)(C.calloc(C.size_t(nCalls*nIn), C.size_t(unsafe.Sizeof(C.ab_tensor{})))), nCalls*nIn)
-	defer C.free(unsafe.Pointer(unsafe.SliceData(tensors)))
-	var cstrs []*C.char
-	defer func() {
-		for _, p := range cstrs {
-			C.free(unsafe.Pointer(p))
-		}
-	}()
-	cstr := func(s string) *C.char { p := C.CString(s); cstrs = append(cstrs, p); return p }
-	var pads []unsafe.Pointer
-	defer func() {
-		for _, p := range pads {
-			C.free(p)
-		}
-	}()
-	for i, t := range in {
-		ti := s.info.Inputs[i]
-		rowBytes := rowElems[i] * int64(t.Type.Size())
-		name := cstr(ti.Name)
-		base := unsafe.Pointer(&t.Data[int64(start)*rowBytes])
-		if batch > count { // pad with zero rows in C memory
-			p := C.calloc(C.size_t(int64(batch)*rowBytes), 1)
-			if p == nil {
-				return &bridge.Error{Backend: s.backend, Op: apple.OpPredict, Class: bridge.ClassResourceExhausted, Msg: "out of memory padding a batch"}
-			}
-			pads = append(pads, p)
-			copy(unsafe.Slice((*byte)(p), int64(batch)*rowBytes), t.Data[int64(start)*rowBytes:int64(start+count)*rowBytes])
-			base = p
-		}
-		shape := append([]int64{int64(batch)}, t.Shape[1:]...)
-		if s.plan.Mode != apple.BatchFlexible {
-			shape = append([]int64{int64(batch)}, s.plan.Shapes[s.plan.BatchSizes[0]][ti.Name][1:]...)
-		}
-		strides := denseStrides(shape)
-		for r := 0; r < nCalls; r++ {
-			ct := &tensors[r*nIn+i]
-			ct.name = name
-			ct.data = unsafe.Add(base, int64(r)*rowBytes)
-			ct.dtype = mlType[t.Type]
-			ct.rank = C.int32_t(len(shape))
-			for d := range shape {
-				ct.shape[d] = C.int64_t(shape[d])
-				ct.strides[d] = C.int64_t(strides[d])
-			}
-		}
-	}
-	nOut := len(s.info.Outputs)
-	names := unsafe.Slice((**C.char)(C.calloc(C.size_t(max(nOut, 1)), C.size_t(unsafe.Sizeof((*C.char)(nil))))), nOut)
-	defer C.free(unsafe.Pointer(unsafe.SliceData(names)))
+	var c cArgs
+	defer c.free()
+	tensors := s.cInputs(&c, in, rowElems, start, count, nCalls)
+	names := unsafe.Slice((**C.char)(c.alloc(nOut, unsafe.Sizeof((*C.char)(nil)))), nOut)
 	for j, o := range s.info.Outputs {
-		names[j] = cstr(o.Name)
+		names[j] = c.cstring(o.Name)
 	}
-	outs := unsafe.Slice((*C.ab_output)(C.calloc(C.size_t(max(nCalls*nOut, 1)), C.size_t(unsafe.Sizeof(C.ab_output{})))), nCalls*nOut)
-	defer C.free(unsafe.Pointer(unsafe.SliceData(outs)))
+	outs := unsafe.Slice((*C.ab_output)(c.alloc(nCalls*nOut, unsafe.Sizeof(C.ab_output{}))), nCalls*nOut)
 	var e C.ab_error
 	rc := C.ab_coreml_predict(s.h, &tensors[0], C.int32_t(nCalls), C.int32_t(nIn),
 		unsafe.SliceData(names), C.int32_t(nOut), unsafe.SliceData(outs), &e)
@@ -227,6 +178,10 @@ func (s *session) runChunk(in []bridge.Tensor, rowElems []int64, start, count in
 			C.ab_free(outs[k].data)
 		}
 	}()
+	keep := count
+	if nCalls > 1 {
+		keep = 1
+	}
 	for r := 0; r < nCalls; r++ {
 		for j := 0; j < nOut; j++ {
 			o := &outs[r*nOut+j]
@@ -236,14 +191,87 @@ func (s *session) runChunk(in []bridge.Tensor, rowElems []int64, start, count in
 				shape[d], strides[d] = int64(o.shape[d]), int64(o.strides[d])
 			}
 			src := unsafe.Slice((*byte)(o.data), int(o.nbytes))
-			keep := count
-			if nCalls > 1 {
-				keep = 1
-			}
 			if err := res.put(j, start+r, keep, elemOf(int64(o.dtype)), shape, strides, src, mem); err != nil {
 				return &bridge.Error{Backend: s.backend, Op: apple.OpPredict, Class: bridge.ClassUnknown, Err: err}
 			}
 		}
 	}
 	return nil
+}
+
+// cInputs describes rows start..start+count of each input to the shim:
+// nCalls*len(in) ab_tensors (row-major by call) in C memory from c. Their
+// data points into the pinned Go inputs; the shim copies it into memory
+// that Core ML owns during the call, zero-filling padding rows, so nothing
+// refers to Go memory once ab_coreml_predict returns.
+func (s *session) cInputs(c *cArgs, in []bridge.Tensor, rowElems []int64, start, count, nCalls int) []C.ab_tensor {
+	nIn := len(in)
+	batch := count
+	switch s.plan.Mode {
+	case apple.BatchPadded:
+		batch, _ = paddedSize(s.plan.BatchSizes, count)
+	case apple.BatchPerRow:
+		batch = 1
+	}
+	tensors := unsafe.Slice((*C.ab_tensor)(c.alloc(nCalls*nIn, unsafe.Sizeof(C.ab_tensor{}))), nCalls*nIn)
+	for i, t := range in {
+		ti := s.info.Inputs[i]
+		rowBytes := rowElems[i] * int64(t.Type.Size())
+		name := c.cstring(ti.Name)
+		shape := append([]int64{int64(batch)}, t.Shape[1:]...)
+		if s.plan.Mode != apple.BatchFlexible {
+			shape = append([]int64{int64(batch)}, s.plan.Shapes[s.plan.BatchSizes[0]][ti.Name][1:]...)
+		}
+		strides := denseStrides(shape)
+		rows := int64(count) // rows of real data per call; the rest is padding
+		if nCalls > 1 {
+			rows = 1
+		}
+		for r := 0; r < nCalls; r++ {
+			ct := &tensors[r*nIn+i]
+			ct.name = name
+			ct.nbytes = C.int64_t(rows * rowBytes)
+			if rows*rowBytes > 0 {
+				ct.data = unsafe.Pointer(&t.Data[(int64(start)+int64(r))*rowBytes])
+			}
+			ct.dtype = mlType[t.Type]
+			ct.rank = C.int32_t(len(shape))
+			for d := range shape {
+				ct.shape[d] = C.int64_t(shape[d])
+				ct.strides[d] = C.int64_t(strides[d])
+			}
+		}
+	}
+	return tensors
+}
+
+// cArgs holds the C memory of one shim call, released by free.
+type cArgs struct {
+	ptrs []unsafe.Pointer
+}
+
+// alloc returns n (at least one) zeroed elements of size bytes in C
+// memory. It panics when C memory is exhausted, as cgo's C.malloc does.
+func (c *cArgs) alloc(n int, size uintptr) unsafe.Pointer {
+	p := C.calloc(C.size_t(max(n, 1)), C.size_t(size))
+	if p == nil {
+		panic("coreml: out of C memory")
+	}
+	c.ptrs = append(c.ptrs, p)
+	return p
+}
+
+// cstring returns s as a C string that lives until free.
+func (c *cArgs) cstring(s string) *C.char {
+	p := C.CString(s)
+	c.ptrs = append(c.ptrs, unsafe.Pointer(p))
+	return p
+}
+
+// free releases everything alloc and cstring returned.
+func (c *cArgs) free() {
+	for _, p := range c.ptrs {
+		C.free(p)
+	}
+	c.ptrs = nil
 }

@@ -20,11 +20,16 @@ typedef struct {
 
 #define AB_MAX_RANK 8
 
-/* An input: borrowed data in row-major order. dtype is an
+/* An input: the caller's data in row-major order, read only while
+   ab_coreml_predict runs. The shim copies the first nbytes bytes of data
+   into memory it allocates and hands to the MLMultiArray (whose deallocator
+   frees it) and zero-fills the rest of the array (padding rows), so Core ML
+   never refers to the caller's memory after the call returns. dtype is an
    MLMultiArrayDataType value; shape and strides count elements. */
 typedef struct {
   const char *name;
-  void *data;
+  const void *data;
+  int64_t nbytes;
   int32_t dtype;
   int32_t rank;
   int64_t shape[AB_MAX_RANK];

@@ -185,23 +185,76 @@ char *ab_coreml_describe(ab_model *h, ab_error *err) {
   }
 }
 
-/* ab_array wraps borrowed input memory without copying; the no-op
-   deallocator leaves the memory to the caller, who keeps it for the call. */
+/* ab_elem_size returns the bytes per element of an MLMultiArrayDataType, 0
+   for a type the shim does not take. */
+static size_t ab_elem_size(int32_t dtype) {
+  switch (dtype) { /* an int, not the enum: newer SDKs add types (no -Wswitch) */
+    case MLMultiArrayDataTypeFloat64: return 8;
+    case MLMultiArrayDataTypeFloat32: return 4;
+    case MLMultiArrayDataTypeFloat16: return 2;
+    case MLMultiArrayDataTypeInt32: return 4;
+  }
+  return 0;
+}
+
+/* ab_array_bytes returns the bytes the strides of t address (0 for an empty
+   shape), or -1 when the tensor is malformed or the size overflows. */
+static int64_t ab_array_bytes(const ab_tensor *t) {
+  size_t esize = ab_elem_size(t->dtype);
+  if (esize == 0 || t->rank < 1 || t->rank > AB_MAX_RANK) return -1;
+  int64_t extent = 1; /* 1 + sum((shape[i]-1) * strides[i]) elements */
+  for (int i = 0; i < t->rank; i++) {
+    if (t->shape[i] < 0 || t->strides[i] < 0) return -1;
+    if (t->shape[i] == 0) return 0;
+    int64_t step;
+    if (__builtin_mul_overflow(t->shape[i] - 1, t->strides[i], &step) ||
+        __builtin_add_overflow(extent, step, &extent))
+      return -1;
+  }
+  int64_t bytes;
+  if (__builtin_mul_overflow(extent, (int64_t)esize, &bytes)) return -1;
+  return bytes;
+}
+
+/* ab_array copies an input into malloc'd memory owned by the new
+   MLMultiArray (its deallocator frees it): Core ML may keep the array, and
+   read it, after the prediction returns, so it must never point at the
+   caller's memory. Bytes past t->nbytes (padding rows) are zero. */
 static MLMultiArray *ab_array(const ab_tensor *t, ab_error *err) {
+  int64_t total = ab_array_bytes(t);
+  if (total < 0 || t->nbytes < 0 || t->nbytes > total || (t->nbytes > 0 && !t->data)) {
+    ab_set(err, AB_DOM_OTHER, 0, "malformed input tensor (type, rank, shape, strides or byte count)");
+    return nil;
+  }
+  void *buf = malloc(total > 0 ? (size_t)total : 1);
+  if (!buf) {
+    ab_set(err, AB_DOM_POSIX, 12, "out of memory copying an input");
+    return nil;
+  }
+  if (t->nbytes > 0) memcpy(buf, t->data, (size_t)t->nbytes);
+  if (total > t->nbytes) memset((char *)buf + t->nbytes, 0, (size_t)(total - t->nbytes));
   NSMutableArray<NSNumber *> *shape = [NSMutableArray array], *strides = [NSMutableArray array];
   for (int i = 0; i < t->rank; i++) {
     [shape addObject:@(t->shape[i])];
     [strides addObject:@(t->strides[i])];
   }
+  /* freed tells whether a failed init already ran the deallocator (it runs
+     synchronously then, if at all); a live array frees buf when released. */
+  __block BOOL freed = NO;
   NSError *e = nil;
-  MLMultiArray *x = [[MLMultiArray alloc] initWithDataPointer:t->data
+  MLMultiArray *x = [[MLMultiArray alloc] initWithDataPointer:buf
                                                         shape:shape
                                                      dataType:(MLMultiArrayDataType)t->dtype
                                                       strides:strides
                                                   deallocator:^(void *bytes) {
+                                                    free(bytes);
+                                                    freed = YES;
                                                   }
                                                         error:&e];
-  if (!x) ab_fill(err, e, AB_DOM_OTHER);
+  if (!x) {
+    if (!freed) free(buf);
+    ab_fill(err, e, AB_DOM_OTHER);
+  }
   return x;
 }
 

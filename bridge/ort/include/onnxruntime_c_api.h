@@ -159,7 +159,8 @@ struct OrtApi {
   ORT_UNUSED(DisableTelemetryEvents);                                                          // 6
   ORT_API2_STATUS(CreateSession, const OrtEnv* env, const char* model_path,
                   const OrtSessionOptions* options, OrtSession** out);                         // 7
-  ORT_UNUSED(CreateSessionFromArray);                                                          // 8
+  ORT_API2_STATUS(CreateSessionFromArray, const OrtEnv* env, const void* model_data, size_t model_data_length,
+                  const OrtSessionOptions* options, OrtSession** out);                         // 8
   ORT_API2_STATUS(Run, OrtSession* session, const OrtRunOptions* run_options,
                   const char* const* input_names, const OrtValue* const* inputs, size_t input_len,
                   const char* const* output_names, size_t output_names_len, OrtValue** outputs);  // 9
@@ -400,6 +401,7 @@ struct OrtApi {
 ORT_API_ENTRY_CHECK(GetErrorCode, 1);
 ORT_API_ENTRY_CHECK(CreateEnv, 3);
 ORT_API_ENTRY_CHECK(CreateSession, 7);
+ORT_API_ENTRY_CHECK(CreateSessionFromArray, 8);
 ORT_API_ENTRY_CHECK(Run, 9);
 ORT_API_ENTRY_CHECK(SetSessionGraphOptimizationLevel, 23);
 ORT_API_ENTRY_CHECK(SessionGetInputCount, 30);

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pipe-ml/pipe/pipeline"
+)
+
+// TestOneWriterPerFolder races two runs of the job on one folder, the
+// second started at seeded offsets: one writes, the other is refused at
+// once with exit 2 naming the holder and touches nothing; the output is the
+// clean run's, with no empty or truncated file under a final name.
+func TestOneWriterPerFolder(t *testing.T) {
+	h := newHarness(t)
+	rng := rand.New(rand.NewPCG(5, 8))
+	refused := 0
+	for i := range 4 {
+		when := fmt.Sprintf("trial %d", i)
+		out := filepath.Join(t.TempDir(), "out")
+		first, firstErr := h.command(out, nil)
+		if err := first.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- first.Wait() }()
+		time.Sleep(time.Duration(rng.Int64N(int64(h.clean)/2 + 1)))
+		code, stderr := h.run(out, nil)
+		var firstDone bool
+		select {
+		case err := <-done:
+			firstDone = true
+			done <- err
+		default:
+		}
+		if err := <-done; err != nil {
+			t.Fatalf("%s: the first run failed: %v\n%s", when, err, firstErr)
+		}
+		switch {
+		case code == exitUsage:
+			refused++
+			if !strings.Contains(stderr, "is in use") || !strings.Contains(stderr, fmt.Sprintf("pid %d", first.Process.Pid)) {
+				t.Errorf("%s: the refusal does not name the holder:\n%s", when, stderr)
+			}
+			if firstDone {
+				t.Errorf("%s: the second run was refused only after the first ended", when)
+			}
+		case code == 0 && strings.Contains(stderr, "nothing to do"):
+			// It started after the first had committed.
+		default:
+			t.Fatalf("%s: second run: exit %d\n%s", when, code, stderr)
+		}
+		h.checkInvariants(out, when)
+		if got := partHashes(t, out); !mapsEqual(got, h.golden) {
+			t.Fatalf("%s: the output differs from the clean run's:\n%v\nwant\n%v", when, got, h.golden)
+		}
+	}
+	if refused == 0 {
+		t.Error("no second run started while the first was writing")
+	}
+}
+
+// TestShardLocks: shards of one run do not block each other, but the same
+// shard twice, or shards of runs split differently, do.
+func TestShardLocks(t *testing.T) {
+	h := newHarness(t)
+	out := filepath.Join(t.TempDir(), "out")
+	first, firstErr := h.command(out, nil, "--shard", "0/2")
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := first.Wait(); err != nil {
+			t.Errorf("shard 0/2: %v\n%s", err, firstErr)
+		}
+	}()
+	waitForStaging(t, out, first)
+	for _, tc := range []struct {
+		shard string
+		want  int
+	}{
+		{"0/2", exitUsage},
+		{"0/3", exitUsage},
+		{"1/2", 0},
+	} {
+		code, stderr := h.run(out, nil, "--shard", tc.shard)
+		if code != tc.want || (tc.want == exitUsage && !strings.Contains(stderr, "is in use")) {
+			t.Errorf("shard %s beside shard 0/2: exit %d, want %d\n%s", tc.shard, code, tc.want, stderr)
+		}
+	}
+}
+
+// TestForeignFiles: a folder holding files pipe did not write is refused
+// (exit 2, untouched) unless --overwrite, which writes beside them and
+// leaves them alone.
+func TestForeignFiles(t *testing.T) {
+	h := newHarness(t)
+	out := filepath.Join(t.TempDir(), "out")
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(out, "notes.txt"), []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := modTimes(t, out)
+	code, stderr := h.run(out, nil)
+	if code != exitUsage || !strings.Contains(stderr, "notes.txt") || !strings.Contains(stderr, "--overwrite") {
+		t.Fatalf("exit %d, want %d naming notes.txt and --overwrite\n%s", code, exitUsage, stderr)
+	}
+	if after := modTimes(t, out); !mapsEqual(after, before) {
+		t.Errorf("a refused run changed the folder:\n%v\nwant\n%v", after, before)
+	}
+	if code, stderr := h.run(out, nil, "--overwrite"); code != 0 {
+		t.Fatalf("--overwrite: exit %d\n%s", code, stderr)
+	}
+	if b, err := os.ReadFile(filepath.Join(out, "notes.txt")); err != nil || string(b) != "mine" {
+		t.Errorf("notes.txt after the run: %q, %v", b, err)
+	}
+	if _, err := pipeline.VerifyOutput(out); err != nil {
+		t.Error(err)
+	}
+}
