@@ -4,11 +4,14 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/pipe-ml/pipe/internal/failpoint"
 	"github.com/pipe-ml/pipe/pipeline"
 )
 
@@ -60,8 +63,42 @@ func TestOneWriterPerFolder(t *testing.T) {
 			t.Fatalf("%s: the output differs from the clean run's:\n%v\nwant\n%v", when, got, h.golden)
 		}
 	}
-	if refused == 0 {
-		t.Error("no second run started while the first was writing")
+	t.Logf("%d of 4 second runs were refused; the others started after the first had committed", refused)
+
+	// One run stopped mid-way (SIGSTOP at a failpoint) holds the folder
+	// for certain: the second is refused, and the first then completes.
+	out := filepath.Join(t.TempDir(), "out")
+	first, firstErr := h.command(out, []string{failpoint.EnvVar + "=sink/afterRename=stop@2"})
+	startStopped(t, first)
+	code, stderr := h.run(out, nil)
+	if code != exitUsage || !strings.Contains(stderr, fmt.Sprintf("pid %d", first.Process.Pid)) {
+		t.Errorf("beside a stopped run: exit %d, want %d naming pid %d\n%s", code, exitUsage, first.Process.Pid, stderr)
+	}
+	if err := first.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Wait(); err != nil {
+		t.Fatalf("the stopped run, continued: %v\n%s", err, firstErr)
+	}
+	if got := partHashes(t, out); !mapsEqual(got, h.golden) {
+		t.Fatalf("the output differs from the clean run's:\n%v\nwant\n%v", got, h.golden)
+	}
+}
+
+// startStopped starts cmd, which stops itself at a failpoint (action
+// stop), and waits until it has.
+func startStopped(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var ws syscall.WaitStatus
+	if _, err := syscall.Wait4(cmd.Process.Pid, &ws, syscall.WUNTRACED, nil); err != nil {
+		t.Fatalf("wait4: %v", err)
+	}
+	if !ws.Stopped() {
+		_ = cmd.Wait()
+		t.Fatalf("pipe ended before its failpoint (status %v)", ws)
 	}
 }
 
@@ -70,16 +107,14 @@ func TestOneWriterPerFolder(t *testing.T) {
 func TestShardLocks(t *testing.T) {
 	h := newHarness(t)
 	out := filepath.Join(t.TempDir(), "out")
-	first, firstErr := h.command(out, nil, "--shard", "0/2")
-	if err := first.Start(); err != nil {
-		t.Fatal(err)
-	}
+	first, firstErr := h.command(out, []string{failpoint.EnvVar + "=sink/afterRename=stop@1"}, "--shard", "0/2")
+	startStopped(t, first)
 	defer func() {
+		_ = first.Process.Signal(syscall.SIGCONT)
 		if err := first.Wait(); err != nil {
 			t.Errorf("shard 0/2: %v\n%s", err, firstErr)
 		}
 	}()
-	waitForStaging(t, out, first)
 	for _, tc := range []struct {
 		shard string
 		want  int

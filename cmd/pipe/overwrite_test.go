@@ -15,7 +15,6 @@ import (
 
 	"github.com/pipe-ml/pipe/internal/failpoint"
 	"github.com/pipe-ml/pipe/pipeline"
-	"github.com/pipe-ml/pipe/stages"
 )
 
 // replacement is the integrity job's complete output of one seed (old)
@@ -164,12 +163,12 @@ func TestOverwriteNeverDestroys(t *testing.T) {
 	})
 	t.Run("sigterm", func(t *testing.T) {
 		out := r.complete(t, filepath.Join(t.TempDir(), "out"), r.oldEnv)
-		cmd, stderr := h.command(out, r.newEnv, "--overwrite")
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		waitForStaging(t, out, cmd)
+		// Stopped mid-way (SIGSTOP at a failpoint), sent SIGTERM, continued:
+		// the signal lands while the replacement writes, whatever the speed.
+		cmd, stderr := h.command(out, append([]string{failpoint.EnvVar + "=sink/afterRename=stop@2"}, r.newEnv...), "--overwrite")
+		startStopped(t, cmd)
 		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Process.Signal(syscall.SIGCONT)
 		if code := exitCode(t, cmd); code != exitFailed {
 			t.Fatalf("SIGTERM: exit %d, want %d\n%s", code, exitFailed, stderr)
 		}
@@ -178,23 +177,6 @@ func TestOverwriteNeverDestroys(t *testing.T) {
 		}
 		r.finishNew(t, out, "after SIGTERM")
 	})
-}
-
-// waitForStaging waits until the run writes its first files.
-func waitForStaging(t *testing.T, out string, cmd *exec.Cmd) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if ents, _ := os.ReadDir(filepath.Join(out, stages.StagingDir)); len(ents) > 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-			t.Fatal("the run never started writing")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // TestOverwriteDiskFull replaces complete output on a filesystem that
