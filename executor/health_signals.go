@@ -199,24 +199,7 @@ func (e *Executor) SystemHealth() (h SystemHealth, ok bool) {
 // closed.
 func (r *registry) evictUnused() int {
 	r.mu.Lock()
-	var victims []*entry
-	for {
-		var lru *entry
-		for _, es := range *r.index.Load() {
-			for _, e := range es {
-				if e.loaded && e.refs == 0 && (lru == nil || e.lastUsed < lru.lastUsed) {
-					lru = e
-				}
-			}
-		}
-		if lru == nil {
-			break
-		}
-		r.removeLocked(lru)
-		lru.loaded = false
-		r.total -= lru.size
-		victims = append(victims, lru)
-	}
+	victims := r.evictWhileLocked(func() bool { return true })
 	r.mu.Unlock()
 	closeEntries(victims)
 	return len(victims)

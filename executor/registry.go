@@ -191,8 +191,14 @@ func (r *registry) release(e *entry) {
 // evictLocked removes least recently used unreferenced entries while the
 // loaded total exceeds the limit, and returns them for closing.
 func (r *registry) evictLocked() []*entry {
+	return r.evictWhileLocked(func() bool { return r.total > r.limit || (r.limit < 0 && r.total > 0) })
+}
+
+// evictWhileLocked closes the least recently used unreferenced model while
+// more is true and one is left, and returns those it removed; r.mu is held.
+func (r *registry) evictWhileLocked(more func() bool) []*entry {
 	var victims []*entry
-	for r.total > r.limit || (r.limit < 0 && r.total > 0) {
+	for more() {
 		var lru *entry
 		for _, es := range *r.index.Load() {
 			for _, e := range es {

@@ -178,17 +178,7 @@ func writeSync(path string) error {
 }
 
 // syncDir fsyncs a folder, so that the entries created in it are durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
+func syncDir(dir string) error { return stages.SyncDir(dir) }
 
 // writeJSONAtomic writes v as indented JSON to path through a temporary
 // file, fsynced and renamed.

@@ -9,8 +9,8 @@
 // parsing; [LoadOptions.Set] applies `--set ID.KEY=VALUE` overrides. The
 // settings of a stage come, lowest precedence first, from the stage type's
 // defaults, the job's `defaults:` block, the stage's `with:`, the PIPE_*
-// variables ([EnvOverrides]) and the overrides; [Pipeline.Explain] shows
-// where each came from.
+// variables (PIPE_BACKENDS, PIPE_MEMORY_BUDGET, ...: see the README) and
+// the overrides; [Pipeline.Explain] shows where each came from.
 //
 // [Build] checks the graph (ids, inputs, cycles, arity), decodes every
 // stage's config into its typed struct, and constructs the stages in

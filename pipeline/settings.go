@@ -44,15 +44,6 @@ var envOverrides = []struct {
 	{"PIPE_MEMORY_LIMIT", "", "memory_limit", "resources.memory_limit: soft limit of the heap"},
 }
 
-// EnvOverrides lists the PIPE_* variables a job honours, for help texts.
-func EnvOverrides() [][2]string {
-	out := make([][2]string, len(envOverrides))
-	for i, e := range envOverrides {
-		out[i] = [2]string{e.Var, e.Doc}
-	}
-	return out
-}
-
 // envValue parses an override's text as YAML; a comma list becomes a list.
 func envValue(v string) *yaml.Node {
 	var doc yaml.Node

@@ -1,5 +1,7 @@
 package stages
 
+import "os"
+
 // Names of the files that mark a sink's output folder. The runtime writes
 // them after every sink committed: the manifest first (to a temporary name,
 // fsynced, renamed), then the empty success marker, fsynced. Consumers trust
@@ -50,4 +52,18 @@ type FileLister interface {
 	// output of an earlier run found in its folder (its overwrite setting,
 	// or [OverwriteService]).
 	ReplacesOutput() bool
+}
+
+// SyncDir fsyncs a folder, so that the entries created, renamed or removed
+// in it are durable.
+func SyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

@@ -246,13 +246,5 @@ func (s *ParquetSink) syncDir(dir string) error {
 	if s.conf.skipSync {
 		return nil
 	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return stages.SyncDir(dir)
 }
