@@ -217,73 +217,85 @@ func (p *Pipeline) runUnits(ctx context.Context, rep *Report) error {
 			return err
 		}
 	}
-	// A unit's pass starts when the previous one has read all its input:
-	// one drains (its last batches, its files' completion and fsync) while
-	// the next one reads, so at most passesInFlight are in flight and
-	// their model calls overlap only in that drain.
-	// A failing pass stops new ones from starting; the others in flight
-	// finish and commit, so that a rerun has less to redo.
+	ran, err := p.runPasses(ctx, plan)
+	rep.Units.Ran = ran
+	return err
+}
+
+// firstError keeps the first error reported to it; safe for concurrent use.
+type firstError struct {
+	mu  sync.Mutex
+	err error
+}
+
+func (f *firstError) set(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err == nil {
+		f.err = err
+	}
+}
+
+func (f *firstError) get() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.err
+}
+
+// runPasses runs a pass per unit to do and returns how many succeeded and
+// the first failure. A unit's pass starts when the previous one has read
+// all its input: one drains (its last batches, its files' completion and
+// fsync) while the next one reads, so at most passesInFlight are in flight
+// and their model calls overlap only in that drain. A failing pass stops
+// new ones from starting; the others in flight finish and commit, so that a
+// rerun has less to redo.
+func (p *Pipeline) runPasses(ctx context.Context, plan *unitPlan) (int, error) {
 	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		firstErr error
-		ran      atomic.Int64
+		wg    sync.WaitGroup
+		first firstError
+		ran   atomic.Int64
+		prev  *pass
 	)
-	fail := func(err error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if firstErr == nil {
-			firstErr = err
-		}
-	}
-	failed := func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return firstErr != nil
-	}
 	slots := make(chan struct{}, passesInFlight)
-	var prev *pass
 	for _, u := range plan.todo {
 		if prev != nil {
 			<-prev.read
 		}
 		slots <- struct{}{}
 		switch {
-		case failed():
+		case first.get() != nil:
 		case p.isStopped():
-			fail(ErrInterrupted)
+			first.set(ErrInterrupted)
 		case ctx.Err() != nil:
-			fail(fmt.Errorf("run cancelled: %w", ctx.Err()))
+			first.set(fmt.Errorf("run cancelled: %w", ctx.Err()))
 		}
-		if failed() {
-			<-slots
-			break
+		var ps *pass
+		if first.get() == nil {
+			var err error
+			if ps, err = p.instantiate(plan, u); err != nil {
+				first.set(err)
+			}
 		}
-		ps, err := p.instantiate(plan, u)
-		if err != nil {
-			fail(err)
+		if ps == nil {
 			<-slots
 			break
 		}
 		prev = ps
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			defer func() { <-slots }()
 			err := p.runPassSafely(ctx, ps)
 			switch {
 			case err == nil:
 				ran.Add(1)
 			case len(plan.units) > 1 && !errors.Is(err, ErrInterrupted):
-				fail(fmt.Errorf("work unit %d (%s): %w", u, plan.units[u].Key, err))
+				first.set(fmt.Errorf("work unit %d (%s): %w", u, plan.units[u].Key, err))
 			default:
-				fail(err)
+				first.set(err)
 			}
-		}()
+		})
 	}
 	wg.Wait()
-	rep.Units.Ran = int(ran.Load())
-	return firstErr
+	return int(ran.Load()), first.get()
 }
 
 // runPassSafely runs a pass, turning a panic outside the stages'

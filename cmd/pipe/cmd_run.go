@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"sync"
 	"syscall"
 	"text/tabwriter"
 
@@ -19,19 +21,8 @@ import (
 	"github.com/pipe-ml/pipe/stages"
 )
 
-func newRunCmd(g *globals) *cobra.Command {
-	var (
-		set    []string
-		quiet  bool
-		budget string
-
-		metricsAddr string
-		shard       string
-	)
-	c := &cobra.Command{
-		Use:   "run JOB",
-		Short: "Run a job",
-		Long: `Run a job: build and check every stage, then stream the data through.
+// runLong is the help text of pipe run.
+const runLong = `Run a job: build and check every stage, then stream the data through.
 
 The input is split into work units (runs of Parquet row groups of at least
 resources.unit_rows rows, or whole files), each computed and committed on its
@@ -51,8 +42,28 @@ and pipe exits 1. A second signal aborts at once.
 Each sink's folder gets _manifest.json (files, rows, SHA-256, the job's
 fingerprint) and then _SUCCESS. Rerunning a job whose output is complete with
 the same fingerprint does nothing and exits 0; complete output of another
-fingerprint is refused (exit 2) unless --overwrite or the sink's overwrite: true.`,
-		Args: cobra.ExactArgs(1),
+fingerprint is refused (exit 2) unless --overwrite or the sink's overwrite: true.
+A run replacing complete output writes its files under new names and leaves the
+old output whole until its own _manifest.json replaces the old one.
+
+One run writes a folder at a time (a lock in _pipe_lock/): a second run exits 2
+at once, naming the holder. A folder holding files pipe did not write is
+refused (exit 2) unless --overwrite, which writes beside them.`
+
+func newRunCmd(g *globals) *cobra.Command {
+	var (
+		set    []string
+		quiet  bool
+		budget string
+
+		metricsAddr string
+		shard       string
+	)
+	c := &cobra.Command{
+		Use:   "run JOB",
+		Short: "Run a job",
+		Long:  runLong,
+		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// Log lines go above the progress bars while they are drawn.
 			errOut := g.stderr
@@ -91,25 +102,8 @@ fingerprint is refused (exit 2) unless --overwrite or the sink's overwrite: true
 			if err != nil {
 				return err
 			}
-			if err := p.CheckOutputs(); err != nil {
-				p.Close()
-				if errors.Is(err, pipeline.ErrUpToDate) {
-					if lerr := p.RemoveLeftovers(); lerr != nil {
-						log.Warn("could not remove the files of an unfinished run", "err", lerr)
-					}
-					if !quiet {
-						fmt.Fprintf(g.stderr, "output is complete (fingerprint %s); nothing to do\n", p.Fingerprint())
-					}
-					return nil
-				}
-				return &usageError{err}
-			}
-			if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
-				debug.SetMemoryLimit(p.MemoryLimit())
-			}
-			if err := p.CheckShards(opts.Shard.Count); err != nil {
-				p.Close()
-				return &usageError{err}
+			if upToDate, err := checkBeforeRun(g, log, p, opts.Shard, quiet); upToDate || err != nil {
+				return err
 			}
 			if err := watch.Start(p); err != nil {
 				p.Close()
@@ -117,29 +111,8 @@ fingerprint is refused (exit 2) unless --overwrite or the sink's overwrite: true
 			}
 			ctx, cancel := context.WithCancel(cmd.Context())
 			defer cancel()
-			sigs := make(chan os.Signal, 2)
-			signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-			defer signal.Stop(sigs)
-			done := make(chan struct{})
-			defer close(done)
-			go func() {
-				n := 0
-				for {
-					select {
-					case <-done:
-						return
-					case s := <-sigs:
-						n++
-						if n == 1 {
-							log.Warn("stopping: draining in-flight batches; signal again to abort", "signal", s.String())
-							p.Stop()
-						} else {
-							log.Warn("aborting", "signal", s.String())
-							cancel()
-						}
-					}
-				}
-			}()
+			stopSignals := watchSignals(log, p.Stop, cancel)
+			defer stopSignals()
 			rep, err := p.Run(ctx)
 			watch.Stop()
 			if !quiet && rep != nil {
@@ -288,4 +261,64 @@ func usedBackends(bs []executor.BackendStatus) []executor.BackendStatus {
 		}
 	}
 	return out
+}
+
+// watchSignals handles SIGINT and SIGTERM while a run goes on: the first
+// calls stop (the soft stop: sources stop, in-flight batches drain), a
+// second calls abort (cancels running model calls). The returned function
+// stops watching and waits for the watcher to exit.
+func watchSignals(log *slog.Logger, stop, abort func()) func() {
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for n := 1; ; n++ {
+			select {
+			case <-done:
+				return
+			case s := <-sigs:
+				if n == 1 {
+					log.Warn("stopping: draining in-flight batches; signal again to abort", "signal", s.String())
+					stop()
+				} else {
+					log.Warn("aborting", "signal", s.String())
+					abort()
+				}
+			}
+		}
+	})
+	return func() {
+		signal.Stop(sigs)
+		close(done)
+		wg.Wait()
+	}
+}
+
+// checkBeforeRun makes the checks of pipe run before any data moves, and
+// applies the job's memory limit. It reports whether the output is already
+// complete (nothing to run: leftovers of an unfinished replacement are
+// removed); on an error or up to date it has closed p.
+func checkBeforeRun(g *globals, log *slog.Logger, p *pipeline.Pipeline, sh pipeline.Shard, quiet bool) (bool, error) {
+	if err := p.CheckOutputs(); err != nil {
+		p.Close()
+		if !errors.Is(err, pipeline.ErrUpToDate) {
+			return false, &usageError{err}
+		}
+		if lerr := p.RemoveLeftovers(); lerr != nil {
+			log.Warn("could not remove the files of an unfinished run", "err", lerr)
+		}
+		if !quiet {
+			fmt.Fprintf(g.stderr, "output is complete (fingerprint %s); nothing to do\n", p.Fingerprint())
+		}
+		return true, nil
+	}
+	if err := p.CheckShards(sh.Count); err != nil {
+		p.Close()
+		return false, &usageError{err}
+	}
+	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
+		debug.SetMemoryLimit(p.MemoryLimit())
+	}
+	return false, nil
 }

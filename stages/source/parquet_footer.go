@@ -273,12 +273,7 @@ func (r *thriftReader) unknownLogicalType(depth int) (bool, error) {
 // not well-formed Thrift.
 func dropUnknownLogicalTypes(footer []byte) ([]byte, []string, error) {
 	r := &thriftReader{b: footer}
-	type cut struct {
-		from, to int    // the field to remove
-		next     []byte // the header of the field after it, rewritten
-		nextEnd  int    // where that header ended
-	}
-	var cuts []cut
+	var cuts []footerCut
 	var names []string
 	_, err := r.fields(0, func(f thriftField) (bool, error) {
 		if f.id != thriftFileMetaSchema || f.typ != tcList {
@@ -292,58 +287,14 @@ func dropUnknownLogicalTypes(footer []byte) ([]byte, []string, error) {
 			return false, errThrift
 		}
 		for range n {
-			var name string
-			var drop *cut
-			dropIndex := -1
-			fields, err := r.fields(1, func(g thriftField) (bool, error) {
-				switch {
-				case g.id == thriftElementName && g.typ == tcBinary:
-					l, err := r.uvarint()
-					if err != nil {
-						return false, err
-					}
-					start := r.pos
-					if err := r.skipBytes(l); err != nil {
-						return false, err
-					}
-					name = string(r.b[start:r.pos])
-					return true, nil
-				case g.id == thriftElementLogicalType && g.typ == tcStruct:
-					unknown, err := r.unknownLogicalType(2)
-					if err != nil {
-						return false, err
-					}
-					if unknown {
-						drop = &cut{from: g.start, to: r.pos}
-					}
-					return true, nil
-				}
-				return false, nil
-			})
+			name, drop, err := r.schemaElement()
 			if err != nil {
 				return false, err
 			}
-			if drop == nil {
-				continue
+			if drop != nil {
+				cuts = append(cuts, *drop)
+				names = append(names, name)
 			}
-			for i, g := range fields {
-				if g.start == drop.from {
-					dropIndex = i
-				}
-			}
-			// The header of the next field may give its id as a delta
-			// from the removed one: write it again from the field before.
-			if dropIndex+1 < len(fields) {
-				prev := 0
-				if dropIndex > 0 {
-					prev = fields[dropIndex-1].id
-				}
-				nf := fields[dropIndex+1]
-				drop.next = fieldHeaderBytes(nf.id, nf.typ, prev)
-				drop.nextEnd = nf.body
-			}
-			cuts = append(cuts, *drop)
-			names = append(names, name)
 		}
 		return true, nil
 	})
@@ -353,6 +304,71 @@ func dropUnknownLogicalTypes(footer []byte) ([]byte, []string, error) {
 	if len(cuts) == 0 {
 		return footer, nil, nil
 	}
+	return applyCuts(footer, cuts), names, nil
+}
+
+// footerCut is a field removed from the footer.
+type footerCut struct {
+	from, to int    // the field to remove
+	next     []byte // the header of the field after it, rewritten
+	nextEnd  int    // where that header ended
+}
+
+// schemaElement reads one SchemaElement: its name, and the cut that
+// removes its logical type when that type is unknown (nil otherwise).
+func (r *thriftReader) schemaElement() (string, *footerCut, error) {
+	var name string
+	var drop *footerCut
+	fields, err := r.fields(1, func(g thriftField) (bool, error) {
+		switch {
+		case g.id == thriftElementName && g.typ == tcBinary:
+			l, err := r.uvarint()
+			if err != nil {
+				return false, err
+			}
+			start := r.pos
+			if err := r.skipBytes(l); err != nil {
+				return false, err
+			}
+			name = string(r.b[start:r.pos])
+			return true, nil
+		case g.id == thriftElementLogicalType && g.typ == tcStruct:
+			unknown, err := r.unknownLogicalType(2)
+			if err != nil {
+				return false, err
+			}
+			if unknown {
+				drop = &footerCut{from: g.start, to: r.pos}
+			}
+			return true, nil
+		}
+		return false, nil
+	})
+	if err != nil || drop == nil {
+		return name, nil, err
+	}
+	dropIndex := -1
+	for i, g := range fields {
+		if g.start == drop.from {
+			dropIndex = i
+		}
+	}
+	// The header of the next field may give its id as a delta from the
+	// removed one: write it again from the field before.
+	if dropIndex+1 < len(fields) {
+		prev := 0
+		if dropIndex > 0 {
+			prev = fields[dropIndex-1].id
+		}
+		nf := fields[dropIndex+1]
+		drop.next = fieldHeaderBytes(nf.id, nf.typ, prev)
+		drop.nextEnd = nf.body
+	}
+	return name, drop, nil
+}
+
+// applyCuts returns footer without the cut fields, in order.
+func applyCuts(footer []byte, cuts []footerCut) []byte {
 	out := make([]byte, 0, len(footer))
 	at := 0
 	for _, c := range cuts {
@@ -363,7 +379,7 @@ func dropUnknownLogicalTypes(footer []byte) ([]byte, []string, error) {
 			at = c.nextEnd
 		}
 	}
-	return append(out, footer[at:]...), names, nil
+	return append(out, footer[at:]...)
 }
 
 // fieldHeaderBytes encodes a field header after a field of id prev.
