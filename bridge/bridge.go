@@ -77,6 +77,22 @@ type Capabilities struct {
 	// StaticShapes is true when models must have fully static input shapes
 	// (the batcher pads to them).
 	StaticShapes bool
+	// AutoRank is the backend's place in `backends: [auto]`: backends with
+	// a positive rank are tried by ascending rank (ties by name); 0 keeps
+	// the backend out of auto, as for a backend that opens no model format.
+	AutoRank int
+	// Accelerator is true for a backend that runs on the GPU or the Neural
+	// Engine: the executor scales its concurrency with the machine's
+	// thermal state.
+	Accelerator bool
+	// DefaultConcurrency is the number of runs of the backend the executor
+	// lets execute at once when the job does not say; 0: 1. Ignored when
+	// HostCores is set.
+	DefaultConcurrency int
+	// HostCores is true for a backend whose runs keep the host's cores
+	// busy: its default concurrency is GOMAXPROCS divided by the cores one
+	// run uses (at least 1).
+	HostCores bool
 }
 
 // Device is one piece of hardware a backend runs on.

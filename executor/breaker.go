@@ -6,28 +6,33 @@ import (
 )
 
 // BreakerPolicy configures the circuit breaker of each (model, backend).
-// YAML keys: failures, open_for, half_open_probes.
+// A zero field takes its value from [DefaultBreaker].
 type BreakerPolicy struct {
 	// Failures is the number of consecutive backend failures that open the
-	// breaker; 0: 5.
-	Failures int `yaml:"failures" doc:"consecutive backend failures that open the circuit breaker (default 5)"`
+	// breaker.
+	Failures int
 	// OpenFor is how long the breaker stays open before letting probes
-	// through; 0: 30s.
-	OpenFor time.Duration `yaml:"open_for" doc:"how long an open breaker refuses calls before probing (default 30s)"`
+	// through.
+	OpenFor time.Duration
 	// HalfOpenProbes is the number of calls let through at once while half
-	// open; 0: 1.
-	HalfOpenProbes int `yaml:"half_open_probes" doc:"calls let through at once while half open (default 1)"`
+	// open.
+	HalfOpenProbes int
 }
+
+// DefaultBreaker is the breaker policy of a model that sets none: open
+// after 5 consecutive failures, for 30s, then 1 probe at a time. The model
+// stage's defaults are these.
+var DefaultBreaker = BreakerPolicy{Failures: 5, OpenFor: 30 * time.Second, HalfOpenProbes: 1}
 
 func (p BreakerPolicy) withDefaults() BreakerPolicy {
 	if p.Failures <= 0 {
-		p.Failures = 5
+		p.Failures = DefaultBreaker.Failures
 	}
 	if p.OpenFor <= 0 {
-		p.OpenFor = 30 * time.Second
+		p.OpenFor = DefaultBreaker.OpenFor
 	}
 	if p.HalfOpenProbes <= 0 {
-		p.HalfOpenProbes = 1
+		p.HalfOpenProbes = DefaultBreaker.HalfOpenProbes
 	}
 	return p
 }

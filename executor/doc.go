@@ -10,8 +10,10 @@
 //
 // # Placement
 //
-// `backends: [auto]` considers ane, mps, metal and cpu in that order
-// (Options.AutoOrder) and keeps those that are registered, available, open
+// `backends: [auto]` considers the registered backends in the order of
+// their bridge.Capabilities.AutoRank, ane, mps and cpu ([AutoOrder];
+// Options.AutoOrder overrides it; metal, which opens no model format, has
+// no rank), and keeps those that are registered, available, open
 // the model's file format, take its element types and, for backends that
 // need static shapes, see only static shapes (the batch dimension counts as
 // static when ModelSpec.PadTo is set). Backends whose (model, backend)
@@ -36,11 +38,13 @@
 // # System health
 //
 // Options.Health, when set, is read every Options.HealthInterval on the
-// executor's clock. Each [HealthReading] scales the concurrency of the ane,
-// mps and metal subpools (pond Resize; the binary maps serious heat to one
-// half and critical heat to one worker) and, under memory pressure, closes
-// every cached model no Model references. The poller stops at the first
-// reading that wraps [ErrNoHealthSignals] (off macOS). The executor imports
+// executor's clock. Each [HealthReading] scales the concurrency of the
+// subpools of accelerators, the backends whose capabilities say
+// Accelerator (ane, mps and metal; pond Resize; the binary maps serious
+// heat to one half and critical heat to one worker) and, under memory
+// pressure, closes every cached model no Model references. The poller
+// stops at the first reading that wraps [ErrNoHealthSignals] (off macOS).
+// The executor imports
 // no concrete bridge: the binary adapts the Apple bridge's readings
 // (internal/applehealth). [Executor.SystemHealth] returns the last reading.
 //

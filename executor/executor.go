@@ -6,12 +6,15 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"runtime"
+	"sort"
 	"sync"
 	"time"
 
 	"github.com/alitto/pond/v2"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pipe-ml/pipe/bridge"
 )
 
 // Options configure an [Executor]. The zero value is usable.
@@ -25,12 +28,14 @@ type Options struct {
 	// completed across all models. 0: 64.
 	MaxInFlight int
 	// MaxConcurrency is the number of runs each backend executes at once,
-	// by backend name. Defaults: cpu = GOMAXPROCS / CPUThreadsPerRun (at
-	// least 1); ane, mps and metal = 2; any other backend = 1.
+	// by backend name. Defaults come from the backend's capabilities: a
+	// backend with bridge.Capabilities.HostCores (cpu) gets GOMAXPROCS /
+	// CPUThreadsPerRun (at least 1), any other its DefaultConcurrency (ane,
+	// mps and metal: 2), else 1.
 	MaxConcurrency map[string]int
-	// CPUThreadsPerRun is the number of cores one cpu run is expected to
-	// keep busy (the model stage's intra_op_threads); it sizes the cpu
-	// default above. 0: 1.
+	// CPUThreadsPerRun is the number of cores one run of a HostCores
+	// backend (cpu) is expected to keep busy (the model stage's
+	// intra_op_threads); it sizes that default above. 0: 1.
 	CPUThreadsPerRun int
 	// QueueSize is the bounded queue of each backend's subpool: runs
 	// waiting for a free slot. Submit blocks when it is full. 0: twice the
@@ -44,8 +49,9 @@ type Options struct {
 	// AdmissionTimeout bounds the wait for admission; waiting longer is a
 	// *bridge.Error of class resource exhausted (transient). 0: 1 minute.
 	AdmissionTimeout time.Duration
-	// AutoOrder is the preference of `backends: [auto]`. nil: ane, mps,
-	// metal, cpu.
+	// AutoOrder is the preference of `backends: [auto]`. nil: the
+	// registered backends by their bridge.Capabilities.AutoRank (see
+	// [AutoOrder]): ane, mps, cpu.
 	AutoOrder []string
 	// Registerer receives the executor's metrics; nil: none are exported.
 	// Never the global registry: pass the job's own.
@@ -58,9 +64,10 @@ type Options struct {
 	Rand func() float64
 	// Health reads the system's health signals (thermal state, memory
 	// pressure) every HealthInterval: serious heat halves the concurrency
-	// of the ane, mps and metal lanes, critical heat drops them to 1, and
-	// memory pressure evicts unused models. nil: no polling. A reader that
-	// returns an error wrapping ErrNoHealthSignals stops the poller.
+	// of the accelerator lanes (bridge.Capabilities.Accelerator: ane, mps,
+	// metal), critical heat drops them to 1, and memory pressure evicts
+	// unused models. nil: no polling. A reader that returns an error
+	// wrapping ErrNoHealthSignals stops the poller.
 	Health func() (HealthReading, error)
 	// HealthInterval is the time between readings of Health, on Clock.
 	// 0: DefaultHealthInterval; negative: no polling.
@@ -72,8 +79,34 @@ type Options struct {
 	CanaryBackend string
 }
 
-// DefaultAutoOrder is the preference of `backends: [auto]`.
-var DefaultAutoOrder = []string{"ane", "mps", "metal", "cpu"}
+// AutoOrder returns the preference of `backends: [auto]` when
+// Options.AutoOrder is nil: the registered backends whose capabilities give
+// a positive AutoRank, by ascending rank, ties by name. With every bridge
+// linked in it is ane, mps, cpu; metal, which opens no model format, has
+// no rank.
+func AutoOrder() []string {
+	type ranked struct {
+		name string
+		rank int
+	}
+	var rs []ranked
+	for _, name := range bridge.Names() {
+		b, err := bridge.Lookup(name)
+		if err != nil {
+			continue // unregistered meanwhile
+		}
+		if r := b.Capabilities().AutoRank; r > 0 {
+			rs = append(rs, ranked{name, r})
+		}
+	}
+	// bridge.Names is sorted, so a stable sort keeps ties by name.
+	sort.SliceStable(rs, func(i, j int) bool { return rs[i].rank < rs[j].rank })
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.name
+	}
+	return out
+}
 
 func (o Options) withDefaults() Options {
 	if o.MemoryBudget <= 0 {
@@ -91,9 +124,6 @@ func (o Options) withDefaults() Options {
 	if o.AdmissionTimeout <= 0 {
 		o.AdmissionTimeout = time.Minute
 	}
-	if o.AutoOrder == nil {
-		o.AutoOrder = DefaultAutoOrder
-	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
@@ -106,18 +136,38 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// concurrency returns the number of runs backend name executes at once.
+// concurrency returns the number of runs backend name executes at once:
+// Options.MaxConcurrency, else what its capabilities say (an unregistered
+// backend: 1).
 func (o *Options) concurrency(name string) int {
 	if n, ok := o.MaxConcurrency[name]; ok && n > 0 {
 		return n
 	}
-	switch name {
-	case "cpu":
-		return max(1, runtime.GOMAXPROCS(0)/o.CPUThreadsPerRun)
-	case "ane", "mps", "metal":
-		return 2
+	b, err := bridge.Lookup(name)
+	if err != nil {
+		return 1
+	}
+	return defaultConcurrency(b.Capabilities(), o.CPUThreadsPerRun)
+}
+
+// defaultConcurrency is the concurrency caps give a backend, with
+// threadsPerRun the cores one run of a HostCores backend keeps busy.
+func defaultConcurrency(caps bridge.Capabilities, threadsPerRun int) int {
+	switch {
+	case caps.HostCores:
+		return max(1, runtime.GOMAXPROCS(0)/max(1, threadsPerRun))
+	case caps.DefaultConcurrency > 0:
+		return caps.DefaultConcurrency
 	}
 	return 1
+}
+
+// accelerated reports whether backend name runs on the GPU or the Neural
+// Engine (bridge.Capabilities.Accelerator), whose concurrency the thermal
+// state scales. An unregistered backend is not.
+func accelerated(name string) bool {
+	b, err := bridge.Lookup(name)
+	return err == nil && b.Capabilities().Accelerator
 }
 
 // Executor runs model calls on backends. See the package documentation.

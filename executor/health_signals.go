@@ -12,20 +12,15 @@ import (
 // health signals when Options.HealthInterval is 0.
 const DefaultHealthInterval = 2 * time.Second
 
-// accelerated reports whether backend name runs on the GPU or the Neural
-// Engine, whose concurrency the thermal state scales.
-func accelerated(name string) bool {
-	return name == "ane" || name == "mps" || name == "metal"
-}
-
 // HealthReading is one reading of the machine's health signals (on a Mac:
 // thermal state, memory pressure), in the terms the executor acts on. The
 // binary adapts the Apple bridge's readings to it (internal/applehealth), so
 // that the executor depends on no concrete bridge.
 type HealthReading struct {
-	// Concurrency scales the concurrency of the accelerated backends (ane,
-	// mps, metal): 1 when calm, lower when the machine is hot, 0 for the
-	// minimum; each lane keeps at least one worker.
+	// Concurrency scales the concurrency of the accelerated backends
+	// (bridge.Capabilities.Accelerator: ane, mps, metal): 1 when calm,
+	// lower when the machine is hot, 0 for the minimum; each lane keeps at
+	// least one worker.
 	Concurrency float64
 	// Evict asks for every model no stage uses to be closed (memory
 	// pressure).

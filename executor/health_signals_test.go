@@ -42,6 +42,11 @@ func TestHealthScalesAcceleratedLanes(t *testing.T) {
 	src := &fakeHealth{}
 	v := newEnv(t, Options{Health: src.read, HealthInterval: every, MaxConcurrency: map[string]int{"ane": 4, "metal": 3, "cpu": 2}})
 	v.clock.WaitAfters(t, 1) // the first reading is done
+	// The executor knows accelerators by their capabilities, not names:
+	// stand-ins for the Apple backends say what those declare.
+	for _, name := range []string{"ane", "mps", "metal"} {
+		v.fakeWithCaps(name, backendtest.Config{}, accelerator)
+	}
 	lanes := map[string]*lane{}
 	for _, name := range []string{"ane", "metal", "cpu"} {
 		l, err := v.e.laneFor(name)

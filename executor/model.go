@@ -18,26 +18,31 @@ import (
 
 // RetryPolicy configures retries of transient and resource-exhausted
 // errors: attempt n (from 0) waits rand × min(Max, Initial × 2^n) before
-// the next ("full jitter"). YAML keys: max_attempts, initial, max.
+// the next ("full jitter"). A zero field takes its value from
+// [DefaultRetry].
 type RetryPolicy struct {
 	// MaxAttempts counts every attempt, the first included; 1 disables
-	// retries. 0: 3.
-	MaxAttempts int `yaml:"max_attempts" doc:"attempts per call, the first included; 1 disables retries (default 3)"`
-	// Initial is the backoff cap of the first retry; 0: 100ms.
-	Initial time.Duration `yaml:"initial" doc:"backoff cap of the first retry; doubles each retry (default 100ms)"`
-	// Max caps the backoff; 0: 5s.
-	Max time.Duration `yaml:"max" doc:"largest backoff between attempts (default 5s)"`
+	// retries.
+	MaxAttempts int
+	// Initial is the backoff cap of the first retry; each retry doubles it.
+	Initial time.Duration
+	// Max caps the backoff.
+	Max time.Duration
 }
+
+// DefaultRetry is the retry policy of a model that sets none: 3 attempts,
+// backoff caps from 100ms to 5s. The model stage's defaults are these.
+var DefaultRetry = RetryPolicy{MaxAttempts: 3, Initial: 100 * time.Millisecond, Max: 5 * time.Second}
 
 func (p RetryPolicy) withDefaults() RetryPolicy {
 	if p.MaxAttempts <= 0 {
-		p.MaxAttempts = 3
+		p.MaxAttempts = DefaultRetry.MaxAttempts
 	}
 	if p.Initial <= 0 {
-		p.Initial = 100 * time.Millisecond
+		p.Initial = DefaultRetry.Initial
 	}
 	if p.Max <= 0 {
-		p.Max = 5 * time.Second
+		p.Max = DefaultRetry.Max
 	}
 	if p.Max < p.Initial {
 		p.Max = p.Initial
@@ -283,6 +288,9 @@ func (m *Model) requested() (names []string, auto bool) {
 		if n == "auto" {
 			auto = true
 			more = m.e.opts.AutoOrder
+			if more == nil {
+				more = AutoOrder()
+			}
 		}
 		for _, x := range more {
 			if !seen[x] {

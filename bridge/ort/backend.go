@@ -53,12 +53,18 @@ func init() {
 	bridge.Register(NewBackend("cpu", nil, CPUCapabilities()))
 }
 
+// AutoRankCPU is the cpu backend's place in `backends: [auto]`: last,
+// after the Apple backends (ane 10, mps 20).
+const AutoRankCPU = 40
+
 // CPUCapabilities describes ONNX Runtime's CPU execution provider.
 func CPUCapabilities() bridge.Capabilities {
 	return bridge.Capabilities{
 		Formats:   []string{".onnx"},
 		ElemTypes: ElemTypes(),
 		Devices:   []bridge.Device{{Name: "cpu", Kind: "cpu", Cores: runtime.NumCPU()}},
+		AutoRank:  AutoRankCPU,
+		HostCores: true,
 	}
 }
 

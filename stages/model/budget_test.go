@@ -2,7 +2,6 @@ package model_test
 
 import (
 	"errors"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,13 +10,11 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/pipe-ml/pipe/executor"
 	"github.com/pipe-ml/pipe/internal/onnx"
 	"github.com/pipe-ml/pipe/internal/onnxref"
 	"github.com/pipe-ml/pipe/internal/stagetest"
-	"github.com/pipe-ml/pipe/stages"
 	"github.com/pipe-ml/pipe/stages/model"
 )
 
@@ -26,12 +23,7 @@ import (
 // it, whose cleanups run first).
 func budgetExecutor(t *testing.T, budget int64) map[string]any {
 	t.Helper()
-	ex, err := executor.New(executor.Options{MemoryBudget: budget, HealthInterval: -1, CanaryBackend: "none"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ex.Close() })
-	return map[string]any{executor.ServiceKey: ex}
+	return newServices(t, executor.Options{MemoryBudget: budget, HealthInterval: -1, CanaryBackend: "none"})
 }
 
 // mlpRows is one row of mlp.onnx in model tensors: x [32] and probs [8]
@@ -265,29 +257,4 @@ func TestBudgetOpenOutputTooLarge(t *testing.T) {
 			t.Errorf("%q lacks %q", err, w)
 		}
 	}
-}
-
-// buildStage builds a model stage from a YAML `with:` body, with services,
-// returning the error; the stage is closed when t ends.
-func buildStage(t *testing.T, with string, in *arrow.Schema, services map[string]any) (*model.Stage, error) {
-	t.Helper()
-	e, err := stages.Default().Lookup("model")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal([]byte(with), &doc); err != nil {
-		t.Fatal(err)
-	}
-	conf, errs := e.Decode(doc.Content[0], models)
-	if len(errs) > 0 {
-		t.Fatal(errors.Join(errs...))
-	}
-	env := &stages.Env{ID: "test", Inputs: []*arrow.Schema{in}, Mem: memory.DefaultAllocator, Log: slog.New(slog.DiscardHandler), JobDir: models, Services: services}
-	s, err := e.Build(conf, env)
-	if err != nil {
-		return nil, err
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return s.(*model.Stage), nil
 }

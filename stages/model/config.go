@@ -6,6 +6,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/pipe-ml/pipe/executor"
 	"github.com/pipe-ml/pipe/stages"
 )
 
@@ -13,7 +14,7 @@ import (
 type Config struct {
 	Model     stages.Path              `yaml:"model" required:"true" doc:"The model file (.onnx; .mlpackage/.mlmodelc on the Apple backends)."`
 	SHA256    string                   `yaml:"sha256" doc:"Pin the model: its SHA-256 in hex must match before it is loaded."`
-	Backends  []string                 `yaml:"backends" doc:"Backends to try, in order: auto (ane, then mps, then metal, then cpu, keeping those that are available and can run the model), or an explicit list such as [ane, cpu]."`
+	Backends  []string                 `yaml:"backends" doc:"Backends to try, in order: auto (ane, then mps, then cpu, keeping those that are available and can run the model; metal runs no model formats), or an explicit list such as [ane, cpu]."`
 	Strict    bool                     `yaml:"strict" doc:"Fail instead of falling back to a later backend."`
 	Inputs    map[string]InputBinding  `yaml:"inputs" required:"true" doc:"Model input name -> column; or -> a list of numeric columns packed side by side into the tensor (x: [f0, f1, f2]; no intermediate vector column). The long form {column: img, shape: [3, 48, 192]} gives the per-row shape when the model leaves dimensions open."`
 	Outputs   map[string]OutputBinding `yaml:"outputs" doc:"Model output name -> column, or -> a list of columns (one per value of the last dimension). Default: every tensor output, under its own name."`
@@ -194,8 +195,18 @@ func defaults() Config {
 		Backends:  []string{"auto"},
 		Instances: 1,
 		Batch:     BatchConfig{MaxRows: 512, MaxDelay: stages.Duration(2 * time.Millisecond)},
-		Retry:     RetryConfig{MaxAttempts: 3, Initial: stages.Duration(100 * time.Millisecond), Max: stages.Duration(5 * time.Second)},
-		Breaker:   BreakerConfig{Failures: 5, OpenFor: stages.Duration(30 * time.Second), HalfOpenProbes: 1},
+		// The executor's defaults, so that a stage that says nothing and
+		// the executor agree.
+		Retry: RetryConfig{
+			MaxAttempts: executor.DefaultRetry.MaxAttempts,
+			Initial:     stages.Duration(executor.DefaultRetry.Initial),
+			Max:         stages.Duration(executor.DefaultRetry.Max),
+		},
+		Breaker: BreakerConfig{
+			Failures:       executor.DefaultBreaker.Failures,
+			OpenFor:        stages.Duration(executor.DefaultBreaker.OpenFor),
+			HalfOpenProbes: executor.DefaultBreaker.HalfOpenProbes,
+		},
 	}
 }
 

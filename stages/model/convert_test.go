@@ -60,7 +60,7 @@ func TestFloatColumnsConverted(t *testing.T) {
 		t.Run(elem.String(), func(t *testing.T) {
 			mem := stagetest.Mem(t)
 			rec := lists(mem, "h", elem, 8, vals)
-			s := stagetest.MustBuild(t, nil, mem, "model", "model: head.onnx\ninputs: {h: h}\nkeep: []\nbatch: {max_rows: 16}\n", models, rec.Schema())
+			s := mustBuild(t, mem, "model: head.onnx\ninputs: {h: h}\nkeep: []\nbatch: {max_rows: 16}\n", rec.Schema())
 			out, err := runStage(t, s, rec)
 			defer stagetest.Release(out)
 			if err != nil {
@@ -95,7 +95,7 @@ func TestConstantsBroadcast(t *testing.T) {
 		b[i] = float32(i%4 + 1) // the constant [1, 2, 3, 4] on every row
 	}
 	rec := lists(mem, "a", arrow.PrimitiveTypes.Float32, 4, a)
-	s := stagetest.MustBuild(t, nil, mem, "model", "model: two_io.onnx\ninputs: {a: a}\nconstants: {b: [1, 2, 3, 4]}\noutputs: {sum: sum, proj: proj}\nkeep: []\n", models, rec.Schema())
+	s := mustBuild(t, mem, "model: two_io.onnx\ninputs: {a: a}\nconstants: {b: [1, 2, 3, 4]}\noutputs: {sum: sum, proj: proj}\nkeep: []\n", rec.Schema())
 	out, err := runStage(t, s, rec)
 	defer stagetest.Release(out)
 	if err != nil {
@@ -125,7 +125,7 @@ func TestConstantsBroadcast(t *testing.T) {
 		}
 	}
 	// A constant of the wrong length is refused when the stage is built.
-	_, err = stagetest.Build(t, nil, mem, "model", "model: two_io.onnx\ninputs: {a: a}\nconstants: {b: [1, 2]}\n", models, rec.Schema())
+	_, err = build(t, mem, "model: two_io.onnx\ninputs: {a: a}\nconstants: {b: [1, 2]}\n", rec.Schema())
 	if err == nil {
 		t.Fatal("a 2-value constant was accepted for a [N, 4] input")
 	}

@@ -15,9 +15,9 @@
 // # Memory
 //
 // A batch may hold memory_budget / (instances + 1) bytes of model inputs
-// and outputs (the executor's [executor.Executor.MemoryBudget], or
-// [executor.DefaultMemoryBudget] without one), so that the calls running
-// and the batch packed behind them fit the budget together. [New] works
+// and outputs (the executor's [executor.Executor.MemoryBudget]), so that
+// the calls running and the batch packed behind them fit the budget
+// together. [New] works
 // out the bytes of a row from the plan's inputs and the model's declared
 // outputs (all of them, mapped to columns or not) and cuts the batcher's
 // max_rows to the rows that fit: the batcher then splits larger batches,
@@ -30,17 +30,27 @@
 // batch's share of freed buffers. [Stage.Estimate] says all this for
 // `pipe validate`.
 //
+// # One path
+//
+// Every model call goes through the job's executor, the
+// [*executor.Executor] the runtime offers in the stage's env under
+// [executor.ServiceKey] (pipeline.Build creates one for any job with a
+// model stage): it places the model (`backends` order, `auto`, formats,
+// strict) and runs its calls with shared pools, admission control,
+// retries, breakers and fallback. There is no other way to run a model:
+// [New] without an executor fails with an error wrapping [ErrNoExecutor]
+// that says the runtime must provide one. Tests build the stage the same
+// way, registering fake backends (internal/backendtest) where they need
+// faults.
+//
 // # Concurrency and ordering
 //
 // Up to `instances` model calls run at once, and one more full batch waits
-// submitted behind them (the executor, or the plain session runner, starts
-// it when a call ends, so the backend does not wait for this goroutine to
-// pack it); results are emitted in input order from a FIFO of calls. The
-// adaptive sizer learns from [Call.Ran], the backend's own time. Calls go through the job's executor when the
-// runtime offers one under [executor.ServiceKey] (shared pools, admission
-// control, retries, fallback); otherwise through a plain session of the
-// first usable backend. Run waits for every call it started before it
-// returns, including when its context is cancelled.
+// submitted behind them (the executor starts it when a call ends, so the
+// backend does not wait for this goroutine to pack it); results are
+// emitted in input order from a FIFO of calls. The adaptive sizer learns
+// from [Call.Ran], the backend's own time. Run waits for every call it
+// started before it returns, including when its context is cancelled.
 //
 // # Errors and bad rows
 //

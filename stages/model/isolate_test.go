@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -13,7 +12,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/pipe-ml/pipe/bridge"
 	"github.com/pipe-ml/pipe/executor"
@@ -61,33 +59,6 @@ func (r *fakeRejecter) keys() []int64 {
 		out = append(out, c.keys...)
 	}
 	return out
-}
-
-// buildRejecting builds a model stage from a YAML `with:` body whose env
-// carries rej (nil: on_error fail) and services; the stage is closed when t
-// ends.
-func buildRejecting(t *testing.T, mem memory.Allocator, rej stages.Rejecter, services map[string]any, with string, in *arrow.Schema) *model.Stage {
-	t.Helper()
-	e, err := stages.Default().Lookup("model")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal([]byte(with), &doc); err != nil {
-		t.Fatal(err)
-	}
-	conf, errs := e.Decode(doc.Content[0], models)
-	if len(errs) > 0 {
-		t.Fatal(errors.Join(errs...))
-	}
-	env := &stages.Env{ID: "test", Inputs: []*arrow.Schema{in}, Mem: mem, Log: slog.New(slog.DiscardHandler), JobDir: models,
-		Reject: rej, Services: services}
-	s, err := e.Build(conf, env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return s.(*model.Stage)
 }
 
 // embedRows builds rows for embed.onnx: key (the row number, first..) and
@@ -155,7 +126,7 @@ func TestIsolateBadRows(t *testing.T) {
 		bad       map[int]int64 // row -> id; nullID: null
 		batch     string
 		instances int
-		executor  bool
+		executor  bool     // own executor; its health is checked after the run
 		wantErr   []string // per rejected row, in stream order: substrings of its error
 	}{
 		{name: "out of range ids, one instance", bad: map[int]int64{3: 10, 17: -11, 18: 1000, 69: 99},

@@ -20,8 +20,7 @@ func TestOneRowBatchesNeverStall(t *testing.T) {
 	needORT(t)
 	mem := stagetest.Mem(t)
 	const n = 3000
-	s := stagetest.MustBuild(t, nil, mem, "model", "model: mlp.onnx\ninputs: {x: x}\nkeep: [id]\nthreads: 1\nbatch: {max_rows: 64, max_delay: 20us}\n",
-		models, vectors(memory.DefaultAllocator, "x", 0, 1, 32, 1).Schema())
+	s := mustBuild(t, mem, "model: mlp.onnx\ninputs: {x: x}\nkeep: [id]\nthreads: 1\nbatch: {max_rows: 64, max_delay: 20us}\n", vectors(memory.DefaultAllocator, "x", 0, 1, 32, 1).Schema())
 	op := s.(stages.Operator)
 	in := make(chan arrow.RecordBatch)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)

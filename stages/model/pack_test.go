@@ -63,7 +63,7 @@ func TestPackedColumnsMatchReference(t *testing.T) {
 		names[j] = fmt.Sprintf("f%02d", j)
 	}
 	with := "model: mlp.onnx\ninputs: {x: [" + strings.Join(names, ", ") + "]}\nkeep: [f00]\nbatch: {max_rows: 64}\n"
-	s := stagetest.MustBuild(t, nil, mem, "model", with, models, rec.Schema())
+	s := mustBuild(t, mem, with, rec.Schema())
 	out, err := runStage(t, s, rec)
 	defer stagetest.Release(out)
 	if err != nil {
@@ -94,7 +94,7 @@ func TestPackedColumnsMatchReference(t *testing.T) {
 		{"model: mlp.onnx\ninputs: {x: [f00, nope]}", `column "nope": not found`},
 		{"model: mlp.onnx\ninputs: {x: []}", "at least one column"},
 	} {
-		if _, err := stagetest.Build(t, nil, mem, "model", tc.with, models, rec.Schema()); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, err := build(t, mem, tc.with, rec.Schema()); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: got %v, want %q", tc.with, err, tc.want)
 		}
 	}

@@ -17,49 +17,37 @@ import (
 	"github.com/pipe-ml/pipe/internal/stagetest"
 )
 
-// TestBackendPanicIsAnError makes the backend panic inside Run, through a
-// plain session and through the executor: the stage's Run returns an error
-// that says so, and the test process (which would die of an unrecovered
-// panic in any goroutine) survives.
+// TestBackendPanicIsAnError makes the backend panic inside Run, through the
+// executor: the stage's Run returns an error that says so, and the test
+// process (which would die of an unrecovered panic in any goroutine)
+// survives.
 func TestBackendPanicIsAnError(t *testing.T) {
 	const k = 4
 	path := filepath.Join(t.TempDir(), "m.fake")
 	if err := os.WriteFile(path, []byte("fake"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for _, viaExecutor := range []bool{false, true} {
-		t.Run(fmt.Sprintf("executor=%v", viaExecutor), func(t *testing.T) {
-			name := fmt.Sprintf("panicfake%v", viaExecutor)
-			fb := backendtest.New(backendtest.Config{Name: name, K: k}).Register(t)
-			mem := stagetest.Mem(t)
-			var services map[string]any
-			if viaExecutor {
-				ex, err := executor.New(executor.Options{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { _ = ex.Close() })
-				services = map[string]any{executor.ServiceKey: ex}
-			}
-			with := fmt.Sprintf("model: %s\nbackends: [%s]\ninputs: {x: x}\noutputs: {y: y}\nkeep: [id]\nbatch: {max_rows: 4, max_delay: 1ms}\n", path, name)
-			s := buildRejecting(t, mem, nil, services, with, vectors(memory.DefaultAllocator, "x", 0, 1, k, 1).Schema())
-			fb.PanicAlways("injected backend panic")
+	name := "panicfake"
+	fb := backendtest.New(backendtest.Config{Name: name, K: k}).Register(t)
+	mem := stagetest.Mem(t)
+	services := newServices(t, executor.Options{})
+	with := fmt.Sprintf("model: %s\nbackends: [%s]\ninputs: {x: x}\noutputs: {y: y}\nkeep: [id]\nbatch: {max_rows: 4, max_delay: 1ms}\n", path, name)
+	s := buildRejecting(t, mem, nil, services, with, vectors(memory.DefaultAllocator, "x", 0, 1, k, 1).Schema())
+	fb.PanicAlways("injected backend panic")
 
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			in := make(chan arrow.RecordBatch, 1)
-			in <- vectors(mem, "x", 0, 4, k, 2)
-			close(in)
-			err := s.Run(ctx, []<-chan arrow.RecordBatch{in}, func(_ context.Context, rec arrow.RecordBatch) error {
-				rec.Release()
-				return nil
-			})
-			if err == nil || !strings.Contains(err.Error(), "panic") || !strings.Contains(err.Error(), "injected backend panic") {
-				t.Fatalf("Run with a panicking backend = %v, want an error reporting the panic", err)
-			}
-			if err := s.Close(); err != nil {
-				t.Fatal(err)
-			}
-		})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	in := make(chan arrow.RecordBatch, 1)
+	in <- vectors(mem, "x", 0, 4, k, 2)
+	close(in)
+	err := s.Run(ctx, []<-chan arrow.RecordBatch{in}, func(_ context.Context, rec arrow.RecordBatch) error {
+		rec.Release()
+		return nil
+	})
+	if err == nil || !strings.Contains(err.Error(), "panic") || !strings.Contains(err.Error(), "injected backend panic") {
+		t.Fatalf("Run with a panicking backend = %v, want an error reporting the panic", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -2,21 +2,24 @@ package model
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"path/filepath"
-	"runtime/debug"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/pipe-ml/pipe/bridge"
+	"github.com/pipe-ml/pipe/executor"
+	"github.com/pipe-ml/pipe/stages"
 )
 
-// Runner is what the stage needs from whatever runs the model: the
-// executor (shared pools, admission, retries, fallback) when the job
-// provides one, or a plain session.
+// ErrNoExecutor is the error of [New] for an env whose Services hold no
+// [*executor.Executor] under [executor.ServiceKey]: the stage runs every
+// model call through the job's executor and has no other way to run one.
+var ErrNoExecutor = errors.New("no executor")
+
+// Runner is what the stage needs from what runs the model: the job's
+// executor's model (shared pools, admission, retries, fallback).
 type Runner interface {
 	Info() bridge.ModelInfo
 	Placement() (backend, reason string)
@@ -36,103 +39,48 @@ type Call interface {
 	Ran() time.Duration
 }
 
-// autoOrder is the backend preference of `backends: [auto]`.
-var autoOrder = []string{"ane", "mps", "metal", "cpu"}
-
-// sessionRunner runs a model on one plain session of the first backend
-// that can take it. Each call runs on its own goroutine, which the stage
-// waits for before it returns; at most `instances` of them run at once.
-// Which waiting call starts first does not matter: the stage takes results
-// in submission order.
-type sessionRunner struct {
-	sess            bridge.Session
-	backend, reason string
-	slots           chan struct{} // one token per running call
+// executorOf returns the job's executor from env, or an error wrapping
+// [ErrNoExecutor] when the runtime provides none.
+func executorOf(env *stages.Env) (*executor.Executor, error) {
+	ex, ok := env.Services[executor.ServiceKey].(*executor.Executor)
+	if !ok || ex == nil {
+		return nil, fmt.Errorf("%w: the runtime must provide one in the stage's services under %q (pipeline.Build does)", ErrNoExecutor, executor.ServiceKey)
+	}
+	return ex, nil
 }
 
-func openSession(ctx context.Context, path string, prefs []string, strict bool, instances int, opts bridge.Options) (*sessionRunner, error) {
-	cands := prefs
-	auto := len(prefs) == 1 && prefs[0] == "auto"
-	if auto {
-		cands = autoOrder
+// openRunner opens the model through the job's executor, which places it
+// (backend order, strictness, fallbacks). sum is the content the executor
+// must load (see checkModelFile).
+func openRunner(ctx context.Context, ex *executor.Executor, conf Config, sum string, env *stages.Env, opts bridge.Options) (Runner, error) {
+	m, err := ex.Open(ctx, executor.ModelSpec{
+		Stage:     env.ID,
+		Path:      string(conf.Model),
+		SHA256:    sum,
+		Backends:  conf.Backends,
+		Strict:    conf.Strict,
+		Session:   opts,
+		Retry:     executor.RetryPolicy{MaxAttempts: conf.Retry.MaxAttempts, Initial: conf.Retry.Initial.D(), Max: conf.Retry.Max.D()},
+		Breaker:   executor.BreakerPolicy{Failures: conf.Breaker.Failures, OpenFor: conf.Breaker.OpenFor.D(), HalfOpenProbes: conf.Breaker.HalfOpenProbes},
+		PadTo:     conf.Batch.PadTo,
+		Instances: conf.Instances,
+	})
+	if err != nil {
+		return nil, err
 	}
-	ext := strings.ToLower(filepath.Ext(path))
-	var skipped []string
-	for i, name := range cands {
-		b, err := bridge.Lookup(name)
-		if err != nil {
-			if auto {
-				continue
-			}
-			return nil, err
-		}
-		if err := b.Available(); err != nil {
-			skipped = append(skipped, fmt.Sprintf("%s: %v", name, err))
-			continue
-		}
-		if f := b.Capabilities().Formats; len(f) > 0 && !slices.Contains(f, ext) {
-			skipped = append(skipped, fmt.Sprintf("%s: does not open %s models", name, ext))
-			continue
-		}
-		if strict && i > 0 && !auto {
-			return nil, fmt.Errorf("strict: backend %s is not usable (%s) and fallback is disabled", cands[0], strings.Join(skipped, "; "))
-		}
-		sess, err := b.Open(ctx, path, opts)
-		if err != nil {
-			if bridge.ClassOf(err) == bridge.ClassModelCorrupt || bridge.ClassOf(err) == bridge.ClassInvalidInput {
-				return nil, err
-			}
-			skipped = append(skipped, fmt.Sprintf("%s: %v", name, err))
-			continue
-		}
-		reason := "first in the list"
-		if auto {
-			reason = "auto"
-		}
-		if len(skipped) > 0 {
-			reason += "; skipped " + strings.Join(skipped, "; ")
-		}
-		return &sessionRunner{sess: sess, backend: name, reason: reason, slots: make(chan struct{}, max(instances, 1))}, nil
-	}
-	return nil, fmt.Errorf("no backend can run %s: %s", filepath.Base(path), strings.Join(skipped, "; "))
+	return executorRunner{m}, nil
 }
 
-func (r *sessionRunner) Info() bridge.ModelInfo      { return r.sess.Info() }
-func (r *sessionRunner) Placement() (string, string) { return r.backend, r.reason }
-func (r *sessionRunner) Close() error                { return r.sess.Close() }
+// executorRunner adapts an executor model to [Runner].
+type executorRunner struct{ m *executor.Model }
 
-func (r *sessionRunner) Submit(ctx context.Context, in []bridge.Tensor, mem memory.Allocator) (Call, error) {
-	c := &directCall{done: make(chan struct{})}
-	go func() {
-		defer close(c.done)
-		select {
-		case r.slots <- struct{}{}:
-		case <-ctx.Done():
-			c.err = ctx.Err()
-			return
-		}
-		defer func() { <-r.slots }()
-		defer func() {
-			// A backend's panic fails the call (and so the stage), not the
-			// process.
-			if p := recover(); p != nil {
-				c.out, c.err = nil, fmt.Errorf("panic running the model on %s: %v\n%s", r.backend, p, debug.Stack())
-			}
-		}()
-		t := time.Now()
-		c.out, c.err = r.sess.Run(ctx, in, mem)
-		c.ran = time.Since(t)
-	}()
+func (r executorRunner) Info() bridge.ModelInfo      { return r.m.Info() }
+func (r executorRunner) Placement() (string, string) { return r.m.Placement() }
+func (r executorRunner) Close() error                { return r.m.Close() }
+func (r executorRunner) Submit(ctx context.Context, in []bridge.Tensor, mem memory.Allocator) (Call, error) {
+	c, err := r.m.Submit(ctx, in, mem)
+	if err != nil {
+		return nil, err
+	}
 	return c, nil
 }
-
-type directCall struct {
-	done chan struct{}
-	out  []bridge.Tensor
-	err  error
-	ran  time.Duration
-}
-
-func (c *directCall) Done() <-chan struct{}            { return c.done }
-func (c *directCall) Result() ([]bridge.Tensor, error) { return c.out, c.err }
-func (c *directCall) Ran() time.Duration               { return c.ran }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"math"
 	"os"
 	"strings"
@@ -21,7 +20,6 @@ import (
 
 	"github.com/pipe-ml/pipe/batcher"
 	"github.com/pipe-ml/pipe/bridge"
-	"github.com/pipe-ml/pipe/executor"
 	"github.com/pipe-ml/pipe/stages"
 )
 
@@ -68,10 +66,17 @@ type Stage struct {
 }
 
 // New builds a model stage: it checks the model file (and its pin), opens
-// the model, and checks every binding against the model's declared inputs
-// and outputs and against the input schema.
+// the model through the job's executor, and checks every binding against
+// the model's declared inputs and outputs and against the input schema.
+// env.Services must hold the job's [*executor.Executor] under
+// [executor.ServiceKey]; without one New fails with an error wrapping
+// [ErrNoExecutor].
 func New(conf Config, env *stages.Env) (*Stage, error) {
 	path := string(conf.Model)
+	ex, err := executorOf(env)
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", path, err)
+	}
 	sum, err := checkModelFile(stages.PinsOf(env), path, conf.SHA256)
 	if err != nil {
 		return nil, err
@@ -89,15 +94,8 @@ func New(conf Config, env *stages.Env) (*Stage, error) {
 		Spinning:       conf.Session.Spinning,
 		Extra:          conf.Session.Extra,
 	}
-	if conf.Strict {
-		// The executor sets it too; a plain session needs it here.
-		opts.Extra = maps.Clone(opts.Extra)
-		if opts.Extra == nil {
-			opts.Extra = map[string]string{}
-		}
-		opts.Extra[bridge.ExtraStrict] = "1"
-	}
-	r, err := openRunner(context.Background(), conf, sum, env, opts)
+	// Strict reaches the backend through the executor (ExtraStrict).
+	r, err := openRunner(context.Background(), ex, conf, sum, env, opts)
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", path, err)
 	}
@@ -111,7 +109,7 @@ func New(conf Config, env *stages.Env) (*Stage, error) {
 		r.Close()
 		return nil, err
 	}
-	bud, err := newBudget(env.ID, memoryBudget(env), conf.Instances, p.cost(r.Info().Outputs), policy.PadTo)
+	bud, err := newBudget(env.ID, ex.MemoryBudget(), conf.Instances, p.cost(r.Info().Outputs), policy.PadTo)
 	if err != nil {
 		r.Close()
 		return nil, err
@@ -129,55 +127,6 @@ func New(conf Config, env *stages.Env) (*Stage, error) {
 	log.Debug("model placed", "model", path, "backend", backend, "reason", reason)
 	return &Stage{conf: conf, plan: p, run: r, policy: fitted, split: fitted.MaxRows < policy.MaxRows, bud: bud,
 		mem: newTensorPool(env.Mem, bud.share), log: log, id: env.ID, obs: observerOf(env), reject: env.Reject}, nil
-}
-
-// memoryBudget returns resources.memory_budget: the job's executor's, or
-// the default without one.
-func memoryBudget(env *stages.Env) int64 {
-	if ex, ok := env.Services[executor.ServiceKey].(*executor.Executor); ok {
-		return ex.MemoryBudget()
-	}
-	return executor.DefaultMemoryBudget
-}
-
-// openRunner opens the model through the job's executor when it has one,
-// else on a plain session of the first usable backend. sum is the content
-// the executor must load (see checkModelFile).
-func openRunner(ctx context.Context, conf Config, sum string, env *stages.Env, opts bridge.Options) (Runner, error) {
-	ex, ok := env.Services[executor.ServiceKey].(*executor.Executor)
-	if !ok {
-		return openSession(ctx, string(conf.Model), conf.Backends, conf.Strict, conf.Instances, opts)
-	}
-	m, err := ex.Open(ctx, executor.ModelSpec{
-		Stage:     env.ID,
-		Path:      string(conf.Model),
-		SHA256:    sum,
-		Backends:  conf.Backends,
-		Strict:    conf.Strict,
-		Session:   opts,
-		Retry:     executor.RetryPolicy{MaxAttempts: conf.Retry.MaxAttempts, Initial: conf.Retry.Initial.D(), Max: conf.Retry.Max.D()},
-		Breaker:   executor.BreakerPolicy{Failures: conf.Breaker.Failures, OpenFor: conf.Breaker.OpenFor.D(), HalfOpenProbes: conf.Breaker.HalfOpenProbes},
-		PadTo:     conf.Batch.PadTo,
-		Instances: conf.Instances,
-	})
-	if err != nil {
-		return nil, err
-	}
-	return executorRunner{m}, nil
-}
-
-// executorRunner adapts an executor model to [Runner].
-type executorRunner struct{ m *executor.Model }
-
-func (r executorRunner) Info() bridge.ModelInfo      { return r.m.Info() }
-func (r executorRunner) Placement() (string, string) { return r.m.Placement() }
-func (r executorRunner) Close() error                { return r.m.Close() }
-func (r executorRunner) Submit(ctx context.Context, in []bridge.Tensor, mem memory.Allocator) (Call, error) {
-	c, err := r.m.Submit(ctx, in, mem)
-	if err != nil {
-		return nil, err
-	}
-	return c, nil
 }
 
 // checkModelFile reports a missing model file, and a file whose SHA-256

@@ -23,7 +23,7 @@ func BenchmarkStageMLP(b *testing.B) {
 		batches[i] = vectors(mem, "x", i*rows, rows, 32, uint64(i))
 	}
 	defer stagetest.Release(batches)
-	s := stagetest.MustBuild(b, nil, mem, "model", "model: mlp.onnx\ninputs: {x: x}\nkeep: [id]\nthreads: 1\nbatch: {max_rows: 512}\n", models, batches[0].Schema())
+	s := mustBuild(b, mem, "model: mlp.onnx\ninputs: {x: x}\nkeep: [id]\nthreads: 1\nbatch: {max_rows: 512}\n", batches[0].Schema())
 	op := s.(stages.Operator)
 	run := func(n int) {
 		in := make(chan arrow.RecordBatch, 4)

@@ -105,14 +105,14 @@ func TestMLPMatchesReference(t *testing.T) {
 	needORT(t)
 	mem := stagetest.Mem(t)
 	in := vectors(memory.DefaultAllocator, "x", 0, 1, 32, 1).Schema()
-	s := stagetest.MustBuild(t, nil, mem, "model", `
+	s := mustBuild(t, mem, `
 model: mlp.onnx
 inputs: {x: x}
 outputs: {probs: p}
 keep: [id]
 batch: {max_rows: 64, max_delay: 1ms}
 instances: 3
-`, models, in)
+`, in)
 	var recs []arrow.RecordBatch
 	sizes := []int{1, 100, 7, 300, 64, 2}
 	first := 0
@@ -168,7 +168,7 @@ func TestStaticBatchPads(t *testing.T) {
 	needORT(t)
 	mem := stagetest.Mem(t)
 	rec := vectors(mem, "x", 0, 21, 16, 3)
-	s := stagetest.MustBuild(t, nil, mem, "model", "model: static_batch.onnx\ninputs: {x: x}\nkeep: []\n", models, rec.Schema())
+	s := mustBuild(t, mem, "model: static_batch.onnx\ninputs: {x: x}\nkeep: []\n", rec.Schema())
 	xs := append([]float32(nil), flatF32(rec.Column(1))[:21*16]...)
 	out, err := runStage(t, s, rec)
 	defer stagetest.Release(out)
@@ -233,7 +233,7 @@ func TestBuildErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			mem := stagetest.Mem(t)
-			_, err := stagetest.Build(t, nil, mem, "model", tc.with, models, tc.in)
+			_, err := build(t, mem, tc.with, tc.in)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got %v, want an error containing %q", err, tc.want)
 			}
@@ -247,7 +247,7 @@ func TestSeqmapTensorOutputOnly(t *testing.T) {
 	needORT(t)
 	mem := stagetest.Mem(t)
 	rec := vectors(mem, "x", 0, 10, 4, 5)
-	s := stagetest.MustBuild(t, nil, mem, "model", "model: seqmap.onnx\ninputs: {x: x}\n", models, rec.Schema())
+	s := mustBuild(t, mem, "model: seqmap.onnx\ninputs: {x: x}\n", rec.Schema())
 	if f := s.Schema().Field(2); f.Name != "label" || f.Type.ID() != arrow.INT64 || s.Schema().NumFields() != 3 {
 		t.Fatalf("schema %s", s.Schema())
 	}
@@ -290,7 +290,7 @@ func TestConvertedInputsMatchReference(t *testing.T) {
 	mem := stagetest.Mem(t)
 	const n = 50
 	rec := idsFlags(mem, n, -1)
-	s := stagetest.MustBuild(t, nil, mem, "model", "model: int64.onnx\ninputs: {ids: ids, flag: flag}\nkeep: []\n", models, rec.Schema())
+	s := mustBuild(t, mem, "model: int64.onnx\ninputs: {ids: ids, flag: flag}\nkeep: []\n", rec.Schema())
 	if backend, _ := s.(*model.Stage).Placement(); backend != "cpu" {
 		t.Fatalf("placed on %q", backend)
 	}
@@ -334,7 +334,7 @@ func TestNullsNameRow(t *testing.T) {
 	mem := stagetest.Mem(t)
 	first := idsFlags(mem, 10, -1)
 	second := idsFlags(mem, 10, 6)
-	s := stagetest.MustBuild(t, nil, mem, "model", "model: int64.onnx\ninputs: {ids: ids, flag: flag}\nbatch: {max_rows: 8}\n", models, first.Schema())
+	s := mustBuild(t, mem, "model: int64.onnx\ninputs: {ids: ids, flag: flag}\nbatch: {max_rows: 8}\n", first.Schema())
 	out, err := runStage(t, s, first, second)
 	stagetest.Release(out)
 	if err == nil || !strings.Contains(err.Error(), `column "flag", row 16: null value`) {
@@ -350,7 +350,7 @@ func TestImageLongForm(t *testing.T) {
 	const h, w = 5, 7
 	rec := vectors(mem, "img", 0, 6, 3*h*w, 9)
 	xs := append([]float32(nil), flatF32(rec.Column(1))[:6*3*h*w]...)
-	s := stagetest.MustBuild(t, nil, mem, "model", "model: image.onnx\ninputs: {img: {column: img, shape: [3, 5, 7]}}\noutputs: {feat: [f0, f1, f2, f3]}\nkeep: []\n", models, rec.Schema())
+	s := mustBuild(t, mem, "model: image.onnx\ninputs: {img: {column: img, shape: [3, 5, 7]}}\noutputs: {feat: [f0, f1, f2, f3]}\nkeep: []\n", rec.Schema())
 	if got := s.Schema().NumFields(); got != 4 {
 		t.Fatalf("schema %s", s.Schema())
 	}
@@ -380,7 +380,7 @@ func TestImageLongForm(t *testing.T) {
 		}
 	}
 	// Without the shape the open dimensions cannot be worked out.
-	_, err = stagetest.Build(t, nil, mem, "model", "model: image.onnx\ninputs: {img: img}", models, rec.Schema())
+	_, err = build(t, mem, "model: image.onnx\ninputs: {img: img}", rec.Schema())
 	if err == nil || !strings.Contains(err.Error(), "give the per-row shape") {
 		t.Fatalf("got %v", err)
 	}

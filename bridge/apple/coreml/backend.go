@@ -44,6 +44,9 @@ func init() {
 	bridge.Register(&backend{name: apple.BackendMPS, units: apple.CPUAndGPU})
 }
 
+// autoRank is each backend's place in `backends: [auto]`.
+var autoRank = map[string]int{apple.BackendANE: 10, apple.BackendMPS: 20}
+
 // Name returns "ane" or "mps".
 func (b *backend) Name() string { return b.name }
 
@@ -53,6 +56,10 @@ func (b *backend) Capabilities() bridge.Capabilities {
 		Formats:      append([]string(nil), formats...),
 		ElemTypes:    []bridge.ElemType{bridge.Float32, bridge.Float16, bridge.Int32},
 		StaticShapes: b.name == apple.BackendANE,
+		// auto tries ane, then mps, before cpu (ort.AutoRankCPU).
+		AutoRank:           autoRank[b.name],
+		Accelerator:        true,
+		DefaultConcurrency: 2,
 	}
 	if caps, err := apple.Probe(); err == nil {
 		for _, d := range caps.Devices() {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pipe-ml/pipe/bridge"
 	"github.com/pipe-ml/pipe/bridge/apple"
+	"github.com/pipe-ml/pipe/bridge/ort"
 )
 
 func TestRegistered(t *testing.T) {
@@ -78,5 +79,28 @@ func TestSplitONNXExtra(t *testing.T) {
 	// of its cache key; strict does not.
 	if want := []string{"dim.N=8", "dim.seq=128", "ep.MLComputeUnits=CPUOnly"}; !slices.Equal(key, want) {
 		t.Errorf("cache key options = %v, want %v", key, want)
+	}
+}
+
+// TestSelectionCapabilities checks what the executor selects by: auto tries
+// ane, then mps, then ONNX Runtime's cpu; both are accelerators that run
+// two calls at once by default.
+func TestSelectionCapabilities(t *testing.T) {
+	rank := map[string]int{}
+	for _, name := range []string{apple.BackendANE, apple.BackendMPS} {
+		b, err := bridge.Lookup(name)
+		if err != nil {
+			t.Fatalf("Lookup: %v", err)
+		}
+		caps := b.Capabilities()
+		if !caps.Accelerator || caps.DefaultConcurrency != 2 || caps.HostCores {
+			t.Errorf("%s: Accelerator %v, DefaultConcurrency %d, HostCores %v; want true, 2, false",
+				name, caps.Accelerator, caps.DefaultConcurrency, caps.HostCores)
+		}
+		rank[name] = caps.AutoRank
+	}
+	cpu := ort.CPUCapabilities().AutoRank
+	if !(0 < rank[apple.BackendANE] && rank[apple.BackendANE] < rank[apple.BackendMPS] && rank[apple.BackendMPS] < cpu) {
+		t.Errorf("auto ranks ane %d, mps %d, cpu %d; want 0 < ane < mps < cpu", rank[apple.BackendANE], rank[apple.BackendMPS], cpu)
 	}
 }

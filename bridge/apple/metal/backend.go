@@ -21,9 +21,14 @@ func init() { bridge.Register(&backend{}) }
 // Name returns "metal".
 func (b *backend) Name() string { return apple.BackendMetal }
 
-// Capabilities describes the backend: built-in kernels over float32.
+// Capabilities describes the backend: built-in kernels over float32. It
+// opens no model format and so has no place in `backends: [auto]`.
 func (b *backend) Capabilities() bridge.Capabilities {
-	c := bridge.Capabilities{ElemTypes: []bridge.ElemType{bridge.Float32}}
+	c := bridge.Capabilities{
+		ElemTypes:          []bridge.ElemType{bridge.Float32},
+		Accelerator:        true,
+		DefaultConcurrency: 2,
+	}
 	if caps, err := apple.Probe(); err == nil {
 		for _, d := range caps.Devices() {
 			if d.Kind == "gpu" {

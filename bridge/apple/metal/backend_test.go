@@ -79,3 +79,20 @@ func TestRegistered(t *testing.T) {
 		t.Errorf("Open = %v", err)
 	}
 }
+
+// TestSelectionCapabilities checks what the executor selects by: metal
+// opens no model format, so auto never tries it for a model stage, and it
+// is an accelerator that runs two calls at once by default.
+func TestSelectionCapabilities(t *testing.T) {
+	b, err := bridge.Lookup("metal")
+	if err != nil {
+		t.Fatalf("Lookup: %v", err)
+	}
+	caps := b.Capabilities()
+	if len(caps.Formats) != 0 || caps.AutoRank != 0 {
+		t.Errorf("Formats %v, AutoRank %d; want none, 0", caps.Formats, caps.AutoRank)
+	}
+	if !caps.Accelerator || caps.DefaultConcurrency != 2 || caps.HostCores {
+		t.Errorf("Accelerator %v, DefaultConcurrency %d, HostCores %v; want true, 2, false", caps.Accelerator, caps.DefaultConcurrency, caps.HostCores)
+	}
+}
