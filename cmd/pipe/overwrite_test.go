@@ -101,7 +101,18 @@ func TestOverwriteNeverDestroys(t *testing.T) {
 		seen := map[string]int{}
 		for i := range 10 {
 			when := fmt.Sprintf("seed %d kill %d", seed, i)
-			d := time.Duration(rng.Int64N(int64(h.clean)*5/4 + 1))
+			if i > 0 {
+				// Back to the old output (a kill after the switch left the
+				// new one), so that every kill stops an old -> new
+				// replacement; twice, so that the folder also holds
+				// earlier generations' leftovers.
+				for range 2 {
+					if code, stderr := h.run(out, r.oldEnv, "--overwrite"); code != 0 {
+						t.Fatalf("%s: back to old: exit %d\n%s", when, code, stderr)
+					}
+				}
+			}
+			d := time.Duration(rng.Int64N(int64(h.clean) + 1))
 			cmd, _ := h.command(out, r.newEnv, "--overwrite")
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
@@ -110,12 +121,6 @@ func TestOverwriteNeverDestroys(t *testing.T) {
 			_ = cmd.Process.Signal(syscall.SIGKILL)
 			_ = cmd.Wait()
 			seen[r.oldOrNew(t, out, when)]++
-			if i%3 == 2 {
-				// Back to the old output, replacing whatever is there.
-				if code, stderr := h.run(out, r.oldEnv, "--overwrite"); code != 0 {
-					t.Fatalf("%s: back to old: exit %d\n%s", when, code, stderr)
-				}
-			}
 		}
 		t.Logf("seed %d: after the kills the folder held %v", seed, seen)
 		if seen["old"] == 0 {
