@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -107,4 +108,35 @@ func runChild(t *testing.T, o childOptions, args ...string) child {
 		c.MaxRSS = maxRSSBytes(ru)
 	}
 	return c
+}
+
+// hostileCeiling is the peak resident memory a pipe child may reach on a
+// hostile input with default settings.
+const hostileCeiling = 1 << 30
+
+// checkNoCrash fails the test unless a child ended by itself, without a
+// panic or runtime crash on stderr (nor any of bad), and peaked under
+// hostileCeiling; it logs the exit status and the peak.
+func checkNoCrash(t *testing.T, c child, bad ...string) {
+	t.Helper()
+	if c.TimedOut {
+		t.Fatalf("timed out; stderr:\n%s", stderrTail(c.Stderr))
+	}
+	for _, b := range append([]string{"panic", "fatal error", "goroutine "}, bad...) {
+		if strings.Contains(c.Stderr, b) {
+			t.Errorf("stderr holds %q:\n%s", b, stderrTail(c.Stderr))
+		}
+	}
+	if c.MaxRSS <= 0 || c.MaxRSS > hostileCeiling {
+		t.Errorf("peak RSS %d MiB, want under %d MiB", c.MaxRSS>>20, hostileCeiling>>20)
+	}
+	t.Logf("exit %d, peak RSS %d MiB", c.Code, c.MaxRSS>>20)
+}
+
+// stderrTail is the end of a child's stderr, for messages.
+func stderrTail(s string) string {
+	if len(s) > 4000 {
+		return "..." + s[len(s)-4000:]
+	}
+	return s
 }

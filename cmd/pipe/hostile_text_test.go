@@ -17,42 +17,19 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 )
 
-// hostileCeiling is the peak resident memory a pipe child may reach on a
-// hostile text input with default settings.
-const hostileCeiling = 1 << 30
-
 // checkHostile asserts how a pipe child ended: its exit status, that
-// stderr holds every part of want, that it did not crash, and that its
-// peak memory stayed under hostileCeiling.
+// stderr holds every part of want, and [checkNoCrash].
 func checkHostile(t *testing.T, c child, code int, want ...string) {
 	t.Helper()
-	if c.TimedOut {
-		t.Fatalf("timed out; stderr:\n%s", c.Stderr)
-	}
-	if c.Code != code {
-		t.Errorf("exit %d, want %d; stderr:\n%s", c.Code, code, hostileTail(c.Stderr))
+	if c.Code != code && !c.TimedOut {
+		t.Errorf("exit %d, want %d; stderr:\n%s", c.Code, code, stderrTail(c.Stderr))
 	}
 	for _, w := range want {
 		if !strings.Contains(c.Stderr, w) {
-			t.Errorf("stderr does not name %q:\n%s", w, hostileTail(c.Stderr))
+			t.Errorf("stderr does not name %q:\n%s", w, stderrTail(c.Stderr))
 		}
 	}
-	for _, bad := range []string{"panic", "fatal error", "goroutine "} {
-		if strings.Contains(c.Stderr, bad) {
-			t.Errorf("stderr holds %q:\n%s", bad, hostileTail(c.Stderr))
-		}
-	}
-	if c.MaxRSS <= 0 || c.MaxRSS > hostileCeiling {
-		t.Errorf("peak RSS %d MiB, want under %d MiB", c.MaxRSS>>20, hostileCeiling>>20)
-	}
-	t.Logf("exit %d, peak RSS %d MiB", c.Code, c.MaxRSS>>20)
-}
-
-func hostileTail(s string) string {
-	if len(s) > 4000 {
-		return "..." + s[len(s)-4000:]
-	}
-	return s
+	checkNoCrash(t, c)
 }
 
 // hostileJob writes a job reading from source (a stage's YAML body after
@@ -207,7 +184,7 @@ func TestHostileText(t *testing.T) {
 		c := runChild(t, o, "inspect", "wide.jsonl")
 		checkHostile(t, c, 0)
 		if !strings.Contains(c.Stdout, "200001") {
-			t.Errorf("inspect does not count 200001 rows:\n%s", hostileTail(c.Stdout))
+			t.Errorf("inspect does not count 200001 rows:\n%s", stderrTail(c.Stdout))
 		}
 		job := hostileJob(t, dir, "jsonl_source\n    with: {paths: [wide.jsonl]}", "", "read")
 		checkHostile(t, runChild(t, o, "run", job), 0)

@@ -97,18 +97,7 @@ func runStoppedAfterFirstUnit(t *testing.T, dir string, swap func()) (int, strin
 	cmd.Env = append(os.Environ(), failpoint.EnvVar+"=commit/afterUnitRecord=stop")
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stderr, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var ws syscall.WaitStatus
-	if _, err := syscall.Wait4(cmd.Process.Pid, &ws, syscall.WUNTRACED, nil); err != nil {
-		t.Fatalf("wait4: %v", err)
-	}
-	if !ws.Stopped() {
-		// The child ended (and was reaped) without reaching the failpoint.
-		_ = cmd.Wait()
-		t.Fatalf("pipe ended before the first unit was recorded (status %v):\n%s", ws, stderr.String())
-	}
+	startStopped(t, cmd)
 	swap()
 	if err := cmd.Process.Signal(syscall.SIGCONT); err != nil {
 		t.Fatal(err)
