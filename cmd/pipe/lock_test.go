@@ -34,18 +34,22 @@ func TestOneWriterPerFolder(t *testing.T) {
 		go func() { done <- first.Wait() }()
 		time.Sleep(time.Duration(rng.Int64N(int64(h.clean)/2 + 1)))
 		code, stderr := h.run(out, nil)
-		var firstDone bool
+		firstDone := false
 		select {
 		case err := <-done:
 			firstDone = true
 			done <- err
 		default:
 		}
+		firstCode := 0
 		if err := <-done; err != nil {
-			t.Fatalf("%s: the first run failed: %v\n%s", when, err, firstErr)
+			firstCode = first.ProcessState.ExitCode()
 		}
+		// Whichever run takes the lock first writes; the other is refused
+		// with exit 2 naming it, or (started after the commit) has nothing
+		// to do and exits 0 quietly (-q).
 		switch {
-		case code == exitUsage:
+		case code == exitUsage && firstCode == 0:
 			refused++
 			if !strings.Contains(stderr, "is in use") || !strings.Contains(stderr, fmt.Sprintf("pid %d", first.Process.Pid)) {
 				t.Errorf("%s: the refusal does not name the holder:\n%s", when, stderr)
@@ -53,11 +57,14 @@ func TestOneWriterPerFolder(t *testing.T) {
 			if firstDone {
 				t.Errorf("%s: the second run was refused only after the first ended", when)
 			}
-		case code == 0:
-			// It started after the first had committed (-q keeps its
-			// "nothing to do" quiet); the output is checked below.
+		case firstCode == exitUsage && code == 0:
+			refused++
+			if !strings.Contains(firstErr.String(), "is in use") {
+				t.Errorf("%s: the first run's refusal does not say why:\n%s", when, firstErr)
+			}
+		case code == 0 && firstCode == 0:
 		default:
-			t.Fatalf("%s: second run: exit %d\n%s", when, code, stderr)
+			t.Fatalf("%s: exits %d (first) and %d (second), want one run to write and the other to be refused or find nothing to do\nfirst:\n%s\nsecond:\n%s", when, firstCode, code, firstErr, stderr)
 		}
 		h.checkInvariants(out, when)
 		if got := partHashes(t, out); !mapsEqual(got, h.golden) {
