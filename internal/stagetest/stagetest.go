@@ -35,6 +35,14 @@ func Mem(t testing.TB) *memory.CheckedAllocator {
 // t ends. Decoding and construction errors are returned joined.
 func Build(t testing.TB, reg *stages.Registry, mem memory.Allocator, typ, with, dir string, inputs ...*arrow.Schema) (stages.Stage, error) {
 	t.Helper()
+	return BuildEnv(t, reg, typ, with, &stages.Env{ID: "test", Inputs: inputs, Mem: mem, Log: slog.New(slog.DiscardHandler), JobDir: dir})
+}
+
+// BuildEnv is Build with the stage's whole [stages.Env] given, for stages
+// that take services or a rejecter; relative paths resolve against
+// env.JobDir.
+func BuildEnv(t testing.TB, reg *stages.Registry, typ, with string, env *stages.Env) (stages.Stage, error) {
+	t.Helper()
 	if reg == nil {
 		reg = stages.Default()
 	}
@@ -52,11 +60,11 @@ func Build(t testing.TB, reg *stages.Registry, mem memory.Allocator, typ, with, 
 			node = doc.Content[0]
 		}
 	}
-	conf, errs := e.Decode(node, dir)
+	conf, errs := e.Decode(node, env.JobDir)
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	s, err := e.Build(conf, &stages.Env{ID: "test", Inputs: inputs, Mem: mem, Log: slog.New(slog.DiscardHandler), JobDir: dir})
+	s, err := e.Build(conf, env)
 	if err != nil {
 		return nil, err
 	}

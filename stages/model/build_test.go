@@ -12,6 +12,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/pipe-ml/pipe/executor"
+	"github.com/pipe-ml/pipe/internal/stagetest"
 	"github.com/pipe-ml/pipe/stages"
 	"github.com/pipe-ml/pipe/stages/model"
 )
@@ -41,31 +42,12 @@ func buildEnv(t testing.TB, mem memory.Allocator, rej stages.Rejecter, services 
 		services = newServices(t, executor.Options{})
 		maps.Copy(services, given)
 	}
-	e, err := stages.Default().Lookup("model")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var node *yaml.Node
-	if with != "" {
-		var doc yaml.Node
-		if err := yaml.Unmarshal([]byte(with), &doc); err != nil {
-			return nil, err
-		}
-		if len(doc.Content) > 0 {
-			node = doc.Content[0]
-		}
-	}
-	conf, errs := e.Decode(node, models)
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
 	env := &stages.Env{ID: "test", Inputs: in, Mem: mem, Log: slog.New(slog.DiscardHandler), JobDir: models,
 		Reject: rej, Services: services}
-	s, err := e.Build(conf, env)
+	s, err := stagetest.BuildEnv(t, nil, "model", with, env)
 	if err != nil {
 		return nil, err
 	}
-	t.Cleanup(func() { _ = s.Close() })
 	return s.(*model.Stage), nil
 }
 
