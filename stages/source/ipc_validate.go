@@ -46,6 +46,8 @@ const (
 	codecZstd          = 1
 	typeTimestamp      = 10
 	typeUnion          = 14
+	typeBinaryView     = 23
+	typeUtf8View       = 24
 )
 
 // Slots (field indexes) of the flatbuffer tables read here, from Arrow's
@@ -95,6 +97,11 @@ type ipcLayout struct {
 
 	dicts     map[int64]int64 // decoded bytes of each dictionary id
 	dictBytes int64           // their sum
+
+	// views counts the schema's view-typed fields that are not
+	// dictionary-encoded: arrow-go reads one variadic buffer count per
+	// such array of a record batch, past the end of a shorter vector.
+	views int
 }
 
 // errIPC is a malformed-metadata error from the walk.
@@ -232,6 +239,7 @@ func (lay *ipcLayout) checkMessage(r io.ReaderAt, meta []byte, bodyStart, blockB
 		if err := w.schema(schema); err != nil {
 			return 0, err
 		}
+		lay.views = w.views
 	}
 	if blockBody >= 0 {
 		bodyLen = blockBody
@@ -270,6 +278,9 @@ func (lay *ipcLayout) checkMessage(r io.ReaderAt, meta []byte, bodyStart, blockB
 		return 0, err
 	}
 	if htype == msgRecordBatch {
+		if _, n, err := rb.vector(slotBatchVariadic, 8, "record batch variadic buffer counts"); err != nil || n < lay.views {
+			return 0, errIPC("record batch lists %d variadic buffer counts for the schema's %d view columns", n, lay.views)
+		}
 		lay.batchRows = append(lay.batchRows, rows)
 		lay.rows += rows
 		return bodyLen, nil
@@ -522,6 +533,7 @@ func scanIPCFile(r io.ReaderAt, size, maxBody int64) (*ipcLayout, error) {
 		if err := w.schema(schema); err != nil {
 			return nil, fmt.Errorf("footer: %w", err)
 		}
+		lay.views = w.views
 	}
 	if err := w.keyValues(ft, slotFooterMetadata); err != nil {
 		return nil, fmt.Errorf("footer metadata: %w", err)
@@ -706,6 +718,7 @@ const (
 // counting what it would build.
 type fbWalk struct {
 	buf      []byte
+	views    int // view-typed fields not dictionary-encoded
 	fields   int
 	kvs      int
 	strBytes int64
@@ -800,6 +813,9 @@ func (w *fbWalk) field(f fbTable, depth int) error {
 	tt, err := f.u8(slotFieldTypeType)
 	if err != nil {
 		return err
+	}
+	if (tt == typeBinaryView || tt == typeUtf8View) && !f.has(slotFieldDictionary) {
+		w.views++
 	}
 	if f.has(slotFieldType) {
 		typ, err := f.table(slotFieldType)
