@@ -5,7 +5,7 @@
 // Per-stage counters come from the runtime's [pipeline.StageStats], read
 // at scrape time by a [StageCollector]. Model stages report each completed
 // batch to a [BatchMetrics], which the job passes to them as the
-// [model.ObserverService] service; it turns the events into batch-size,
+// [pipeline.BuildOptions.Batches] observer; it turns the events into batch-size,
 // latency and queue-wait histograms and flush counters. The executor
 // registers its own pipe_backend_* metrics on the same registry.
 //

@@ -5,13 +5,13 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/pipe-ml/pipe/stages/model"
+	"github.com/pipe-ml/pipe/stages"
 )
 
 // BatchMetrics turns the batch events of model stages into metrics: batch
 // size, batch latency and queue wait histograms per stage, and flushes by
-// reason. It implements [model.BatchObserver]; pass it to the job as the
-// service [model.ObserverService].
+// reason. It implements [stages.BatchObserver]; pass it to the job
+// in [pipeline.BuildOptions.Batches].
 type BatchMetrics struct {
 	rows    *prometheus.HistogramVec // stage
 	latency *prometheus.HistogramVec // stage, backend
@@ -52,7 +52,7 @@ func NewBatchMetrics(reg prometheus.Registerer) (*BatchMetrics, error) {
 }
 
 // ObserveBatch records one completed model batch.
-func (m *BatchMetrics) ObserveBatch(stage string, ev model.BatchEvent) {
+func (m *BatchMetrics) ObserveBatch(stage string, ev stages.BatchEvent) {
 	m.rows.WithLabelValues(stage).Observe(float64(ev.Rows))
 	m.latency.WithLabelValues(stage, ev.Backend).Observe(ev.Latency.Seconds())
 	m.wait.WithLabelValues(stage).Observe(ev.Waited.Seconds())
@@ -74,4 +74,4 @@ func Register(reg prometheus.Registerer, cs ...prometheus.Collector) error {
 	return errors.Join(errs...)
 }
 
-var _ model.BatchObserver = (*BatchMetrics)(nil)
+var _ stages.BatchObserver = (*BatchMetrics)(nil)

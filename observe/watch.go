@@ -9,7 +9,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pipe-ml/pipe/pipeline"
-	"github.com/pipe-ml/pipe/stages/model"
 )
 
 // WatchOptions configure [NewWatch].
@@ -73,13 +72,10 @@ func (w *Watch) Addr() string {
 	return w.server.Addr()
 }
 
-// Options sets the registerer and the batch observer service on o.
+// Options sets the registerer and the batch observer on o.
 func (w *Watch) Options(o *pipeline.BuildOptions) {
 	o.Registerer = w.registry
-	if o.Services == nil {
-		o.Services = map[string]any{}
-	}
-	o.Services[model.ObserverService] = w.batches
+	o.Batches = w.batches
 }
 
 // Start registers the per-stage collector of the built pipeline p, starts

@@ -25,8 +25,9 @@ type BuildOptions struct {
 	Mem memory.Allocator
 	// Log receives the run's log lines; nil discards them.
 	Log *slog.Logger
-	// Services are handed to every stage in its Env.
-	Services map[string]any
+	// Batches is told about every batch a model stage completes (metrics,
+	// progress); nil: nobody watches.
+	Batches stages.BatchObserver
 	// MaxBytesInFlight bounds the bytes of batches queued between stages
 	// (0: the job's resources.max_bytes_in_flight, else
 	// DefaultMaxBytesInFlight).
@@ -39,8 +40,8 @@ type BuildOptions struct {
 	// nil: not polled. The binary passes the Apple bridge's reader.
 	Health func() (executor.HealthReading, error)
 	// Overwrite lets the run replace complete output whatever its
-	// fingerprint (pipe run --overwrite): sinks get the
-	// [stages.OverwriteService] and [Pipeline.CheckOutputs] never reports
+	// fingerprint (pipe run --overwrite): sinks get
+	// [stages.Env.Overwrite] and [Pipeline.CheckOutputs] never reports
 	// [ErrUpToDate].
 	Overwrite bool
 	// Shard selects the work units this process runs (pipe run --shard);
@@ -63,10 +64,11 @@ type Pipeline struct {
 	stopped  bool
 	ran      bool
 
-	overwrite bool  // BuildOptions.Overwrite
-	shard     Shard // BuildOptions.Shard
-	unitRows  int64 // resources.unit_rows
-	services  map[string]any
+	overwrite bool                 // BuildOptions.Overwrite
+	shard     Shard                // BuildOptions.Shard
+	unitRows  int64                // resources.unit_rows
+	batches   stages.BatchObserver // BuildOptions.Batches
+	pins      *stages.FilePins     // the files the stages read, for every unit and the fingerprint
 	reg       *stages.Registry
 	reportMu  sync.Mutex        // serialises collectReport across passes
 	plan      *unitPlan         // set by Run
@@ -100,6 +102,32 @@ type node struct {
 // schemas arriving on its inputs. All problems are reported at once in a
 // [*ValidationError]; on error no stage is left open.
 func Build(job *Job, opts BuildOptions) (*Pipeline, error) {
+	p := newPipeline(job, opts)
+	ps := &problems{file: job.File}
+	ps.list = append(ps.list, job.problems...)
+	nodes := checkGraph(job, p.reg, ps)
+	checkErrorPolicies(nodes, ps)
+	order := topoOrder(nodes, ps)
+	if opts.Shard.Count < 0 || opts.Shard.Index < 0 || opts.Shard.Index >= opts.Shard.count() {
+		ps.add(0, 0, "", "shard %d/%d: the index must be from 0 to the count minus one", opts.Shard.Index, opts.Shard.Count)
+	}
+	res := decodeResources(job, ps)
+	p.applyResources(res)
+	if needsExecutor(nodes) {
+		p.openExecutor(res, opts, ps)
+	}
+	p.buildStages(job, nodes, order, ps)
+	p.checkFolders(ps)
+	if err := ps.err(); err != nil {
+		p.closeStages(order)
+		return nil, err
+	}
+	p.warnUnread(order)
+	return p, nil
+}
+
+// newPipeline returns an empty pipeline with the options' defaults filled in.
+func newPipeline(job *Job, opts BuildOptions) *Pipeline {
 	reg := opts.Registry
 	if reg == nil {
 		reg = stages.Default()
@@ -112,16 +140,13 @@ func Build(job *Job, opts BuildOptions) (*Pipeline, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	ps := &problems{file: job.File}
-	ps.list = append(ps.list, job.problems...)
-	nodes := checkGraph(job, reg, ps)
-	checkErrorPolicies(nodes, ps)
-	order := topoOrder(nodes, ps)
+	return &Pipeline{job: job, mem: mem, log: log, budget: opts.MaxBytesInFlight, stop: make(chan struct{}),
+		overwrite: opts.Overwrite, shard: opts.Shard, reg: reg, batches: opts.Batches, pins: stages.NewFilePins()}
+}
 
-	p := &Pipeline{job: job, mem: mem, log: log, budget: opts.MaxBytesInFlight, stop: make(chan struct{}), overwrite: opts.Overwrite, shard: opts.Shard}
-	if opts.Shard.Count < 0 || opts.Shard.Index < 0 || opts.Shard.Index >= opts.Shard.count() {
-		ps.add(0, 0, "", "shard %d/%d: the index must be from 0 to the count minus one", opts.Shard.Index, opts.Shard.Count)
-	}
+// decodeResources decodes the job's `resources:` block (PIPE_* overrides
+// already merged), adding its problems to ps.
+func decodeResources(job *Job, ps *problems) Resources {
 	var res Resources
 	for _, err := range stages.DecodeNode(job.resourcesNode, &res, "resources", job.Dir) {
 		var fe *stages.FieldError
@@ -131,6 +156,11 @@ func Build(job *Job, opts BuildOptions) (*Pipeline, error) {
 			ps.add(0, 0, "", "resources: %v", err)
 		}
 	}
+	return res
+}
+
+// applyResources sets the run's limits from res, defaults where unset.
+func (p *Pipeline) applyResources(res Resources) {
 	if p.budget <= 0 {
 		p.budget = int64(res.MaxBytesInFlight)
 	}
@@ -145,48 +175,37 @@ func Build(job *Job, opts BuildOptions) (*Pipeline, error) {
 	if p.unitRows <= 0 {
 		p.unitRows = DefaultUnitRows
 	}
-	services := map[string]any{}
-	for k, v := range opts.Services {
-		services[k] = v
+}
+
+// openExecutor creates the job's executor from its resources.
+func (p *Pipeline) openExecutor(res Resources, opts BuildOptions, ps *problems) {
+	ex, err := executor.New(executor.Options{
+		MemoryBudget:     int64(res.MemoryBudget),
+		MaxConcurrency:   res.MaxConcurrency,
+		ModelMemory:      int64(res.ModelMemory),
+		AdmissionTimeout: res.AdmissionTimeout.D(),
+		Registerer:       opts.Registerer,
+		Health:           opts.Health,
+		Log:              p.log,
+	})
+	if err != nil {
+		ps.add(0, 0, "", "resources: %v", err)
+		return
 	}
-	if opts.Overwrite {
-		services[stages.OverwriteService] = true
-	}
-	if _, given := services[executor.ServiceKey]; !given && needsExecutor(nodes) {
-		ex, err := executor.New(executor.Options{
-			MemoryBudget:     int64(res.MemoryBudget),
-			MaxConcurrency:   res.MaxConcurrency,
-			ModelMemory:      int64(res.ModelMemory),
-			AdmissionTimeout: res.AdmissionTimeout.D(),
-			Registerer:       opts.Registerer,
-			Health:           opts.Health,
-			Log:              log,
-		})
-		if err != nil {
-			ps.add(0, 0, "", "resources: %v", err)
-		} else {
-			p.exec = ex
-			services[executor.ServiceKey] = ex
-		}
-	}
-	addFilePins(services)
-	p.services = services
-	p.reg = reg
+	p.exec = ex
+}
+
+// buildStages decodes every config (even of stages that cannot be built,
+// so that all problems are reported at once) and builds the stages in
+// topological order, skipping those downstream of a failure.
+func (p *Pipeline) buildStages(job *Job, nodes, order []*node, ps *problems) {
 	failed := map[*node]bool{}
 	for _, n := range nodes {
 		if n.entry == nil {
 			failed[n] = true
-		}
-	}
-	// Decode every config, even of stages that cannot be built, so that all
-	// problems are reported at once.
-	confs := map[*node]any{}
-	for _, n := range nodes {
-		if n.entry == nil {
 			continue
 		}
 		if conf, ok := decodeNode(n, job, ps); ok {
-			confs[n] = conf
 			n.conf = conf
 		} else {
 			failed[n] = true
@@ -195,15 +214,13 @@ func Build(job *Job, opts BuildOptions) (*Pipeline, error) {
 	for _, n := range order {
 		skip := failed[n]
 		for _, in := range n.inputs {
-			if failed[in] {
-				skip = true
-			}
+			skip = skip || failed[in]
 		}
 		if skip {
 			failed[n] = true
 			continue
 		}
-		if err := p.buildNode(n, confs[n], ps); err != nil {
+		if err := p.buildNode(n, n.conf, ps); err != nil {
 			failed[n] = true
 		} else if err := p.newErrorPolicy(n); err != nil {
 			ps.add(n.def.node.Line, n.def.node.Column, n.def.ID, "%v", err)
@@ -214,6 +231,10 @@ func Build(job *Job, opts BuildOptions) (*Pipeline, error) {
 	for i, n := range order {
 		n.idx = i
 	}
+}
+
+// checkFolders reports sinks and dead-letter outputs sharing a folder.
+func (p *Pipeline) checkFolders(ps *problems) {
 	seen := map[string]string{}
 	for _, d := range p.fileDirs() {
 		if prev, dup := seen[d.dir]; dup {
@@ -221,28 +242,31 @@ func Build(job *Job, opts BuildOptions) (*Pipeline, error) {
 		}
 		seen[d.dir] = d.id()
 	}
-	if err := ps.err(); err != nil {
-		for _, n := range order {
-			if n.stage != nil {
-				_ = n.stage.Close()
-			}
-			if n.dlq != nil {
-				_ = n.dlq.Close()
-			}
+}
+
+// closeStages closes what a failed Build opened.
+func (p *Pipeline) closeStages(order []*node) {
+	for _, n := range order {
+		if n.stage != nil {
+			_ = n.stage.Close()
 		}
-		if p.exec != nil {
-			_ = p.exec.Close()
+		if n.dlq != nil {
+			_ = n.dlq.Close()
 		}
-		return nil, err
 	}
-	p.nodes = order
+	if p.exec != nil {
+		_ = p.exec.Close()
+	}
+}
+
+// warnUnread warns about stages whose output nothing reads.
+func (p *Pipeline) warnUnread(order []*node) {
 	for _, n := range order {
 		if n.entry.Kind != stages.KindSink && len(n.consumers) == 0 {
-			p.warnings = append(p.warnings, Problem{File: job.File, Line: n.def.node.Line, Col: n.def.node.Column,
+			p.warnings = append(p.warnings, Problem{File: p.job.File, Line: n.def.node.Line, Col: n.def.node.Column,
 				Stage: n.def.ID, Msg: "output is not read by any stage"})
 		}
 	}
-	return p, nil
 }
 
 // checkGraph resolves types and inputs and checks ids and arity.
@@ -438,7 +462,8 @@ func decodeNode(n *node, job *Job, ps *problems) (any, bool) {
 }
 
 // stageEnv returns the Env of n's constructor: the schemas of its inputs'
-// stages in place, the job's allocator, logger and services.
+// stages in place, the job's allocator, logger, pins and, for types that
+// need it, executor.
 func (p *Pipeline) stageEnv(n *node) *stages.Env {
 	inputs := make([]*arrow.Schema, len(n.inputs))
 	inputIDs := make([]string, len(n.inputs))
@@ -446,15 +471,21 @@ func (p *Pipeline) stageEnv(n *node) *stages.Env {
 		inputs[i] = in.schema
 		inputIDs[i] = in.def.ID
 	}
-	return &stages.Env{
-		ID:       n.def.ID,
-		Inputs:   inputs,
-		InputIDs: inputIDs,
-		Mem:      p.mem,
-		Log:      p.log.With("stage", n.def.ID),
-		JobDir:   p.job.Dir,
-		Services: p.services,
+	env := &stages.Env{
+		ID:        n.def.ID,
+		Inputs:    inputs,
+		InputIDs:  inputIDs,
+		Mem:       p.mem,
+		Log:       p.log.With("stage", n.def.ID),
+		JobDir:    p.job.Dir,
+		Batches:   p.batches,
+		Files:     p.pins,
+		Overwrite: p.overwrite,
 	}
+	if n.entry != nil && n.entry.NeedsExecutor {
+		env.Executor = p.exec
+	}
+	return env
 }
 
 // buildNode constructs the stage from its decoded config.
@@ -525,10 +556,10 @@ func (p *Pipeline) Close() error {
 	return errors.Join(errs...)
 }
 
-// needsExecutor reports whether any stage runs models.
+// needsExecutor reports whether any stage's type runs models.
 func needsExecutor(nodes []*node) bool {
 	for _, n := range nodes {
-		if n.def.Type == "model" {
+		if n.entry != nil && n.entry.NeedsExecutor {
 			return true
 		}
 	}

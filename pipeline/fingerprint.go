@@ -45,18 +45,9 @@ const fingerprintVersion = "pipe-fingerprint-v2"
 // pipeline; it is written into every sink's manifest and compared on rerun.
 func (p *Pipeline) Fingerprint() string {
 	p.fpOnce.Do(func() {
-		pins, _ := p.services[stages.FilesService].(*stages.FilePins)
-		p.fp = fingerprint(p.job, p.nodes, p.unitRows, pins)
+		p.fp = fingerprint(p.job, p.nodes, p.unitRows, p.pins)
 	})
 	return p.fp
-}
-
-// addFilePins gives the stages of a job the [stages.FilePins] the
-// fingerprint reads, unless the caller's services hold one.
-func addFilePins(services map[string]any) {
-	if _, ok := services[stages.FilesService].(*stages.FilePins); !ok {
-		services[stages.FilesService] = stages.NewFilePins()
-	}
 }
 
 func fingerprint(job *Job, nodes []*node, unitRows int64, pins *stages.FilePins) string {

@@ -78,6 +78,10 @@ type LoadOptions struct {
 	Env func(string) (string, bool)
 	// Set holds overrides "ID.KEY=VALUE" (KEY may be dotted: batch.max_rows).
 	Set []string
+	// Registry holds the stage types whose PIPE_* variables apply
+	// ([stages.Type.EnvVars]); nil means stages.Default(). Pass the one
+	// given to [Build].
+	Registry *stages.Registry
 }
 
 var idPattern = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
@@ -123,7 +127,11 @@ func Load(data []byte, name, dir string, opts LoadOptions) (*Job, error) {
 	interpolate(root, lookup, ps)
 	job := &Job{File: name, Dir: dir, Source: data}
 	defaults := decodeJob(root, job, ps)
-	applyLayers(job, defaults, lookup, ps)
+	reg := opts.Registry
+	if reg == nil {
+		reg = stages.Default()
+	}
+	applyLayers(job, reg, defaults, lookup, ps)
 	for _, s := range opts.Set {
 		if err := applySet(job, s); err != nil {
 			ps.add(0, 0, "", "--set %s: %v", s, err)

@@ -120,7 +120,7 @@ func (p *Pipeline) buildDeadLetter(n *node, prefix string) (stages.Sink, error) 
 		return nil, fmt.Errorf("dead_letter: %w", errors.Join(errs...))
 	}
 	env := &stages.Env{ID: n.def.ID + ".dead_letter", Inputs: []*arrow.Schema{n.policy.schema}, Mem: p.mem,
-		Log: p.log.With("stage", n.def.ID, "output", "dead_letter"), JobDir: p.job.Dir, Services: p.services, PartPrefix: prefix}
+		Log: p.log.With("stage", n.def.ID, "output", "dead_letter"), JobDir: p.job.Dir, Files: p.pins, Overwrite: p.overwrite, PartPrefix: prefix}
 	st, err := buildSafely(e, conf, env)
 	if err != nil {
 		return nil, fmt.Errorf("dead_letter: %w", err)

@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"fmt"
-
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -27,21 +26,15 @@ const (
 	OriginSet     = "--set"
 )
 
-// envOverrides are the PIPE_* variables that override a job. Those with a
-// stage type apply to every stage of that type; the others to resources.
-var envOverrides = []struct {
-	Var, Type, Key, Doc string
-}{
-	{"PIPE_BACKENDS", "model", "backends", "backend preference of every model stage (comma-separated or a YAML list)"},
-	{"PIPE_THREADS", "model", "threads", "threads per model call"},
-	{"PIPE_INSTANCES", "model", "instances", "batches run at once per model stage"},
-	{"PIPE_BATCH_MAX_ROWS", "model", "batch.max_rows", "largest batch of every model stage"},
-	{"PIPE_BATCH_MAX_DELAY", "model", "batch.max_delay", "longest wait for a batch to fill"},
-	{"PIPE_MEMORY_BUDGET", "", "memory_budget", "resources.memory_budget"},
-	{"PIPE_MAX_BYTES_IN_FLIGHT", "", "max_bytes_in_flight", "resources.max_bytes_in_flight"},
-	{"PIPE_MODEL_MEMORY", "", "model_memory", "resources.model_memory"},
-	{"PIPE_UNIT_ROWS", "", "unit_rows", "resources.unit_rows: rows per work unit"},
-	{"PIPE_MEMORY_LIMIT", "", "memory_limit", "resources.memory_limit: soft limit of the heap"},
+// resourceVars are the PIPE_* variables that override the job's
+// `resources:` block. Those overriding stage settings are declared by the
+// stage types ([stages.Type.EnvVars]).
+var resourceVars = []stages.EnvVar{
+	{Name: "PIPE_MEMORY_BUDGET", Key: "memory_budget", Doc: "resources.memory_budget"},
+	{Name: "PIPE_MAX_BYTES_IN_FLIGHT", Key: "max_bytes_in_flight", Doc: "resources.max_bytes_in_flight"},
+	{Name: "PIPE_MODEL_MEMORY", Key: "model_memory", Doc: "resources.model_memory"},
+	{Name: "PIPE_UNIT_ROWS", Key: "unit_rows", Doc: "resources.unit_rows: rows per work unit"},
+	{Name: "PIPE_MEMORY_LIMIT", Key: "memory_limit", Doc: "resources.memory_limit: soft limit of the heap"},
 }
 
 // envValue parses an override's text as YAML; a comma list becomes a list.
@@ -135,8 +128,8 @@ func setKey(m *yaml.Node, key string, value *yaml.Node, line, col int) error {
 // applyLayers merges the job's defaults and the PIPE_* variables into
 // every stage, recording where each setting came from. The precedence, low
 // to high: built-in defaults, the job's `defaults:` block, the stage's own
-// `with:`, PIPE_* variables, --set.
-func applyLayers(job *Job, defaults map[string]*yaml.Node, lookup func(string) (string, bool), ps *problems) {
+// `with:`, PIPE_* variables (those the stage's type declares in reg), --set.
+func applyLayers(job *Job, reg *stages.Registry, defaults map[string]*yaml.Node, lookup func(string) (string, bool), ps *problems) {
 	for _, s := range job.Stages {
 		s.origins = map[string]string{}
 		if s.With != nil {
@@ -144,36 +137,14 @@ func applyLayers(job *Job, defaults map[string]*yaml.Node, lookup func(string) (
 			delete(s.origins, "")
 		}
 		if def, ok := defaults[s.Type]; ok {
-			if s.With == nil {
-				s.With = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: s.node.Line, Column: s.node.Column}
-			}
-			mergeDefaults(s.With, def, "", fmt.Sprintf("job defaults (%s:%d)", job.File, def.Line), s.origins)
+			mergeDefaults(s.with(), def, "", fmt.Sprintf("job defaults (%s:%d)", job.File, def.Line), s.origins)
 		}
-		for _, e := range envOverrides {
-			if e.Type == "" || e.Type != s.Type {
-				continue
-			}
-			v, ok := lookup(e.Var)
-			if !ok || v == "" {
-				continue
-			}
-			if s.With == nil {
-				s.With = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: s.node.Line, Column: s.node.Column}
-			}
-			val := envValue(v)
-			setPos(val, s.node.Line, s.node.Column)
-			if err := setKey(s.With, e.Key, val, s.node.Line, s.node.Column); err != nil {
-				ps.add(s.node.Line, s.node.Column, s.ID, "%s: %v", e.Var, err)
-				continue
-			}
-			markOrigins(val, e.Key, "env "+e.Var, s.origins)
+		if e, err := reg.Lookup(s.Type); err == nil {
+			applyStageVars(s, e.EnvVars, lookup, ps)
 		}
 	}
-	for _, e := range envOverrides {
-		if e.Type != "" {
-			continue
-		}
-		v, ok := lookup(e.Var)
+	for _, e := range resourceVars {
+		v, ok := lookup(e.Name)
 		if !ok || v == "" {
 			continue
 		}
@@ -183,9 +154,34 @@ func applyLayers(job *Job, defaults map[string]*yaml.Node, lookup func(string) (
 		val := envValue(v)
 		setPos(val, 1, 1)
 		if err := setKey(job.resourcesNode, e.Key, val, 1, 1); err != nil {
-			ps.add(0, 0, "", "%s: %v", e.Var, err)
+			ps.add(0, 0, "", "%s: %v", e.Name, err)
 		}
 	}
+}
+
+// applyStageVars sets the keys of s that the variables in vars override.
+func applyStageVars(s *StageDef, vars []stages.EnvVar, lookup func(string) (string, bool), ps *problems) {
+	for _, e := range vars {
+		v, ok := lookup(e.Name)
+		if !ok || v == "" {
+			continue
+		}
+		val := envValue(v)
+		setPos(val, s.node.Line, s.node.Column)
+		if err := setKey(s.with(), e.Key, val, s.node.Line, s.node.Column); err != nil {
+			ps.add(s.node.Line, s.node.Column, s.ID, "%s: %v", e.Name, err)
+			continue
+		}
+		markOrigins(val, e.Key, "env "+e.Name, s.origins)
+	}
+}
+
+// with returns the stage's `with:` block, creating an empty one.
+func (s *StageDef) with() *yaml.Node {
+	if s.With == nil {
+		s.With = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: s.node.Line, Column: s.node.Column}
+	}
+	return s.With
 }
 
 // Setting is one effective setting of a stage, for `pipe validate --explain`.

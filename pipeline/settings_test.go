@@ -45,11 +45,23 @@ func settingsRegistry() *stages.Registry {
 		New: func(c fakeModelConf, env *stages.Env) (stages.Stage, error) {
 			return &passThrough{schema: env.Input()}, nil
 		},
+		// The variables the real model stage declares (stages/all is
+		// imported by example_test.go).
+		EnvVars: realModel().EnvVars,
 	})
 	if err != nil {
 		panic(err)
 	}
 	return r
+}
+
+// realModel returns the registered model stage type.
+func realModel() *stages.Entry {
+	e, err := stages.Default().Lookup("model")
+	if err != nil {
+		panic(err)
+	}
+	return e
 }
 
 const layeredJob = `version: 1
@@ -98,11 +110,12 @@ func TestSettingsPrecedence(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			job, err := pipeline.Load([]byte(layeredJob), "job.yaml", t.TempDir(), pipeline.LoadOptions{Env: envMap(tc.env), Set: tc.set})
+			reg := settingsRegistry()
+			job, err := pipeline.Load([]byte(layeredJob), "job.yaml", t.TempDir(), pipeline.LoadOptions{Env: envMap(tc.env), Set: tc.set, Registry: reg})
 			if err != nil {
 				t.Fatal(err)
 			}
-			p, err := pipeline.Build(job, pipeline.BuildOptions{Registry: settingsRegistry(), Mem: stagetest.Mem(t)})
+			p, err := pipeline.Build(job, pipeline.BuildOptions{Registry: reg, Mem: stagetest.Mem(t)})
 			if err != nil {
 				t.Fatal(err)
 			}

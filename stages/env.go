@@ -6,6 +6,8 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/pipe-ml/pipe/executor"
 )
 
 // Env is what a stage constructor receives besides its config.
@@ -25,9 +27,20 @@ type Env struct {
 	// JobDir is the folder of the job file; [Path] fields in the config are
 	// already resolved against it.
 	JobDir string
-	// Services gives access to job-wide services (the executor, metrics)
-	// by name; nil when the runtime offers none.
-	Services map[string]any
+	// Executor runs the job's model calls: placement on backends, shared
+	// sessions, admission against the memory budget, retries. The runtime
+	// provides one to stage types that set [Type.NeedsExecutor]; nil
+	// otherwise.
+	Executor *executor.Executor
+	// Batches is told about every model batch the stage completes; nil
+	// when nobody watches (see [BatchObserver]).
+	Batches BatchObserver
+	// Files pins the content of the files the stage reads at build time
+	// (models, matrices); nil pins nothing (see [FilePins]).
+	Files *FilePins
+	// Overwrite lets sinks replace the output already in their folder, as
+	// their own overwrite setting does (`pipe run --overwrite`).
+	Overwrite bool
 	// Reject receives rows the stage could not process when its on_error
 	// is skip or dead_letter; nil when on_error is fail (return the error).
 	Reject Rejecter

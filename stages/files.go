@@ -7,10 +7,6 @@ import (
 	"github.com/pipe-ml/pipe/internal/contentsum"
 )
 
-// FilesService is the [Env.Services] key of the job's [*FilePins]. The
-// runtime always provides one.
-const FilesService = "pipe.files"
-
 // FilePin is the content a file (or folder) stands for during a run.
 type FilePin struct {
 	SHA256 string // hex SHA-256 of the content (internal/contentsum)
@@ -35,15 +31,6 @@ type FilePins struct {
 
 // NewFilePins returns an empty set of pins.
 func NewFilePins() *FilePins { return &FilePins{pins: map[string]FilePin{}} }
-
-// PinsOf returns the job's pins from env, or nil when the runtime gave none.
-func PinsOf(env *Env) *FilePins {
-	if env == nil {
-		return nil
-	}
-	f, _ := env.Services[FilesService].(*FilePins)
-	return f
-}
 
 // Pin returns the pin of path, hashing the file on its first use.
 func (f *FilePins) Pin(path string) (FilePin, error) {

@@ -22,11 +22,6 @@ const (
 	StagingDir = "_pipe_staging"
 )
 
-// OverwriteService is the [Env.Services] key whose value true lets sinks
-// replace the output already in their folder, as their own overwrite
-// setting does (`pipe run --overwrite`).
-const OverwriteService = "pipe.overwrite"
-
 // OutputFile is one file a sink committed.
 type OutputFile struct {
 	// Path is the file's final path.
@@ -50,7 +45,7 @@ type FileLister interface {
 	OutputFiles() []OutputFile
 	// ReplacesOutput reports whether the sink may replace the complete
 	// output of an earlier run found in its folder (its overwrite setting,
-	// or [OverwriteService]).
+	// or [Env.Overwrite]).
 	ReplacesOutput() bool
 }
 

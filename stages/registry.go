@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
+	"strings"
 	"sync"
 
 	"go.yaml.in/yaml/v3"
@@ -37,6 +38,25 @@ type Type[C any] struct {
 	// on_error: skip or dead_letter on them. Transforms need not set it:
 	// the runtime isolates their rows itself.
 	RejectsRows bool
+	// NeedsExecutor is set by stage types that run models: the runtime
+	// creates the job's executor when one of its stages needs it and
+	// passes it in [Env.Executor] (nil for other types).
+	NeedsExecutor bool
+	// EnvVars are the PIPE_* variables that override a key of every stage
+	// of this type in a job (PIPE_BACKENDS sets each model stage's
+	// `backends`); `pipe docs` and `pipe validate --explain` list them.
+	EnvVars []EnvVar
+}
+
+// EnvVar is an environment variable that overrides one config key of
+// every stage of a type.
+type EnvVar struct {
+	// Name is the variable, PIPE_ and upper case.
+	Name string
+	// Key is the dotted config key it sets, as in `with:` ("batch.max_rows").
+	Key string
+	// Doc says what it sets.
+	Doc string
 }
 
 // Entry is a registered stage type with its config type erased.
@@ -48,6 +68,10 @@ type Entry struct {
 	MinInputs, MaxInputs int
 	// RejectsRows: the stage accepts on_error skip and dead_letter.
 	RejectsRows bool
+	// NeedsExecutor: the stage runs models through [Env.Executor].
+	NeedsExecutor bool
+	// EnvVars: the PIPE_* variables overriding the type's keys.
+	EnvVars []EnvVar
 
 	confType reflect.Type
 	defaults func() any
@@ -140,13 +164,15 @@ func Register[C any](r *Registry, t Type[C]) error {
 	}
 	defaults := t.Defaults
 	e := &Entry{
-		Name:        t.Name,
-		Kind:        t.Kind,
-		Spec:        t.Spec,
-		confType:    ct,
-		MinInputs:   t.MinInputs,
-		RejectsRows: t.RejectsRows || t.Kind == KindTransform,
-		MaxInputs:   t.MaxInputs,
+		Name:          t.Name,
+		Kind:          t.Kind,
+		Spec:          t.Spec,
+		confType:      ct,
+		MinInputs:     t.MinInputs,
+		RejectsRows:   t.RejectsRows || t.Kind == KindTransform,
+		MaxInputs:     t.MaxInputs,
+		NeedsExecutor: t.NeedsExecutor,
+		EnvVars:       t.EnvVars,
 		defaults: func() any {
 			c := new(C)
 			if defaults != nil {
@@ -174,6 +200,9 @@ func Register[C any](r *Registry, t Type[C]) error {
 		return fmt.Errorf("stages: register %q: %w", t.Name, err)
 	}
 	e.Spec.Fields = fields
+	if err := checkEnvVars(t.EnvVars, fields); err != nil {
+		return fmt.Errorf("stages: register %q: %w", t.Name, err)
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, dup := r.entries[t.Name]; dup {
@@ -268,4 +297,29 @@ func RegisterEntry(r *Registry, e *Entry) error {
 	}
 	r.entries[e.Name] = e
 	return nil
+}
+
+// checkEnvVars checks that each variable is named PIPE_* and sets a key
+// of the config.
+func checkEnvVars(vars []EnvVar, fields []Field) error {
+	for _, v := range vars {
+		if !strings.HasPrefix(v.Name, "PIPE_") || strings.ToUpper(v.Name) != v.Name {
+			return fmt.Errorf("variable %q: must be PIPE_ and upper case", v.Name)
+		}
+		if !hasKey(fields, strings.Split(v.Key, ".")) {
+			return fmt.Errorf("variable %s: no config key %q", v.Name, v.Key)
+		}
+	}
+	return nil
+}
+
+// hasKey reports whether the dotted path names a field.
+func hasKey(fields []Field, path []string) bool {
+	for _, f := range fields {
+		if f.Name != path[0] {
+			continue
+		}
+		return len(path) == 1 || hasKey(f.Fields, path[1:])
+	}
+	return false
 }

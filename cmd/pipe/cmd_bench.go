@@ -282,7 +282,7 @@ func (b *bench) measure(ctx context.Context, c sweep.Combination, warmup, repeat
 	obs := &latencies{}
 	env := &stages.Env{ID: b.id, Inputs: []*arrow.Schema{b.schema}, InputIDs: []string{"input"}, Mem: b.mem,
 		Log: b.log.With("stage", b.id), JobDir: b.dir,
-		Services: map[string]any{executor.ServiceKey: ex, model.ObserverService: obs}}
+		Executor: ex, Batches: obs}
 	st, err := b.entry.Build(&conf, env)
 	if err != nil {
 		return sweep.Result{Combination: c, Error: firstLine(err.Error())}
@@ -353,7 +353,7 @@ type latencies struct {
 	d  []time.Duration
 }
 
-func (l *latencies) ObserveBatch(_ string, ev model.BatchEvent) {
+func (l *latencies) ObserveBatch(_ string, ev stages.BatchEvent) {
 	l.mu.Lock()
 	l.d = append(l.d, ev.Latency)
 	l.mu.Unlock()

@@ -39,7 +39,7 @@ func Build(t testing.TB, reg *stages.Registry, mem memory.Allocator, typ, with, 
 }
 
 // BuildEnv is Build with the stage's whole [stages.Env] given, for stages
-// that take services or a rejecter; relative paths resolve against
+// that take an executor, observer or rejecter; relative paths resolve against
 // env.JobDir.
 func BuildEnv(t testing.TB, reg *stages.Registry, typ, with string, env *stages.Env) (stages.Stage, error) {
 	t.Helper()

@@ -18,12 +18,12 @@ import (
 	"github.com/pipe-ml/pipe/stages/model"
 )
 
-// budgetExecutor returns services holding an executor whose memory budget
+// budgetExecutor returns an executor whose memory budget
 // is budget bytes; it is closed when t ends (after the stages built with
 // it, whose cleanups run first).
-func budgetExecutor(t *testing.T, budget int64) map[string]any {
+func budgetExecutor(t *testing.T, budget int64) *executor.Executor {
 	t.Helper()
-	return newServices(t, executor.Options{MemoryBudget: budget, HealthInterval: -1, CanaryBackend: "none"})
+	return newExecutor(t, executor.Options{MemoryBudget: budget, HealthInterval: -1, CanaryBackend: "none"})
 }
 
 // mlpRows is one row of mlp.onnx in model tensors: x [32] and probs [8]
@@ -38,9 +38,9 @@ func TestBudgetSplitsBatches(t *testing.T) {
 	mem := stagetest.Mem(t)
 	const fit = 50
 	// share = budget / (instances 2 + 1) = 50 rows of 160 bytes.
-	services := budgetExecutor(t, 3*fit*mlpRows)
+	ex := budgetExecutor(t, 3*fit*mlpRows)
 	in := vectors(memory.DefaultAllocator, "x", 0, 1, 32, 1).Schema()
-	s := buildRejecting(t, mem, nil, services, `
+	s := buildRejecting(t, mem, nil, ex, `
 model: mlp.onnx
 backends: [cpu]
 inputs: {x: x}
@@ -190,9 +190,9 @@ func TestBudgetMeasuresOpenOutputs(t *testing.T) {
 	// A row: x 16 + y 16 declared, z 256 measured = 288 bytes, and reps
 	// 16 bytes a call; 20 rows fit.
 	const fit = 20
-	services := budgetExecutor(t, 2*(fit*288+16))
+	ex := budgetExecutor(t, 2*(fit*288+16))
 	in := vectors(memory.DefaultAllocator, "x", 0, 1, 4, 1).Schema()
-	s := buildRejecting(t, mem, nil, services, openWith(path, "{max_rows: 1000, max_delay: 1s}"), in)
+	s := buildRejecting(t, mem, nil, ex, openWith(path, "{max_rows: 1000, max_delay: 1s}"), in)
 	if note, _ := s.Estimate(); !strings.Contains(note, "does not size output z") {
 		t.Errorf("estimate %q does not name the open output z", note)
 	}
@@ -243,9 +243,9 @@ func TestBudgetOpenOutputTooLarge(t *testing.T) {
 	needORT(t)
 	mem := stagetest.Mem(t)
 	path := openOutputModel(t)
-	services := budgetExecutor(t, 2*100) // share 100: x and y fit, z does not
+	ex := budgetExecutor(t, 2*100) // share 100: x and y fit, z does not
 	in := vectors(memory.DefaultAllocator, "x", 0, 1, 4, 1).Schema()
-	s := buildRejecting(t, mem, nil, services, openWith(path, "{max_rows: 512}"), in)
+	s := buildRejecting(t, mem, nil, ex, openWith(path, "{max_rows: 512}"), in)
 	out, err := runStage(t, s, vectors(mem, "x", 0, 10, 4, 3))
 	stagetest.Release(out)
 	var be *model.BudgetError

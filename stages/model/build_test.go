@@ -3,7 +3,6 @@ package model_test
 import (
 	"errors"
 	"log/slog"
-	"maps"
 	"strings"
 	"testing"
 
@@ -17,33 +16,30 @@ import (
 	"github.com/pipe-ml/pipe/stages/model"
 )
 
-// newServices returns services holding a new executor built with opts, as
-// pipeline.Build offers one to a job's stages; it is closed when t ends,
-// after the stages built with it (built later, their cleanups run first).
-func newServices(t testing.TB, opts executor.Options) map[string]any {
+// newExecutor returns a new executor built with opts, as pipeline.Build
+// gives one to a job's model stages; it is closed when t ends, after the
+// stages built with it (built later, their cleanups run first).
+func newExecutor(t testing.TB, opts executor.Options) *executor.Executor {
 	t.Helper()
 	ex, err := executor.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = ex.Close() })
-	return map[string]any{executor.ServiceKey: ex}
+	return ex
 }
 
 // buildEnv builds a model stage from a YAML `with:` body (paths relative
-// to models) with env carrying mem, rej (nil: on_error fail) and services.
-// The stage runs through the executor in services, or, when services holds
-// none, through a new executor with default options. Decoding and
+// to models) with env carrying mem, rej (nil: on_error fail) and ex (nil:
+// a new executor with default options). Decoding and
 // construction errors are returned; the stage is closed when t ends.
-func buildEnv(t testing.TB, mem memory.Allocator, rej stages.Rejecter, services map[string]any, with string, in ...*arrow.Schema) (*model.Stage, error) {
+func buildEnv(t testing.TB, mem memory.Allocator, rej stages.Rejecter, ex *executor.Executor, with string, in ...*arrow.Schema) (*model.Stage, error) {
 	t.Helper()
-	if _, ok := services[executor.ServiceKey]; !ok {
-		given := services
-		services = newServices(t, executor.Options{})
-		maps.Copy(services, given)
+	if ex == nil {
+		ex = newExecutor(t, executor.Options{})
 	}
 	env := &stages.Env{ID: "test", Inputs: in, Mem: mem, Log: slog.New(slog.DiscardHandler), JobDir: models,
-		Reject: rej, Services: services}
+		Reject: rej, Executor: ex}
 	s, err := stagetest.BuildEnv(t, nil, "model", with, env)
 	if err != nil {
 		return nil, err
@@ -75,25 +71,25 @@ func mustBuild(t testing.TB, mem memory.Allocator, with string, in ...*arrow.Sch
 // buildRejecting builds a model stage from a YAML `with:` body whose env
 // carries rej (nil: on_error fail) and services (see buildEnv); the stage
 // is closed when t ends.
-func buildRejecting(t *testing.T, mem memory.Allocator, rej stages.Rejecter, services map[string]any, with string, in *arrow.Schema) *model.Stage {
+func buildRejecting(t *testing.T, mem memory.Allocator, rej stages.Rejecter, ex *executor.Executor, with string, in *arrow.Schema) *model.Stage {
 	t.Helper()
-	s, err := buildEnv(t, mem, rej, services, with, in)
+	s, err := buildEnv(t, mem, rej, ex, with, in)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
 }
 
-// buildStage builds a model stage from a YAML `with:` body, with services
+// buildStage builds a model stage from a YAML `with:` body, through ex
 // (see buildEnv), returning the error; the stage is closed when t ends.
-func buildStage(t *testing.T, with string, in *arrow.Schema, services map[string]any) (*model.Stage, error) {
+func buildStage(t *testing.T, with string, in *arrow.Schema, ex *executor.Executor) (*model.Stage, error) {
 	t.Helper()
-	return buildEnv(t, memory.DefaultAllocator, nil, services, with, in)
+	return buildEnv(t, memory.DefaultAllocator, nil, ex, with, in)
 }
 
 // TestNoExecutorFails: a stage built without the job's executor fails with
 // ErrNoExecutor and a message that says the runtime must provide one,
-// instead of running the model some other way; so does a nil executor.
+// instead of running the model some other way.
 func TestNoExecutorFails(t *testing.T) {
 	in := arrow.NewSchema([]arrow.Field{{Name: "x", Type: arrow.FixedSizeListOf(32, arrow.PrimitiveTypes.Float32)}}, nil)
 	e, err := stages.Default().Lookup("model")
@@ -108,16 +104,12 @@ func TestNoExecutorFails(t *testing.T) {
 	if len(errs) > 0 {
 		t.Fatal(errors.Join(errs...))
 	}
-	var nilEx *executor.Executor
-	for name, services := range map[string]map[string]any{
-		"no services":  nil,
-		"no executor":  {"other": 1},
-		"nil executor": {executor.ServiceKey: nilEx},
-		"not one":      {executor.ServiceKey: "executor"},
+	for name, env := range map[string]*stages.Env{
+		"no executor":   {},
+		"only a pinset": {Files: stages.NewFilePins()},
 	} {
 		t.Run(name, func(t *testing.T) {
-			env := &stages.Env{ID: "test", Inputs: []*arrow.Schema{in}, Mem: memory.DefaultAllocator, Log: slog.New(slog.DiscardHandler),
-				JobDir: models, Services: services}
+			env.ID, env.Inputs, env.Mem, env.Log, env.JobDir = "test", []*arrow.Schema{in}, memory.DefaultAllocator, slog.New(slog.DiscardHandler), models
 			s, err := e.Build(conf, env)
 			if err == nil {
 				_ = s.Close()

@@ -33,8 +33,8 @@
 // # One path
 //
 // Every model call goes through the job's executor, the
-// [*executor.Executor] the runtime offers in the stage's env under
-// [executor.ServiceKey] (pipeline.Build creates one for any job with a
+// [*executor.Executor] the runtime passes in [stages.Env.Executor] (the
+// type sets NeedsExecutor, so pipeline.Build creates one for any job with a
 // model stage): it places the model (`backends` order, `auto`, formats,
 // strict) and runs its calls with shared pools, admission control,
 // retries, breakers and fallback. There is no other way to run a model:

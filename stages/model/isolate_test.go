@@ -177,7 +177,6 @@ func TestIsolateBadRows(t *testing.T) {
 				hi := min(lo+23, n)
 				recs = append(recs, embedRows(mem, lo, ids[lo:hi]))
 			}
-			var services map[string]any
 			var ex *executor.Executor
 			with := fmt.Sprintf("model: embed.onnx\ninputs: {ids: ids}\nbatch: %s\ninstances: %d\nthreads: 1\n", tt.batch, tt.instances)
 			if tt.executor {
@@ -187,12 +186,11 @@ func TestIsolateBadRows(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer ex.Close()
-				services = map[string]any{executor.ServiceKey: ex}
 				// One counted failure would open the breaker.
 				with += "circuit_breaker: {failures: 1}\n"
 			}
 			rej := &fakeRejecter{budget: -1}
-			s := buildRejecting(t, mem, rej, services, with, recs[0].Schema())
+			s := buildRejecting(t, mem, rej, ex, with, recs[0].Schema())
 			out, err := runStage(t, s, recs...)
 			defer stagetest.Release(out)
 			if err != nil {

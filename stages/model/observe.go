@@ -5,37 +5,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pipe-ml/pipe/batcher"
 	"github.com/pipe-ml/pipe/stages"
 )
-
-// ObserverService is the key of [stages.Env.Services] under which the
-// runtime may pass a [BatchObserver]. The stage records nothing itself
-// beyond its run report; whoever observes turns the events into metrics
-// and progress.
-const ObserverService = "model.batch_observer"
-
-// BatchObserver is told about every batch a model stage completes. It is
-// called from the stage's Run goroutine and must not block.
-type BatchObserver interface {
-	ObserveBatch(stage string, ev BatchEvent)
-}
-
-// BatchEvent describes one completed model batch.
-type BatchEvent struct {
-	// Backend is where the stage's model was placed.
-	Backend string
-	// Rows are the real rows of the batch; Padding the rows added to reach
-	// a static batch dimension.
-	Rows, Padding int
-	// Reason is why the batch left the batcher.
-	Reason batcher.Reason
-	// Waited is how long the oldest row waited in the batcher: queue wait.
-	Waited time.Duration
-	// Latency is the time from submitting the batch to its result:
-	// admission, backend queue and compute.
-	Latency time.Duration
-}
 
 // Latency histogram layout: bucket i counts latencies up to
 // latencyBase·2^(i/latencySteps); the last bucket takes everything above.
@@ -74,12 +45,6 @@ func (s *Stage) LatencyHistogram() (upper []float64, counts []int64) {
 	return upper, counts
 }
 
-// observerOf returns the job's batch observer, if it passed one.
-func observerOf(env *stages.Env) BatchObserver {
-	obs, _ := env.Services[ObserverService].(BatchObserver)
-	return obs
-}
-
 // observe records a completed batch.
 func (s *Stage) observe(f *inflight, took time.Duration) {
 	s.lat.observe(took)
@@ -87,6 +52,6 @@ func (s *Stage) observe(f *inflight, took time.Duration) {
 		return
 	}
 	backend, _ := s.run.Placement()
-	s.obs.ObserveBatch(s.id, BatchEvent{Backend: backend, Rows: f.batch.Rows, Padding: f.batch.Padding,
+	s.obs.ObserveBatch(s.id, stages.BatchEvent{Backend: backend, Rows: f.batch.Rows, Padding: f.batch.Padding,
 		Reason: f.batch.Reason, Waited: f.batch.Waited, Latency: took})
 }

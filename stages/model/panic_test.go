@@ -30,9 +30,9 @@ func TestBackendPanicIsAnError(t *testing.T) {
 	name := "panicfake"
 	fb := backendtest.New(backendtest.Config{Name: name, K: k}).Register(t)
 	mem := stagetest.Mem(t)
-	services := newServices(t, executor.Options{})
+	ex := newExecutor(t, executor.Options{})
 	with := fmt.Sprintf("model: %s\nbackends: [%s]\ninputs: {x: x}\noutputs: {y: y}\nkeep: [id]\nbatch: {max_rows: 4, max_delay: 1ms}\n", path, name)
-	s := buildRejecting(t, mem, nil, services, with, vectors(memory.DefaultAllocator, "x", 0, 1, k, 1).Schema())
+	s := buildRejecting(t, mem, nil, ex, with, vectors(memory.DefaultAllocator, "x", 0, 1, k, 1).Schema())
 	fb.PanicAlways("injected backend panic")
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -37,10 +37,10 @@ func TestQueuedBatch(t *testing.T) {
 			mem := stagetest.Mem(t)
 			// The lane allows more than instances: the model's own
 			// limit must hold.
-			services := newServices(t, executor.Options{MaxConcurrency: map[string]int{name: instances + 2}})
+			ex := newExecutor(t, executor.Options{MaxConcurrency: map[string]int{name: instances + 2}})
 			with := fmt.Sprintf("model: %s\nbackends: [%s]\ninputs: {x: x}\noutputs: {y: y}\nkeep: [id]\ninstances: %d\nbatch: {max_rows: %d, max_delay: 1h}\n",
 				path, name, instances, maxRows)
-			s := buildRejecting(t, mem, nil, services, with, vectors(memory.DefaultAllocator, "x", 0, 1, k, 1).Schema())
+			s := buildRejecting(t, mem, nil, ex, with, vectors(memory.DefaultAllocator, "x", 0, 1, k, 1).Schema())
 			gate := make(chan struct{}) // after the build: the executor warms the model up
 			fb.SetGate(gate)
 

@@ -13,9 +13,9 @@ import (
 	"github.com/pipe-ml/pipe/stages"
 )
 
-// ErrNoExecutor is the error of [New] for an env whose Services hold no
-// [*executor.Executor] under [executor.ServiceKey]: the stage runs every
-// model call through the job's executor and has no other way to run one.
+// ErrNoExecutor is the error of [New] for an env without an executor
+// ([stages.Env.Executor]): the stage runs every model call through the
+// job's executor and has no other way to run one.
 var ErrNoExecutor = errors.New("no executor")
 
 // Runner is what the stage needs from what runs the model: the job's
@@ -42,11 +42,10 @@ type Call interface {
 // executorOf returns the job's executor from env, or an error wrapping
 // [ErrNoExecutor] when the runtime provides none.
 func executorOf(env *stages.Env) (*executor.Executor, error) {
-	ex, ok := env.Services[executor.ServiceKey].(*executor.Executor)
-	if !ok || ex == nil {
-		return nil, fmt.Errorf("%w: the runtime must provide one in the stage's services under %q (pipeline.Build does)", ErrNoExecutor, executor.ServiceKey)
+	if env.Executor == nil {
+		return nil, fmt.Errorf("%w: the runtime must provide one in the stage's Env (pipeline.Build does for stage types that set NeedsExecutor)", ErrNoExecutor)
 	}
-	return ex, nil
+	return env.Executor, nil
 }
 
 // openRunner opens the model through the job's executor, which places it

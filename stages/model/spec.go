@@ -39,3 +39,13 @@ batch is padded, run, and the padding rows dropped.`,
     batch: {max_rows: 512, max_delay: 2ms}
     instances: 2`,
 }
+
+// envVars are the PIPE_* variables that override a key of every model
+// stage of a job, above its `with:` and below --set.
+var envVars = []stages.EnvVar{
+	{Name: "PIPE_BACKENDS", Key: "backends", Doc: "backend preference of every model stage (comma-separated or a YAML list)"},
+	{Name: "PIPE_THREADS", Key: "threads", Doc: "threads per model call"},
+	{Name: "PIPE_INSTANCES", Key: "instances", Doc: "batches run at once per model stage"},
+	{Name: "PIPE_BATCH_MAX_ROWS", Key: "batch.max_rows", Doc: "largest batch of every model stage"},
+	{Name: "PIPE_BATCH_MAX_DELAY", Key: "batch.max_delay", Doc: "longest wait for a batch to fill"},
+}

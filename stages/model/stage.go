@@ -32,7 +32,9 @@ func init() {
 		New:      func(c Config, env *stages.Env) (stages.Stage, error) { return New(c, env) },
 		// Rows whose inputs cannot be converted, and rows a backend refuses
 		// as invalid input (found by bisection), go to env.Reject.
-		RejectsRows: true,
+		RejectsRows:   true,
+		NeedsExecutor: true,
+		EnvVars:       envVars,
 	})
 }
 
@@ -55,7 +57,7 @@ type Stage struct {
 	stats batcher.Stats
 	// id, obs and lat serve observation: see observe.go.
 	id  string
-	obs BatchObserver // nil: nobody watches
+	obs stages.BatchObserver // nil: nobody watches
 	lat latencyHistogram
 	// reject takes the rows the stage isolates (nil: on_error fail, the
 	// first failure ends the run); see isolate.go. rejected counts those
@@ -68,16 +70,15 @@ type Stage struct {
 // New builds a model stage: it checks the model file (and its pin), opens
 // the model through the job's executor, and checks every binding against
 // the model's declared inputs and outputs and against the input schema.
-// env.Services must hold the job's [*executor.Executor] under
-// [executor.ServiceKey]; without one New fails with an error wrapping
-// [ErrNoExecutor].
+// env.Executor must be the job's executor; without one New fails with an
+// error wrapping [ErrNoExecutor].
 func New(conf Config, env *stages.Env) (*Stage, error) {
 	path := string(conf.Model)
 	ex, err := executorOf(env)
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", path, err)
 	}
-	sum, err := checkModelFile(stages.PinsOf(env), path, conf.SHA256)
+	sum, err := checkModelFile(env.Files, path, conf.SHA256)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +127,7 @@ func New(conf Config, env *stages.Env) (*Stage, error) {
 	backend, reason := r.Placement()
 	log.Debug("model placed", "model", path, "backend", backend, "reason", reason)
 	return &Stage{conf: conf, plan: p, run: r, policy: fitted, split: fitted.MaxRows < policy.MaxRows, bud: bud,
-		mem: newTensorPool(env.Mem, bud.share), log: log, id: env.ID, obs: observerOf(env), reject: env.Reject}, nil
+		mem: newTensorPool(env.Mem, bud.share), log: log, id: env.ID, obs: env.Batches, reject: env.Reject}, nil
 }
 
 // checkModelFile reports a missing model file, and a file whose SHA-256

@@ -30,7 +30,7 @@
 // beside a staging folder: that is how the sink recognises the output of a
 // crashed run, which it replaces without `overwrite`. Complete output (with
 // the marker) is replaced only with `overwrite: true` or
-// [stages.OverwriteService]; a sink used on its own removes the marker
+// [stages.Env.Overwrite]; a sink used on its own removes the marker
 // before the first file moves, and Abort writes it back when the old files
 // were not touched. In a job the runtime does better: each unit's sink gets
 // a part prefix ([stages.Env.PartPrefix]) in the folder's next generation,

@@ -272,10 +272,7 @@ func NewParquet(conf ParquetConfig, env *stages.Env) (*ParquetSink, error) {
 	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("path: %w", err)
 	}
-	overwrite := conf.Overwrite
-	if v, _ := env.Services[stages.OverwriteService].(bool); v {
-		overwrite = true
-	}
+	overwrite := conf.Overwrite || env.Overwrite
 	prefix := env.PartPrefix
 	if prefix != "" && (!filepath.IsLocal(prefix) || strings.ContainsAny(prefix, `/\*?[`)) {
 		return nil, fmt.Errorf("part prefix %q is not a plain file name", prefix)

@@ -48,7 +48,7 @@ type ParquetSink struct {
 	old        []string // part files in dir when the sink was built
 	holdFinal  bool     // completed files wait in staging until Commit
 	prepared   bool     // dir and staging folder exist
-	overwrite  bool     // may replace complete output (config or OverwriteService)
+	overwrite  bool     // may replace complete output (config or Env.Overwrite)
 	complete   bool     // dir held complete output (_SUCCESS) when built
 	crashed    bool     // dir held part files of a crashed run when built
 	// removedSuccess is set when prepare removed the old output's success
@@ -125,7 +125,7 @@ func (s *ParquetSink) OutputFiles() []stages.OutputFile {
 }
 
 // ReplacesOutput reports whether the sink may replace complete output found
-// in its folder: its overwrite setting, or [stages.OverwriteService].
+// in its folder: its overwrite setting, or [stages.Env.Overwrite].
 func (s *ParquetSink) ReplacesOutput() bool { return s.overwrite }
 
 // Write writes the rows of rec, which is borrowed for the call. A tail of

@@ -114,10 +114,11 @@ func TestParquetExistingOutput(t *testing.T) {
 		name      string
 		mark      func(t *testing.T, out string) // adds markers beside the old part files
 		overwrite bool
-		services  map[string]any
-		buildErr  bool // ErrOutputExists at build
-		writeErr  bool // ErrOutputExists at the first write
-		replaces  bool
+		// envOverwrite: the runtime's Env.Overwrite (pipe run --overwrite)
+		envOverwrite bool
+		buildErr     bool // ErrOutputExists at build
+		writeErr     bool // ErrOutputExists at the first write
+		replaces     bool
 	}{
 		{name: "foreign part files", mark: func(*testing.T, string) {}, buildErr: true},
 		{name: "crashed run (staging folder)", mark: func(t *testing.T, out string) {
@@ -135,9 +136,9 @@ func TestParquetExistingOutput(t *testing.T) {
 		{name: "complete output, overwrite", mark: func(t *testing.T, out string) {
 			touch(t, filepath.Join(out, stages.SuccessFile))
 		}, overwrite: true, replaces: true},
-		{name: "complete output, overwrite service", mark: func(t *testing.T, out string) {
+		{name: "complete output, run with --overwrite", mark: func(t *testing.T, out string) {
 			touch(t, filepath.Join(out, stages.SuccessFile))
-		}, services: map[string]any{stages.OverwriteService: true}, replaces: true},
+		}, envOverwrite: true, replaces: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -148,7 +149,7 @@ func TestParquetExistingOutput(t *testing.T) {
 			tc.mark(t, out)
 			conf := DefaultParquetConfig()
 			conf.Path, conf.MaxRowsPerFile, conf.Overwrite = stages.Path(out), 100, tc.overwrite
-			sk, err := NewParquet(conf, &stages.Env{ID: "write", Inputs: []*arrow.Schema{benchSchema()}, Mem: mem, Services: tc.services})
+			sk, err := NewParquet(conf, &stages.Env{ID: "write", Inputs: []*arrow.Schema{benchSchema()}, Mem: mem, Overwrite: tc.envOverwrite})
 			if tc.buildErr {
 				if !errors.Is(err, ErrOutputExists) {
 					t.Fatalf("build error %v, want ErrOutputExists", err)

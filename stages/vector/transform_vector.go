@@ -95,7 +95,7 @@ func newStage(conf Config, env *stages.Env) (stages.Stage, error) {
 			s.conf.Into = conf.Column
 		}
 	case opMatMul:
-		if err := s.loadMatrix(stages.PinsOf(env)); err != nil {
+		if err := s.loadMatrix(env.Files); err != nil {
 			return nil, err
 		}
 		s.outK = s.w.cols
