@@ -73,6 +73,9 @@ type Options struct {
 type Capabilities struct {
 	Formats   []string   // model file extensions it opens: ".onnx", ".mlpackage"
 	ElemTypes []ElemType // tensor element types it accepts
+	// Kernels are built-in operations the backend runs without a model
+	// file: Open's path is then the kernel's name ("matmul").
+	Kernels []string
 	Devices   []Device
 	// StaticShapes is true when models must have fully static input shapes
 	// (the batcher pads to them).

@@ -64,7 +64,12 @@ func (p RetryPolicy) backoff(n int, r float64) time.Duration {
 // ModelSpec says which model a stage runs and how.
 type ModelSpec struct {
 	Stage string // the stage id, for logs and metric labels
-	Path  string // the model file (or .mlpackage folder)
+	Path  string // the model file (or .mlpackage folder); empty for a Kernel
+	// Kernel names a backend's built-in operation
+	// ([bridge.Capabilities.Kernels]) to run instead of a model file: it is
+	// placed, admitted, retried and health-tracked like a model, on the
+	// backends that list it.
+	Kernel string
 	// SHA256 optionally pins the content (hex). Without it the first Open
 	// of a path pins the file's hash at that moment. Every load checks the
 	// bytes it reads against the pin: a mismatch is a [*HashMismatchError]
@@ -146,14 +151,14 @@ func (e *Executor) Open(ctx context.Context, spec ModelSpec) (*Model, error) {
 	if closed {
 		return nil, ErrClosed
 	}
-	sha, size, err := e.pinModel(spec.Path, spec.SHA256)
+	sha, size, err := e.pinSpec(spec)
 	if err != nil {
 		return nil, err
 	}
 	if spec.Strict {
 		spec.Session = strictOptions(spec.Session)
 	}
-	m := &Model{e: e, spec: spec, label: modelLabel(spec.Path), sha: sha, size: size, retry: spec.Retry.withDefaults()}
+	m := &Model{e: e, spec: spec, label: specLabel(spec), sha: sha, size: size, retry: spec.Retry.withDefaults()}
 	m.waits = e.met.waits.WithLabelValues(m.label, spec.Stage)
 	m.rejections = e.met.rejections.WithLabelValues(m.label, spec.Stage)
 	if err := m.place(ctx); err != nil {
@@ -314,7 +319,10 @@ func (m *Model) candidate(name, ext string, auto bool) (*cand, string) {
 		return nil, fmt.Sprintf("%s unavailable (%v)", name, err)
 	}
 	caps := b.Capabilities()
-	if !slices.Contains(caps.Formats, ext) {
+	switch {
+	case m.spec.Kernel != "" && !slices.Contains(caps.Kernels, m.spec.Kernel):
+		return nil, fmt.Sprintf("%s has no kernel %s (kernels %v)", name, m.spec.Kernel, caps.Kernels)
+	case m.spec.Kernel == "" && !slices.Contains(caps.Formats, ext):
 		return nil, fmt.Sprintf("%s cannot open %s (formats %v)", name, ext, caps.Formats)
 	}
 	l, err := m.e.laneFor(name)
@@ -356,7 +364,13 @@ func compatible(c *cand, info bridge.ModelInfo, padTo int) string {
 func (m *Model) open(ctx context.Context, c *cand) (*entry, error) {
 	e := m.e
 	return e.reg.acquire(ctx, c.key, c.name, m.size, c.tr, func(ctx context.Context) (bridge.Session, error) {
-		s, err := e.loadSession(ctx, c.b, m.spec.Path, m.sha, m.spec.Session)
+		var s bridge.Session
+		var err error
+		if m.spec.Kernel != "" {
+			s, err = c.b.Open(ctx, m.spec.Kernel, m.spec.Session)
+		} else {
+			s, err = e.loadSession(ctx, c.b, m.spec.Path, m.sha, m.spec.Session)
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -24,6 +24,18 @@ func hashModel(path string) (sum string, size int64, err error) {
 	return sum, size, nil
 }
 
+// pinSpec pins the model file of spec (see pinModel). A kernel has no
+// file: its name stands for its content.
+func (e *Executor) pinSpec(spec ModelSpec) (string, int64, error) {
+	if spec.Kernel != "" {
+		if spec.Path != "" {
+			return "", 0, fmt.Errorf("model spec: give a path or a kernel, not both (%s, %s)", spec.Path, spec.Kernel)
+		}
+		return "kernel:" + spec.Kernel, 0, nil
+	}
+	return e.pinModel(spec.Path, spec.SHA256)
+}
+
 // pinModel returns the content a model path stands for during the
 // executor's life. The first Open of a path pins it: to want when the
 // caller gives the hash (the job's fingerprint read the file), else to
@@ -171,6 +183,15 @@ func (e *Executor) removeCopies() error {
 
 // modelLabel is the metrics label of a model: its file base name.
 func modelLabel(path string) string { return filepath.Base(filepath.Clean(path)) }
+
+// specLabel is the model label of a spec: the file name, or the kernel's
+// name prefixed "kernel:".
+func specLabel(spec ModelSpec) string {
+	if spec.Kernel != "" {
+		return "kernel:" + spec.Kernel
+	}
+	return modelLabel(spec.Path)
+}
 
 // modelExt returns the model's format extension, lower case (".onnx",
 // ".mlpackage").

@@ -13,6 +13,7 @@ type BackendStatus struct {
 	Available    bool
 	Reason       string // why not available; "" when it is
 	Formats      []string
+	Kernels      []string // built-in operations it runs without a model file
 	ElemTypes    []string
 	Devices      []bridge.Device
 	StaticShapes bool
@@ -52,7 +53,7 @@ func (e *Executor) Backends() []BackendStatus {
 		}
 		caps := b.Capabilities()
 		st := BackendStatus{
-			Name: name, Available: true, Formats: slices.Clone(caps.Formats),
+			Name: name, Available: true, Formats: slices.Clone(caps.Formats), Kernels: slices.Clone(caps.Kernels),
 			Devices: slices.Clone(caps.Devices), StaticShapes: caps.StaticShapes,
 			MaxConcurrency: e.opts.concurrency(name),
 		}

@@ -3,10 +3,10 @@
 //
 // The framework records every figure; stages do not count for themselves.
 // Per-stage counters come from the runtime's [pipeline.StageStats], read
-// at scrape time by a [StageCollector]. Model stages report each completed
-// batch to a [BatchMetrics], which the job passes to them as the
-// [pipeline.BuildOptions.Batches] observer; it turns the events into batch-size,
-// latency and queue-wait histograms and flush counters. The executor
+// at scrape time by a [StageCollector]. The runtime records each model
+// batch into [pipeline.BatchStats], the same figures the run report reads;
+// a [BatchCollector] exports them as batch-size, latency and queue-wait
+// histograms and flush counters. The executor
 // registers its own pipe_backend_* metrics on the same registry.
 //
 // Every collector is registered on a registry the caller injects, never on

@@ -250,10 +250,10 @@ func TestMetricNamesPassPromlint(t *testing.T) {
 
 func TestRegisterTwiceFails(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	if _, err := NewBatchMetrics(reg); err != nil {
+	if err := Register(reg, NewBatchCollector(nil)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := NewBatchMetrics(reg); err == nil {
-		t.Error("second NewBatchMetrics on one registry: no error")
+	if err := Register(reg, NewBatchCollector(nil)); err == nil {
+		t.Error("second batch collector on one registry: no error")
 	}
 }

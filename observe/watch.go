@@ -31,13 +31,11 @@ type WatchOptions struct {
 }
 
 // Watch observes one run of a job: it owns the run's Prometheus registry,
-// the batch metrics of its model stages, the metrics endpoint and the
-// progress display. Use it as NewWatch, Options (into Build), Start(p),
+// the metrics endpoint and the progress display. Use it as NewWatch, Options (into Build), Start(p),
 // Stop.
 type Watch struct {
 	opts     WatchOptions
 	registry *prometheus.Registry
-	batches  *BatchMetrics
 	server   *Server
 	progress *Progress
 }
@@ -50,9 +48,6 @@ func NewWatch(opts WatchOptions) (*Watch, error) {
 	}
 	w := &Watch{opts: opts, registry: prometheus.NewRegistry()}
 	var err error
-	if w.batches, err = NewBatchMetrics(w.registry); err != nil {
-		return nil, err
-	}
 	if opts.MetricsAddr != "" {
 		if w.server, err = Listen(opts.MetricsAddr); err != nil {
 			return nil, err
@@ -72,16 +67,15 @@ func (w *Watch) Addr() string {
 	return w.server.Addr()
 }
 
-// Options sets the registerer and the batch observer on o.
+// Options sets the registerer on o, for the executor's backend metrics.
 func (w *Watch) Options(o *pipeline.BuildOptions) {
 	o.Registerer = w.registry
-	o.Batches = w.batches
 }
 
 // Start registers the per-stage collector of the built pipeline p, starts
 // serving metrics and starts the progress display.
 func (w *Watch) Start(p *pipeline.Pipeline) error {
-	if err := w.registry.Register(NewStageCollector(p.Stats())); err != nil {
+	if err := Register(w.registry, NewStageCollector(p.Stats()), NewBatchCollector(p.Stats())); err != nil {
 		return err
 	}
 	if w.server != nil {

@@ -81,18 +81,15 @@ type Pipeline struct {
 }
 
 type node struct {
-	idx     int // position in Pipeline.nodes
-	def     *StageDef
-	entry   *stages.Entry
-	conf    any
-	stage   stages.Stage
-	schema  *arrow.Schema // the stage's schema when Build checked the job
-	details any           // the stage's own report, taken before Close
-	// lat adds up the batch latencies of the stage's instances
-	// (LatencyTimer), one per work unit.
-	lat       latencyHist
-	policy    *errorPolicy // on_error skip or dead_letter; nil for fail
-	dlq       stages.Sink  // the dead-letter sink built by Build, for dead_letter
+	idx       int // position in Pipeline.nodes
+	def       *StageDef
+	entry     *stages.Entry
+	conf      any
+	stage     stages.Stage
+	schema    *arrow.Schema // the stage's schema when Build checked the job
+	details   any           // the stage's own report, taken before Close
+	policy    *errorPolicy  // on_error skip or dead_letter; nil for fail
+	dlq       stages.Sink   // the dead-letter sink built by Build, for dead_letter
 	inputs    []*node
 	consumers []*node
 	stats     *StageStats
@@ -204,6 +201,9 @@ func (p *Pipeline) buildStages(job *Job, nodes, order []*node, ps *problems) {
 		if n.entry == nil {
 			failed[n] = true
 			continue
+		}
+		if n.entry.NeedsExecutor {
+			n.stats.Batches = newBatchStats()
 		}
 		if conf, ok := decodeNode(n, job, ps); ok {
 			n.conf = conf
@@ -478,12 +478,12 @@ func (p *Pipeline) stageEnv(n *node) *stages.Env {
 		Mem:       p.mem,
 		Log:       p.log.With("stage", n.def.ID),
 		JobDir:    p.job.Dir,
-		Batches:   p.batches,
 		Files:     p.pins,
 		Overwrite: p.overwrite,
 	}
 	if n.entry != nil && n.entry.NeedsExecutor {
 		env.Executor = p.exec
+		env.Batches = batchRecorder{stats: n.stats.Batches, next: p.batches}
 	}
 	return env
 }

@@ -110,7 +110,8 @@ func (r *Report) fill(p *Pipeline, err error) {
 		if d, ok := n.details.(fmt.Stringer); ok && d != nil {
 			sr.Details, sr.summary = d, d.String()
 		}
-		sr.Latency = n.lat.report()
+		lat := batchLatency(s.Batches)
+		sr.Latency = lat.report()
 		r.Stages = append(r.Stages, sr)
 	}
 	r.Fingerprint = p.Fingerprint()

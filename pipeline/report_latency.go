@@ -8,14 +8,6 @@ import (
 	"github.com/pipe-ml/pipe/stages"
 )
 
-// LatencyTimer is implemented by stages that time their batches, such as
-// model stages: LatencyHistogram returns upper bounds in seconds and the
-// count of batches in each bucket (counts[i] took more than upper[i-1] and
-// at most upper[i]). Stages that share bounds add up in backend figures.
-type LatencyTimer interface {
-	LatencyHistogram() (upper []float64, counts []int64)
-}
-
 // placer is implemented by stages that run on a backend (model stages).
 type placer interface {
 	Placement() (backend, reason string)
@@ -55,9 +47,8 @@ type ModelReport struct {
 	Degraded       bool    `json:"degraded"`
 }
 
-// collectReport takes the report and batch latencies of the stage
-// instance in place, after its pass, adding them to those of the earlier
-// units' instances.
+// collectReport takes the report of the stage instance in place, after
+// its pass, merging it with those of the earlier units' instances.
 func (p *Pipeline) collectReport(n *node, st stages.Stage) {
 	p.reportMu.Lock()
 	defer p.reportMu.Unlock()
@@ -70,12 +61,18 @@ func (p *Pipeline) collectReport(n *node, st stages.Stage) {
 		}
 		n.details = d
 	}
-	if t, ok := st.(LatencyTimer); ok {
-		n.lat.add(t.LatencyHistogram())
-	}
 }
 
-// latencyHist is a latency histogram summed over several sources with the
+// batchLatency returns the batch latencies recorded in b (nil: none).
+func batchLatency(b *BatchStats) latencyHist {
+	if b == nil {
+		return latencyHist{}
+	}
+	upper, counts, _, _ := b.Latency.Snapshot()
+	return latencyHist{upper: upper, counts: counts}
+}
+
+// latencyHist is a latency histogram summed over several stages with the
 // same bucket bounds.
 type latencyHist struct {
 	upper  []float64 // bucket upper bounds, seconds
@@ -148,7 +145,8 @@ func backendReports(p *Pipeline) []BackendReport {
 			by[backend] = a
 		}
 		a.stages = append(a.stages, n.def.ID)
-		a.lat.add(n.lat.upper, n.lat.counts)
+		lat := batchLatency(n.stats.Batches)
+		a.lat.add(lat.upper, lat.counts)
 	}
 	models := map[string][]ModelReport{}
 	if p.exec != nil {

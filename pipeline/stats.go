@@ -29,6 +29,9 @@ type StageStats struct {
 	TotalRows atomic.Int64
 	// Done is set when the stage has finished.
 	Done atomic.Bool
+	// Batches holds the figures of a model stage's batches; nil for stage
+	// types that run no models.
+	Batches *BatchStats
 }
 
 // Busy returns the stage's busy time.

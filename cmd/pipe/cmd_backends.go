@@ -61,7 +61,11 @@ func writeBackends(w io.Writer, bs []executor.BackendStatus, asJSON bool) error 
 			}
 			devs = append(devs, s)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", b.Name, avail, strings.Join(b.Formats, ","),
+		formats := strings.Join(b.Formats, ",")
+		if len(b.Kernels) > 0 {
+			formats = strings.TrimPrefix(formats+",kernels:"+strings.Join(b.Kernels, "|"), ",")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", b.Name, avail, formats,
 			abbreviate(b.ElemTypes, 4), strings.Join(devs, ", "), b.MaxConcurrency, note)
 	}
 	if err := tw.Flush(); err != nil {

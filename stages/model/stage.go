@@ -55,10 +55,9 @@ type Stage struct {
 	mem   *tensorPool
 	log   *slog.Logger
 	stats batcher.Stats
-	// id, obs and lat serve observation: see observe.go.
+	// id and obs serve observation: see observe.go.
 	id  string
 	obs stages.BatchObserver // nil: nobody watches
-	lat latencyHistogram
 	// reject takes the rows the stage isolates (nil: on_error fail, the
 	// first failure ends the run); see isolate.go. rejected counts those
 	// rows, bisectRuns the model calls made while isolating them.

@@ -3,6 +3,11 @@
 // a constant matrix, softmax and top-k — run by Go kernels on the CPU or by
 // the metal backend's kernels on the Apple GPU.
 //
+// Metal kernels run through the job's executor ([stages.Env.Executor], an
+// [executor.ModelSpec] with a Kernel instead of a model file), so they
+// share the backend's lanes, admission, retries, breaker and health with
+// model stages' calls.
+//
 // # Ownership
 //
 // Process borrows its input batch for the call and returns a new batch
@@ -13,13 +18,14 @@
 // # Concurrency
 //
 // The runtime calls Process from one goroutine at a time. The stage starts
-// no goroutines; a Metal session, when used, serialises its own calls.
+// no goroutines; its Metal calls wait for the executor's result.
 //
 // # Errors
 //
 // Configuration and schema problems are reported by the constructor, naming
 // the key or column. A null element inside a non-null vector is an error
 // naming the column and row; null vectors give null outputs. With backend
-// metal, a GPU failure is the backend's [*bridge.Error]; backend auto falls
-// back to the CPU kernels when Metal is not available here.
+// metal, a GPU failure is the backend's [*bridge.Error] once the
+// executor's retries are spent; backend auto falls back to the CPU kernels
+// when the executor cannot place the kernel on Metal here.
 package vector

@@ -2,6 +2,7 @@ package vector
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"unsafe"
@@ -11,6 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/pipe-ml/pipe/bridge"
+	"github.com/pipe-ml/pipe/executor"
 	"github.com/pipe-ml/pipe/stages"
 )
 
@@ -57,6 +59,8 @@ func init() {
 		},
 		Defaults: func() Config { return Config{Backend: backendAuto} },
 		New:      newStage,
+		// Metal kernels run through the job's executor.
+		NeedsExecutor: true,
 	})
 }
 
@@ -126,7 +130,7 @@ func newStage(conf Config, env *stages.Env) (stages.Stage, error) {
 		return nil, fmt.Errorf("k and indices_into apply to op topk only")
 	}
 	s.schema = s.outputSchema(in)
-	r, err := newRunner(conf.Backend, s)
+	r, err := newRunner(conf.Backend, s, env)
 	if err != nil {
 		return nil, err
 	}
@@ -185,7 +189,7 @@ func (s *stage) outputSchema(in *arrow.Schema) *arrow.Schema {
 // Schema returns the schema of the batches the stage emits.
 func (s *stage) Schema() *arrow.Schema { return s.schema }
 
-// Close releases the Metal session, if any.
+// Close releases the stage's handle on the Metal kernel, if any.
 func (s *stage) Close() error { return s.runner.close() }
 
 // Process computes the operation on in's vector column; in is borrowed, the
@@ -289,17 +293,21 @@ func (c cpuRunner) run(ctx context.Context, x []float32, n int, y []float32, idx
 
 func (cpuRunner) close() error { return nil }
 
-func newRunner(name string, s *stage) (runner, error) {
+// newRunner picks the runner of backend name. Metal runs through the
+// job's executor (placement, lanes, admission, retries, health), like a
+// model stage's calls; auto falls back to the Go kernels when the
+// executor cannot place the kernel on Metal here.
+func newRunner(name string, s *stage, env *stages.Env) (runner, error) {
 	switch name {
 	case backendCPU:
 		return cpuRunner{s}, nil
 	case backendAuto, "":
-		if r, err := newMetalRunner(s); err == nil {
+		if r, err := newMetalRunner(s, env); err == nil {
 			return r, nil
 		}
 		return cpuRunner{s}, nil
 	case backendMetal:
-		r, err := newMetalRunner(s)
+		r, err := newMetalRunner(s, env)
 		if err != nil {
 			return nil, fmt.Errorf("backend: %w", err)
 		}
@@ -308,29 +316,27 @@ func newRunner(name string, s *stage) (runner, error) {
 	return nil, fmt.Errorf("backend: unknown backend %q (want auto, cpu or metal)", name)
 }
 
-// metalRunner runs the metal backend's kernels through the bridge contract.
+// metalRunner runs the metal backend's kernel for the stage's operation
+// through the job's executor.
 type metalRunner struct {
-	s    *stage
-	sess bridge.Session
+	s     *stage
+	model *executor.Model
 }
 
-func newMetalRunner(s *stage) (runner, error) {
-	b, err := bridge.Lookup(backendMetal)
-	if err != nil {
-		return nil, fmt.Errorf("%w (import bridge/apple/metal)", err)
-	}
-	if err := b.Available(); err != nil {
-		return nil, err
+func newMetalRunner(s *stage, env *stages.Env) (runner, error) {
+	if env.Executor == nil {
+		return nil, errors.New("metal: the runtime gave the stage no executor (pipeline.Build does)")
 	}
 	opts := bridge.Options{}
 	if s.conf.Op == opTopK {
 		opts.Extra = map[string]string{"k": strconv.Itoa(s.outK)}
 	}
-	sess, err := b.Open(context.Background(), s.conf.Op, opts)
+	m, err := env.Executor.Open(context.Background(), executor.ModelSpec{
+		Stage: env.ID, Kernel: s.conf.Op, Backends: []string{backendMetal}, Strict: true, Session: opts})
 	if err != nil {
 		return nil, err
 	}
-	return &metalRunner{s: s, sess: sess}, nil
+	return &metalRunner{s: s, model: m}, nil
 }
 
 func floatBytes(f []float32) []byte {
@@ -345,7 +351,12 @@ func (m *metalRunner) run(ctx context.Context, x []float32, n int, y []float32, 
 	if m.s.conf.Op == opMatMul {
 		in = append(in, bridge.Tensor{Type: bridge.Float32, Shape: []int64{int64(m.s.w.rows), int64(m.s.w.cols)}, Data: floatBytes(m.s.w.data)})
 	}
-	out, err := m.sess.Run(ctx, in, m.s.mem)
+	call, err := m.model.Submit(ctx, in, m.s.mem)
+	if err != nil {
+		return err
+	}
+	<-call.Done()
+	out, err := call.Result()
 	if err != nil {
 		return err
 	}
@@ -364,4 +375,4 @@ func (m *metalRunner) run(ctx context.Context, x []float32, n int, y []float32, 
 	return nil
 }
 
-func (m *metalRunner) close() error { return m.sess.Close() }
+func (m *metalRunner) close() error { return m.model.Close() }

@@ -3,6 +3,7 @@ package vector
 import (
 	"context"
 	"encoding/binary"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	_ "github.com/pipe-ml/pipe/bridge/apple/metal" // registers the metal backend (unavailable off macOS)
+	"github.com/pipe-ml/pipe/executor"
 	"github.com/pipe-ml/pipe/internal/stagetest"
 	"github.com/pipe-ml/pipe/stages"
 )
@@ -280,14 +282,28 @@ func TestSlicedInput(t *testing.T) {
 	}
 }
 
+// TestBackendSelection: with the job's executor, auto runs on Metal where
+// it is usable and on the Go kernels elsewhere; backend metal fails where
+// Metal is not usable, naming the key. Without an executor auto falls
+// back to the Go kernels.
 func TestBackendSelection(t *testing.T) {
 	mem := stagetest.Mem(t)
-	s := stagetest.MustBuild(t, nil, mem, "vector", "{column: x, op: softmax, backend: auto}", "", inSchema)
+	ex, err := executor.New(executor.Options{HealthInterval: -1, CanaryBackend: "none"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ex.Close()
+	s := buildWith(t, mem, ex, "{column: x, op: softmax, backend: auto}")
 	_, isCPU := s.(*stage).runner.(cpuRunner)
 	if metalUsable() == isCPU {
 		t.Errorf("auto chose cpu = %v with metal usable = %v", isCPU, metalUsable())
 	}
-	_, err := stagetest.Build(t, nil, mem, "vector", "{column: x, op: softmax, backend: metal}", "", inSchema)
+	bare := stagetest.MustBuild(t, nil, mem, "vector", "{column: x, op: softmax, backend: auto}", "", inSchema)
+	if _, ok := bare.(*stage).runner.(cpuRunner); !ok {
+		t.Errorf("auto without an executor: runner %T, want the Go kernels", bare.(*stage).runner)
+	}
+	env := &stages.Env{ID: "vec", Inputs: []*arrow.Schema{inSchema}, Mem: mem, Log: slog.New(slog.DiscardHandler), Executor: ex}
+	_, err = stagetest.BuildEnv(t, nil, "vector", "{column: x, op: softmax, backend: metal}", env)
 	if metalUsable() != (err == nil) {
 		t.Errorf("backend metal: error %v with metal usable = %v", err, metalUsable())
 	}

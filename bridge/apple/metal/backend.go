@@ -26,6 +26,7 @@ func (b *backend) Name() string { return apple.BackendMetal }
 func (b *backend) Capabilities() bridge.Capabilities {
 	c := bridge.Capabilities{
 		ElemTypes:          []bridge.ElemType{bridge.Float32},
+		Kernels:            []string{Normalize.String(), MatMul.String(), Softmax.String(), TopK.String()},
 		Accelerator:        true,
 		DefaultConcurrency: 2,
 	}
