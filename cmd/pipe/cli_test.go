@@ -107,6 +107,8 @@ stages:
 		{"shard of a one-unit job", []string{"run", "--shard", "1/2", failing}, 2, "", "it has 2 sources"},
 		{"k8s of a one-unit job", []string{"k8s", failing, "--shards", "2", "--image", "x", "--output", "/o"}, 2, "", "it has 2 sources"},
 		{"bad shard", []string{"run", "--shard", "2/2", job}, 2, "", "from 0 to 1"},
+		{"bad max bytes in flight", []string{"run", "--max-bytes-in-flight", "lots", job}, 2, "", "--max-bytes-in-flight: "},
+		{"bad metrics address", []string{"run", "--metrics-addr", "no-port", job}, 2, "", "--metrics-addr: "},
 		{"commit without shards", []string{"commit", t.TempDir()}, 1, "", "no shard manifest"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

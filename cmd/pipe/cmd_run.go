@@ -50,95 +50,124 @@ One run writes a folder at a time (a lock in _pipe_lock/): a second run exits 2
 at once, naming the holder. A folder holding files pipe did not write is
 refused (exit 2) unless --overwrite, which writes beside them.`
 
-func newRunCmd(g *globals) *cobra.Command {
-	var (
-		set    []string
-		quiet  bool
-		budget string
+// runFlags are the flags of pipe run.
+type runFlags struct {
+	set         []string
+	quiet       bool
+	overwrite   bool
+	budget      string
+	metricsAddr string
+	shard       string
+}
 
-		metricsAddr string
-		shard       string
-	)
+func newRunCmd(g *globals) *cobra.Command {
+	var f runFlags
 	c := &cobra.Command{
 		Use:   "run JOB",
 		Short: "Run a job",
 		Long:  runLong,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			// Log lines go above the progress bars while they are drawn.
-			errOut := g.stderr
-			logOut := observe.NewLogWriter(errOut)
-			g.stderr = logOut
-			if f := cmd.Flag("log-level"); quiet && f != nil && !f.Changed {
-				g.logLevel = "warn" // -q: errors and warnings only
-			}
-			log, err := g.logger()
-			if err != nil {
-				return err
-			}
-			var maxBytes int64
-			if budget != "" {
-				b, err := stages.ParseByteSize(budget)
-				if err != nil {
-					return usage("--max-bytes-in-flight: %v", err)
-				}
-				maxBytes = int64(b)
-			}
-			watch, err := observe.NewWatch(observe.WatchOptions{MetricsAddr: metricsAddr, Progress: !quiet,
-				Bars: observe.IsTerminal(errOut), Out: errOut, Log: log, LogWriter: logOut})
-			if err != nil {
-				return usage("--metrics-addr: %v", err)
-			}
-			defer watch.Stop()
-			opts := pipeline.BuildOptions{Log: log, MaxBytesInFlight: maxBytes, Health: applehealth.Read}
-			opts.Overwrite, _ = cmd.Flags().GetBool("overwrite")
-			if shard != "" {
-				if opts.Shard, err = pipeline.ParseShard(shard); err != nil {
-					return usage("--shard: %v", err)
-				}
-			}
-			watch.Options(&opts)
-			p, err := loadJob(g, args[0], set, opts)
-			if err != nil {
-				return err
-			}
-			if upToDate, err := checkBeforeRun(g, log, p, opts.Shard, quiet); upToDate || err != nil {
-				return err
-			}
-			if err := watch.Start(p); err != nil {
-				p.Close()
-				return err
-			}
-			ctx, cancel := context.WithCancel(cmd.Context())
-			defer cancel()
-			stopSignals := watchSignals(log, p.Stop, cancel)
-			defer stopSignals()
-			rep, err := p.Run(ctx)
-			watch.Stop()
-			if !quiet && rep != nil {
-				fmt.Fprintln(g.stderr)
-				_ = rep.WriteTable(g.stderr)
-				if ex := p.Executor(); ex != nil {
-					fmt.Fprintln(g.stderr)
-					_ = writeBackends(g.stderr, usedBackends(ex.Backends()), false)
-				}
-			}
-			if err != nil {
-				if errors.Is(err, pipeline.ErrInterrupted) {
-					return fmt.Errorf("%w: the unit in progress was not committed; rerun to resume", err)
-				}
-				return err
-			}
-			return nil
+			return runJob(g, cmd, args[0], &f)
 		},
 	}
-	c.Flags().StringArrayVar(&set, "set", nil, "override a stage setting: ID.KEY=VALUE (repeatable; KEY may be dotted)")
-	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only warnings and errors (no progress, no summary, no info lines)")
-	c.Flags().StringVar(&metricsAddr, "metrics-addr", "", "serve Prometheus /metrics on this address during the run (host:port; no host means loopback)")
-	c.Flags().Bool("overwrite", false, "replace complete output in the sinks' folders, whatever job wrote it (implies the sinks' overwrite: true)")
-	c.Flags().StringVar(&budget, "max-bytes-in-flight", "", "budget for batches queued between stages (default 256MiB)")
-	c.Flags().StringVar(&shard, "shard", "", "run shard i of n of the job's work units: i/n, or auto/n to take i from JOB_COMPLETION_INDEX")
+	c.Flags().StringArrayVar(&f.set, "set", nil, "override a stage setting: ID.KEY=VALUE (repeatable; KEY may be dotted)")
+	c.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "print only warnings and errors (no progress, no summary, no info lines)")
+	c.Flags().StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus /metrics on this address during the run (host:port; no host means loopback)")
+	c.Flags().BoolVar(&f.overwrite, "overwrite", false, "replace complete output in the sinks' folders, whatever job wrote it (implies the sinks' overwrite: true)")
+	c.Flags().StringVar(&f.budget, "max-bytes-in-flight", "", "budget for batches queued between stages (default 256MiB)")
+	c.Flags().StringVar(&f.shard, "shard", "", "run shard i of n of the job's work units: i/n, or auto/n to take i from JOB_COMPLETION_INDEX")
 	return c
+}
+
+// runJob is pipe run: it sets up logging and the progress display, builds
+// and checks the job, then runs it.
+func runJob(g *globals, cmd *cobra.Command, path string, f *runFlags) error {
+	// Log lines go above the progress bars while they are drawn.
+	errOut := g.stderr
+	logOut := observe.NewLogWriter(errOut)
+	g.stderr = logOut
+	if fl := cmd.Flag("log-level"); f.quiet && fl != nil && !fl.Changed {
+		g.logLevel = "warn" // -q: errors and warnings only
+	}
+	log, err := g.logger()
+	if err != nil {
+		return err
+	}
+	maxBytes, err := f.maxBytesInFlight()
+	if err != nil {
+		return err
+	}
+	watch, err := observe.NewWatch(observe.WatchOptions{MetricsAddr: f.metricsAddr, Progress: !f.quiet,
+		Bars: observe.IsTerminal(errOut), Out: errOut, Log: log, LogWriter: logOut})
+	if err != nil {
+		return usage("--metrics-addr: %v", err)
+	}
+	defer watch.Stop()
+	opts := pipeline.BuildOptions{Log: log, MaxBytesInFlight: maxBytes, Health: applehealth.Read, Overwrite: f.overwrite}
+	if opts.Shard, err = f.parseShard(); err != nil {
+		return err
+	}
+	watch.Options(&opts)
+	p, err := loadJob(g, path, f.set, opts)
+	if err != nil {
+		return err
+	}
+	if upToDate, err := checkBeforeRun(g, log, p, opts.Shard, f.quiet); upToDate || err != nil {
+		return err
+	}
+	if err := watch.Start(p); err != nil {
+		p.Close()
+		return err
+	}
+	return runWatched(cmd.Context(), g, log, p, watch, f.quiet)
+}
+
+// maxBytesInFlight parses --max-bytes-in-flight; 0 when it is not given.
+func (f *runFlags) maxBytesInFlight() (int64, error) {
+	if f.budget == "" {
+		return 0, nil
+	}
+	b, err := stages.ParseByteSize(f.budget)
+	if err != nil {
+		return 0, usage("--max-bytes-in-flight: %v", err)
+	}
+	return int64(b), nil
+}
+
+// parseShard parses --shard; the whole job when it is not given.
+func (f *runFlags) parseShard() (pipeline.Shard, error) {
+	if f.shard == "" {
+		return pipeline.Shard{}, nil
+	}
+	sh, err := pipeline.ParseShard(f.shard)
+	if err != nil {
+		return sh, usage("--shard: %v", err)
+	}
+	return sh, nil
+}
+
+// runWatched runs p while watching for signals, stops the progress display
+// and prints the summary (unless quiet).
+func runWatched(ctx context.Context, g *globals, log *slog.Logger, p *pipeline.Pipeline, watch *observe.Watch, quiet bool) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stopSignals := watchSignals(log, p.Stop, cancel)
+	defer stopSignals()
+	rep, err := p.Run(ctx)
+	watch.Stop()
+	if !quiet && rep != nil {
+		fmt.Fprintln(g.stderr)
+		_ = rep.WriteTable(g.stderr)
+		if ex := p.Executor(); ex != nil {
+			fmt.Fprintln(g.stderr)
+			_ = writeBackends(g.stderr, usedBackends(ex.Backends()), false)
+		}
+	}
+	if errors.Is(err, pipeline.ErrInterrupted) {
+		return fmt.Errorf("%w: the unit in progress was not committed; rerun to resume", err)
+	}
+	return err
 }
 
 func newValidateCmd(g *globals) *cobra.Command {

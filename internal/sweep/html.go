@@ -8,6 +8,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/pipe-ml/pipe/internal/units"
 )
 
 // Chart geometry, in SVG user units.
@@ -54,7 +56,7 @@ svg text { font-size: 12px; }
 <p>Job <code>%s</code>, stage <code>%s</code> (model <code>%s</code>): %d rows, %d warm-up and %d measured runs per combination.</p>
 `, e(r.Job), e(r.Stage), e(r.Job), e(r.Stage), e(r.Model), r.Rows, r.Warmup, r.Repeats)
 	if best, ok := r.Best(); ok {
-		fmt.Fprintf(bw, "<p>Best: <strong>%s</strong>, %s rows/s (spread %s).</p>\n", e(best.Combination.String()), rate(best.RowsPerSecond), e(spread(best)))
+		fmt.Fprintf(bw, "<p>Best: <strong>%s</strong>, %s rows/s (spread %s).</p>\n", e(best.Combination.String()), units.Rate(best.RowsPerSecond, kilo), e(spread(best)))
 	}
 	for _, backend := range r.backends() {
 		ss := r.series(backend)
@@ -78,7 +80,7 @@ svg text { font-size: 12px; }
 			continue
 		}
 		fmt.Fprintf(bw, "<tr%s><td>%s</td><td>%d</td><td>%d</td><td>%d</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n",
-			class, e(x.Backend), x.Batch, x.Instances, x.Threads, rate(x.RowsPerSecond), e(spread(x)), dur(x.P50), dur(x.P99), e(note))
+			class, e(x.Backend), x.Batch, x.Instances, x.Threads, units.Rate(x.RowsPerSecond, kilo), e(spread(x)), units.Seconds(x.P50), units.Seconds(x.P99), e(note))
 	}
 	bw.WriteString("</table>\n</body>\n</html>\n")
 	return bw.Flush()

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"text/tabwriter"
 	"time"
+
+	"github.com/pipe-ml/pipe/internal/units"
 )
 
 // Measurement is one timed pass of the data through the stage.
@@ -150,7 +152,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 			continue
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t\n", mark, x.Backend, x.Batch, x.Instances, x.Threads,
-			rate(x.RowsPerSecond), spread(x), dur(x.P50), dur(x.P99))
+			units.Rate(x.RowsPerSecond, kilo), spread(x), units.Seconds(x.P50), units.Seconds(x.P99))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -167,23 +169,6 @@ func spread(x Result) string {
 	return fmt.Sprintf("-%.1f%%/+%.1f%%", 100*(x.RowsPerSecond-x.Min)/x.RowsPerSecond, 100*(x.Max-x.RowsPerSecond)/x.RowsPerSecond)
 }
 
-func rate(v float64) string {
-	switch {
-	case v >= 1e6:
-		return fmt.Sprintf("%.2fM", v/1e6)
-	case v >= 1e4:
-		return fmt.Sprintf("%.1fk", v/1e3)
-	}
-	return fmt.Sprintf("%.0f", v)
-}
-
-func dur(sec float64) string {
-	d := time.Duration(sec * float64(time.Second))
-	switch {
-	case d >= time.Second:
-		return d.Round(time.Millisecond).String()
-	case d >= time.Millisecond:
-		return d.Round(10 * time.Microsecond).String()
-	}
-	return d.Round(time.Microsecond).String()
-}
+// kilo is where the tables start writing rates in thousands: combinations
+// often differ by a few percent, so rates below 10k keep all their digits.
+const kilo = 1e4

@@ -179,3 +179,28 @@ func TestHTMLChartPerBackend(t *testing.T) {
 		}
 	}
 }
+
+// TestTableFigures checks the figures the table writes: rates below 10k
+// keep all their digits, where the run summary would round them to k.
+func TestTableFigures(t *testing.T) {
+	tests := []struct {
+		rows    int64
+		elapsed time.Duration
+		want    string
+	}{
+		{rows: 2500, elapsed: time.Second, want: "2500"},
+		{rows: 12345, elapsed: time.Second, want: "12.3k"},
+		{rows: 2_500_000, elapsed: time.Second, want: "2.50M"},
+	}
+	for _, tt := range tests {
+		r := Summarize(Combination{Backend: "cpu", Batch: 1}, []Measurement{{Rows: tt.rows, Elapsed: tt.elapsed}}, []time.Duration{1500 * time.Microsecond})
+		var buf bytes.Buffer
+		if err := (&Report{Rows: tt.rows, Repeats: 1, Results: []Result{r}}).WriteTable(&buf); err != nil {
+			t.Fatal(err)
+		}
+		line := strings.Fields(strings.Split(buf.String(), "\n")[1])
+		if len(line) < 8 || line[4] != tt.want || line[6] != "1.5ms" {
+			t.Errorf("%d rows in %v: table line %q, want rate %s and p50 1.5ms", tt.rows, tt.elapsed, line, tt.want)
+		}
+	}
+}

@@ -105,134 +105,184 @@ func product(dims []int64) int64 {
 // newPlan checks the stage's bindings against the model and the input
 // schema and works out every conversion.
 func newPlan(conf *Config, in *arrow.Schema, info bridge.ModelInfo) (*plan, error) {
-	p := &plan{}
-	var errs []string
-	fail := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
+	pl := &planner{conf: conf, in: in, info: info, p: &plan{}}
+	pl.checkInputNames()
+	pl.planInputs()
+	pl.planOutputs()
+	pl.planKeep()
+	fields := pl.fields()
+	if len(pl.errs) > 0 {
+		sort.Strings(pl.errs)
+		return nil, fmt.Errorf("%s", strings.Join(pl.errs, "; "))
+	}
+	pl.p.schema = arrow.NewSchema(fields, nil)
+	return pl.p, nil
+}
 
-	modelIn := map[string]bridge.TensorInfo{}
-	var inNames []string
-	for _, t := range info.Inputs {
-		modelIn[t.Name] = t
-		inNames = append(inNames, t.Name)
+// planner builds a plan step by step, collecting every problem so that
+// the stage reports them all at once.
+type planner struct {
+	conf *Config
+	in   *arrow.Schema
+	info bridge.ModelInfo
+	p    *plan
+	errs []string
+}
+
+func (pl *planner) fail(format string, args ...any) {
+	pl.errs = append(pl.errs, fmt.Sprintf(format, args...))
+}
+
+// checkInputNames reports inputs and constants naming no model input, and
+// model inputs given both ways.
+func (pl *planner) checkInputNames() {
+	var names []string
+	for _, t := range pl.info.Inputs {
+		names = append(names, t.Name)
 	}
-	for name := range conf.Inputs {
-		if _, ok := modelIn[name]; !ok {
-			fail("inputs: the model has no input %q%s; its inputs: %s", name, hint(name, inNames), describeTensors(info.Inputs))
+	for name := range pl.conf.Inputs {
+		if !slices.Contains(names, name) {
+			pl.fail("inputs: the model has no input %q%s; its inputs: %s", name, hint(name, names), describeTensors(pl.info.Inputs))
 		}
-		if _, dup := conf.Constants[name]; dup {
-			fail("model input %q is given both in inputs and in constants", name)
-		}
-	}
-	for name := range conf.Constants {
-		if _, ok := modelIn[name]; !ok {
-			fail("constants: the model has no input %q%s; its inputs: %s", name, hint(name, inNames), describeTensors(info.Inputs))
+		if _, dup := pl.conf.Constants[name]; dup {
+			pl.fail("model input %q is given both in inputs and in constants", name)
 		}
 	}
-	for _, t := range info.Inputs {
+	for name := range pl.conf.Constants {
+		if !slices.Contains(names, name) {
+			pl.fail("constants: the model has no input %q%s; its inputs: %s", name, hint(name, names), describeTensors(pl.info.Inputs))
+		}
+	}
+}
+
+// planInputs plans every model input, in the model's order: from columns,
+// or from a constant.
+func (pl *planner) planInputs() {
+	for _, t := range pl.info.Inputs {
 		if t.Kind != "" && t.Kind != "tensor" {
-			fail("model input %q is a %s, which pipe cannot feed", t.Name, t.Kind)
+			pl.fail("model input %q is a %s, which pipe cannot feed", t.Name, t.Kind)
 			continue
 		}
-		b, bound := conf.Inputs[t.Name]
-		c, isConst := conf.Constants[t.Name]
+		b, bound := pl.conf.Inputs[t.Name]
+		c, isConst := pl.conf.Constants[t.Name]
+		var ip inputPlan
+		var err error
 		switch {
 		case bound:
-			ip, err := planInput(t, b, in)
-			if err != nil {
-				fail("%v", err)
-				continue
+			ip, err = planInput(t, b, pl.in)
+			if err == nil {
+				pl.noteBatch(t)
 			}
-			if len(t.Shape) > 0 && !t.Shape[0].Dynamic() {
-				if p.staticBatch != 0 && p.staticBatch != t.Shape[0].Size {
-					fail("model inputs disagree on the batch size: %d and %d", p.staticBatch, t.Shape[0].Size)
-				}
-				p.staticBatch = t.Shape[0].Size
-			}
-			p.inputs = append(p.inputs, ip)
 		case isConst:
-			ip, err := planConstant(t, c)
-			if err != nil {
-				fail("%v", err)
-				continue
-			}
-			p.inputs = append(p.inputs, ip)
+			ip, err = planConstant(t, c)
 		default:
-			fail("model input %q (%s %s) is not fed: map it to a column in inputs, or give it in constants", t.Name, t.Type, t.Shape)
+			pl.fail("model input %q (%s %s) is not fed: map it to a column in inputs, or give it in constants", t.Name, t.Type, t.Shape)
+			continue
 		}
+		if err != nil {
+			pl.fail("%v", err)
+			continue
+		}
+		pl.p.inputs = append(pl.p.inputs, ip)
 	}
+}
 
-	// Outputs: explicit, or every tensor output under its own name.
-	outs := conf.Outputs
-	if len(outs) == 0 {
-		outs = map[string]OutputBinding{}
-		for _, t := range info.Outputs {
-			if t.Kind == "" || t.Kind == "tensor" {
-				outs[t.Name] = OutputBinding{Column: t.Name}
-			}
-		}
-		if len(outs) == 0 {
-			fail("the model has no tensor output to turn into a column")
-		}
+// noteBatch records the fixed batch size of a bound input, if it has one:
+// every input must agree on it.
+func (pl *planner) noteBatch(t bridge.TensorInfo) {
+	if len(t.Shape) == 0 || t.Shape[0].Dynamic() {
+		return
 	}
-	var outNames []string
-	for _, t := range info.Outputs {
-		outNames = append(outNames, t.Name)
+	if pl.p.staticBatch != 0 && pl.p.staticBatch != t.Shape[0].Size {
+		pl.fail("model inputs disagree on the batch size: %d and %d", pl.p.staticBatch, t.Shape[0].Size)
+	}
+	pl.p.staticBatch = t.Shape[0].Size
+}
+
+// planOutputs plans the columns of the bound outputs, in the model's
+// order.
+func (pl *planner) planOutputs() {
+	outs := pl.outputBindings()
+	var names []string
+	for _, t := range pl.info.Outputs {
+		names = append(names, t.Name)
 	}
 	for name := range outs {
-		if !slices.Contains(outNames, name) {
-			fail("outputs: the model has no output %q%s; its outputs: %s", name, hint(name, outNames), describeTensors(info.Outputs))
+		if !slices.Contains(names, name) {
+			pl.fail("outputs: the model has no output %q%s; its outputs: %s", name, hint(name, names), describeTensors(pl.info.Outputs))
 		}
 	}
-	for i, t := range info.Outputs {
+	for i, t := range pl.info.Outputs {
 		b, ok := outs[t.Name]
 		if !ok {
 			continue
 		}
 		op, err := planOutput(i, t, b)
 		if err != nil {
-			fail("%v", err)
+			pl.fail("%v", err)
 			continue
 		}
-		p.outputs = append(p.outputs, op)
+		pl.p.outputs = append(pl.p.outputs, op)
 	}
+}
 
-	// Columns passed through.
-	if conf.Keep == nil {
-		for i := range in.NumFields() {
-			p.keep = append(p.keep, i)
-		}
-	} else {
-		for _, name := range *conf.Keep {
-			idx, err := stages.Column(in, name)
-			if err != nil {
-				fail("keep: %v", err)
-				continue
-			}
-			p.keep = append(p.keep, idx)
+// outputBindings returns the job's outputs, or without them every tensor
+// output under its own name.
+func (pl *planner) outputBindings() map[string]OutputBinding {
+	if len(pl.conf.Outputs) > 0 {
+		return pl.conf.Outputs
+	}
+	outs := map[string]OutputBinding{}
+	for _, t := range pl.info.Outputs {
+		if t.Kind == "" || t.Kind == "tensor" {
+			outs[t.Name] = OutputBinding{Column: t.Name}
 		}
 	}
+	if len(outs) == 0 {
+		pl.fail("the model has no tensor output to turn into a column")
+	}
+	return outs
+}
+
+// planKeep lists the input columns passed through: all of them, or those
+// keep names.
+func (pl *planner) planKeep() {
+	if pl.conf.Keep == nil {
+		for i := range pl.in.NumFields() {
+			pl.p.keep = append(pl.p.keep, i)
+		}
+		return
+	}
+	for _, name := range *pl.conf.Keep {
+		idx, err := stages.Column(pl.in, name)
+		if err != nil {
+			pl.fail("keep: %v", err)
+			continue
+		}
+		pl.p.keep = append(pl.p.keep, idx)
+	}
+}
+
+// fields returns the output schema's fields, the kept columns first, and
+// reports output columns whose names clash.
+func (pl *planner) fields() []arrow.Field {
 	var fields []arrow.Field
 	seen := map[string]string{}
-	for _, i := range p.keep {
-		f := in.Field(i)
+	for _, i := range pl.p.keep {
+		f := pl.in.Field(i)
 		fields = append(fields, f)
 		seen[f.Name] = "an input column kept"
 	}
-	for _, op := range p.outputs {
+	for _, op := range pl.p.outputs {
 		for _, f := range op.fields {
 			if what, dup := seen[f.Name]; dup {
-				fail("output column %q of model output %q clashes with %s; rename it in outputs or drop the input with keep", f.Name, op.name, what)
+				pl.fail("output column %q of model output %q clashes with %s; rename it in outputs or drop the input with keep", f.Name, op.name, what)
 			}
 			seen[f.Name] = fmt.Sprintf("model output %q", op.name)
 			fields = append(fields, f)
 		}
 	}
-	if len(errs) > 0 {
-		sort.Strings(errs)
-		return nil, fmt.Errorf("%s", strings.Join(errs, "; "))
-	}
-	p.schema = arrow.NewSchema(fields, nil)
-	return p, nil
+	return fields
 }
 
 func hint(name string, candidates []string) string {

@@ -274,10 +274,43 @@ func (f *inflight) rangeError(lo, hi int64, err error) error {
 // input order. The loop owns the
 // batcher's timer, so a partial batch leaves by its deadline even when no
 // more rows arrive.
-func (s *Stage) Run(ctx context.Context, in []<-chan arrow.RecordBatch, emit stages.Emit) (err error) {
-	sizer, err := s.bud.sizer(s.policy)
+func (s *Stage) Run(ctx context.Context, in []<-chan arrow.RecordBatch, emit stages.Emit) error {
+	l, err := s.newRunLoop(ctx, in[0], emit)
 	if err != nil {
 		return err
+	}
+	defer l.close()
+	for {
+		if err := l.startReady(); err != nil {
+			return err
+		}
+		if l.input == nil && l.b.Pending() == 0 && len(l.queue) == 0 {
+			return nil
+		}
+		if err := l.wait(); err != nil {
+			return err
+		}
+	}
+}
+
+// runLoop is the state of one Run: the batcher, the calls in flight in
+// the order they were submitted, and the input while it is open. Only
+// Run's goroutine touches it.
+type runLoop struct {
+	s     *Stage
+	ctx   context.Context
+	emit  stages.Emit
+	b     *batcher.Batcher
+	input <-chan arrow.RecordBatch // nil once the input has ended
+	queue []*inflight
+	rows  int64 // rows submitted so far: the number of the next batch's first row
+	timer *time.Timer
+}
+
+func (s *Stage) newRunLoop(ctx context.Context, input <-chan arrow.RecordBatch, emit stages.Emit) (*runLoop, error) {
+	sizer, err := s.bud.sizer(s.policy)
+	if err != nil {
+		return nil, err
 	}
 	var opts []batcher.Option
 	if sizer != nil {
@@ -285,146 +318,164 @@ func (s *Stage) Run(ctx context.Context, in []<-chan arrow.RecordBatch, emit sta
 	}
 	b, err := batcher.New(s.policy, s.mem, opts...)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	var queue []*inflight
-	defer func() {
-		// Wait for calls still running (a cancelled context interrupts
-		// them) and free everything they hold.
-		for _, f := range queue {
-			<-f.Call.Done()
-			if outs, _ := f.Call.Result(); outs != nil {
-				freeTensors(outs, s.mem)
-			}
-			s.finish(f)
-		}
-		s.stats = b.Stats()
-		b.Close()
-	}()
-	input := in[0]
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
-	defer timer.Stop()
-	var rows int64
-	// room reports whether one more batch may be submitted. Any ready
-	// batch may start while fewer than `instances` calls are in flight;
-	// one more, queued behind them, only when it is full (or the input has
-	// ended). That queued batch is packed while the backend runs, which
-	// then goes from one call to the next without waiting for this
-	// goroutine to be scheduled, pack and submit: on a busy machine that
-	// wait left the backend idle a quarter of the time. A partial batch
-	// never takes the queued place: it keeps its deadline for a free
-	// instance, as without it.
-	room := func() bool {
-		if s.bud.measuring() && len(queue) > 0 {
-			return false // one call measures the outputs first
-		}
-		switch n := len(queue); {
-		case n < s.conf.Instances:
-			return true
-		case n == s.conf.Instances:
-			return input == nil || b.Pending() >= b.Target()
-		}
-		return false
+	return &runLoop{s: s, ctx: ctx, emit: emit, b: b, input: input, timer: timer}, nil
+}
+
+// close waits for the calls still running (a cancelled context interrupts
+// them), frees everything they hold and keeps the batcher's figures.
+func (l *runLoop) close() {
+	l.timer.Stop()
+	for _, f := range l.queue {
+		l.drop(f)
 	}
-	// startReady starts every batch that is ready, while there is room.
-	startReady := func() error {
-		for room() {
-			var bt batcher.Batch
-			var berr error
-			switch {
-			case b.Ready():
-				bt, berr = b.Next()
-			case input == nil && b.Pending() > 0:
-				bt, berr = b.Flush()
-			default:
-				return nil
-			}
-			if errors.Is(berr, batcher.ErrNoBatch) {
-				return nil
-			}
-			if berr != nil {
-				return berr
-			}
-			f, serr := s.submit(ctx, bt, rows)
-			if serr != nil {
-				return serr
-			}
-			rows += int64(bt.Rows)
-			queue = append(queue, f)
-		}
-		return nil
+	l.s.stats = l.b.Stats()
+	l.b.Close()
+}
+
+// drop waits for a call whose result nobody will emit and frees what it
+// holds.
+func (l *runLoop) drop(f *inflight) {
+	<-f.Call.Done()
+	if outs, _ := f.Call.Result(); outs != nil {
+		freeTensors(outs, l.s.mem)
 	}
-	for {
-		if err := startReady(); err != nil {
+	l.s.finish(f)
+}
+
+// room reports whether one more batch may be submitted. Any ready batch
+// may start while fewer than `instances` calls are in flight; one more,
+// queued behind them, only when it is full (or the input has ended). That
+// queued batch is packed while the backend runs, which then goes from one
+// call to the next without waiting for this goroutine to be scheduled,
+// pack and submit: on a busy machine that wait left the backend idle a
+// quarter of the time. A partial batch never takes the queued place: it
+// keeps its deadline for a free instance, as without it.
+func (l *runLoop) room() bool {
+	if l.s.bud.measuring() && len(l.queue) > 0 {
+		return false // one call measures the outputs first
+	}
+	switch n := len(l.queue); {
+	case n < l.s.conf.Instances:
+		return true
+	case n == l.s.conf.Instances:
+		return l.input == nil || l.b.Pending() >= l.b.Target()
+	}
+	return false
+}
+
+// startReady starts every batch that is ready, while there is room.
+func (l *runLoop) startReady() error {
+	for l.room() {
+		bt, ok, err := l.nextBatch()
+		if err != nil || !ok {
 			return err
 		}
-		if input == nil && b.Pending() == 0 && len(queue) == 0 {
+		f, err := l.s.submit(l.ctx, bt, l.rows)
+		if err != nil {
+			return err
+		}
+		l.rows += int64(bt.Rows)
+		l.queue = append(l.queue, f)
+	}
+	return nil
+}
+
+// nextBatch cuts the batch to start: a ready one, or once the input has
+// ended what is pending. It reports false when there is none.
+func (l *runLoop) nextBatch() (batcher.Batch, bool, error) {
+	var bt batcher.Batch
+	var err error
+	switch {
+	case l.b.Ready():
+		bt, err = l.b.Next()
+	case l.input == nil && l.b.Pending() > 0:
+		bt, err = l.b.Flush()
+	default:
+		return bt, false, nil
+	}
+	if errors.Is(err, batcher.ErrNoBatch) {
+		return bt, false, nil
+	}
+	return bt, err == nil, err
+}
+
+// wait waits for one event and handles it: rows arriving, the input
+// ending, the batcher's deadline, the oldest call finishing, or the
+// context ending.
+func (l *runLoop) wait() error {
+	// Ready depends on the clock: look once and act on that one answer.
+	// A deadline that passed since startReady looked means a batch can
+	// start now, if an instance is free.
+	ready := l.b.Ready()
+	if ready && l.room() {
+		return nil
+	}
+	var oldest <-chan struct{}
+	if len(l.queue) > 0 {
+		oldest = l.queue[0].Call.Done()
+	}
+	// Stop reading while a full batch waits for a free instance: rows
+	// then back up into the queues upstream instead of into memory.
+	inCh := l.input
+	if ready {
+		inCh = nil
+	}
+	deadline := l.deadline(ready)
+	defer l.timer.Stop()
+	select {
+	case rec, ok := <-inCh:
+		if !ok {
+			l.input = nil
 			return nil
 		}
-		// Ready depends on the clock: look once and act on that one answer.
-		// A deadline that passed since startReady looked means a batch can
-		// start now, if an instance is free.
-		ready := b.Ready()
-		if ready && room() {
-			continue
-		}
-		var oldest <-chan struct{}
-		if len(queue) > 0 {
-			oldest = queue[0].Call.Done()
-		}
-		// Stop reading while a full batch waits for a free instance: rows
-		// then back up into the queues upstream instead of into memory.
-		inCh := input
-		if ready {
-			inCh = nil
-		}
-		// The deadline only matters when it could start a batch: nothing is
-		// ready yet and an instance is free. Arming it otherwise would spin
-		// (a deadline already passed fires at once) while the loop really
-		// waits for a call to finish. Every path here leaves the select
-		// something to wait for: input, a call, or the deadline.
-		var deadline <-chan time.Time
-		if !ready && input != nil && len(queue) < s.conf.Instances {
-			if d, ok := b.UntilNext(); ok {
-				timer.Reset(d)
-				deadline = timer.C
-			}
-		}
-		select {
-		case rec, ok := <-inCh:
-			if !ok {
-				input = nil
-				break
-			}
-			b.Add(rec)
-			rec.Release()
-		case <-deadline:
-		case <-oldest:
-			f := queue[0]
-			queue = queue[1:]
-			// Start the next call before converting and emitting this one,
-			// which may wait on downstream: the backend stays busy. Not
-			// after a call that measures outputs the model does not size:
-			// its measure sizes the next batch.
-			if !s.bud.measuring() {
-				if err := startReady(); err != nil {
-					<-f.Call.Done()
-					if outs, _ := f.Call.Result(); outs != nil {
-						freeTensors(outs, s.mem)
-					}
-					s.finish(f)
-					return err
-				}
-			}
-			if err := s.complete(ctx, b, f, emit); err != nil {
-				return err
-			}
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		timer.Stop()
+		l.b.Add(rec)
+		rec.Release()
+	case <-deadline:
+	case <-oldest:
+		return l.completeOldest()
+	case <-l.ctx.Done():
+		return l.ctx.Err()
 	}
+	return nil
+}
+
+// deadline arms the timer for the batcher's next deadline and returns its
+// channel, or nil. The deadline only matters when it could start a batch:
+// nothing is ready yet and an instance is free. Arming it otherwise would
+// spin (a deadline already passed fires at once) while the loop really
+// waits for a call to finish. Every path leaves wait's select something
+// to wait for: input, a call, or the deadline.
+func (l *runLoop) deadline(ready bool) <-chan time.Time {
+	if ready || l.input == nil || len(l.queue) >= l.s.conf.Instances {
+		return nil
+	}
+	d, ok := l.b.UntilNext()
+	if !ok {
+		return nil
+	}
+	l.timer.Reset(d)
+	return l.timer.C
+}
+
+// completeOldest emits the result of the oldest call, which has finished.
+func (l *runLoop) completeOldest() error {
+	f := l.queue[0]
+	l.queue = l.queue[1:]
+	// Start the next call before converting and emitting this one, which
+	// may wait on downstream: the backend stays busy. Not after a call that
+	// measures outputs the model does not size: its measure sizes the next
+	// batch.
+	if !l.s.bud.measuring() {
+		if err := l.startReady(); err != nil {
+			l.drop(f)
+			return err
+		}
+	}
+	return l.s.complete(l.ctx, l.b, f, l.emit)
 }
 
 // submit turns a batch into tensors and starts the model Call. With a

@@ -176,127 +176,213 @@ func (g *Generate) rowBytes() int64 {
 	return max(n, 1)
 }
 
+// compileGenColumn checks a column's settings and works out what its
+// values are drawn from; it returns the column's Arrow type.
 func compileGenColumn(c GenColumn, seed uint64) (*genColumn, arrow.DataType, error) {
 	h := fnv.New64a()
 	h.Write([]byte(c.Name))
 	gc := &genColumn{GenColumn: c}
 	gc.key = mix(seed ^ mix(h.Sum64()))
 	gc.nullKey = mix(gc.key ^ 0x6e756c6c)
-	if c.NullFraction < 0 || c.NullFraction > 1 || math.IsNaN(c.NullFraction) {
-		return nil, nil, fmt.Errorf("null_fraction must be between 0 and 1, got %v", c.NullFraction)
+	if err := gc.compileNulls(); err != nil {
+		return nil, nil, err
 	}
-	if c.NullFraction >= 1 {
-		gc.nullCut = math.MaxUint64
-	} else {
-		gc.nullCut = uint64(c.NullFraction * (1 << 64))
-	}
-	var dt arrow.DataType
-	isInt, isFloat := false, false
-	switch c.Type {
-	case "int64":
-		dt, isInt = arrow.PrimitiveTypes.Int64, true
-	case "int32":
-		dt, isInt = arrow.PrimitiveTypes.Int32, true
-	case "float64":
-		dt, isFloat = arrow.PrimitiveTypes.Float64, true
-	case "float32":
-		dt, isFloat = arrow.PrimitiveTypes.Float32, true
-	case "string":
-		dt = arrow.BinaryTypes.String
-	case "bool":
-		dt = arrow.FixedWidthTypes.Boolean
-	case "vector":
-		if c.Dims < 1 {
-			return nil, nil, fmt.Errorf("vector needs dims of at least 1, got %d", c.Dims)
-		}
-		dt, isFloat = arrow.FixedSizeListOf(int32(c.Dims), arrow.PrimitiveTypes.Float32), true
-	default:
+	t, ok := genTypes[c.Type]
+	if !ok {
 		return nil, nil, fmt.Errorf("unknown type %q; valid types: int64, int32, float64, float32, string, bool, vector", c.Type)
 	}
-	if c.Dims != 0 && c.Type != "vector" {
-		return nil, nil, fmt.Errorf("dims applies to vector columns only")
+	dt, err := t.arrow(c)
+	if err != nil {
+		return nil, nil, err
 	}
-	if c.Length < 0 {
-		return nil, nil, fmt.Errorf("length must not be negative, got %d", c.Length)
-	}
-	if c.Length == 0 {
-		gc.Length = 16
+	if err := gc.compileShape(); err != nil {
+		return nil, nil, err
 	}
 	gc.dist = c.Distribution
 	if gc.dist == "" {
 		gc.dist = "uniform"
-		if isInt {
+		if t.class == genInt {
 			gc.dist = "sequence"
 		}
 	}
-	get := func(p *float64, def float64) float64 {
-		if p == nil {
-			return def
-		}
-		return *p
-	}
-	switch gc.dist {
-	case "sequence":
-		if !isInt && !isFloat || c.Type == "vector" {
-			return nil, nil, fmt.Errorf("distribution sequence applies to int and float columns")
-		}
-		gc.lo = get(c.Min, 0)
-	case "uniform":
-		defMax := 1.0
-		if isInt {
-			defMax = 1000
-		}
-		gc.lo, gc.hi = get(c.Min, 0), get(c.Max, defMax)
-		if gc.hi < gc.lo || (isFloat && gc.hi == gc.lo) {
-			return nil, nil, fmt.Errorf("uniform needs min < max, got min %v, max %v", gc.lo, gc.hi)
-		}
-	case "normal":
-		if !isFloat && !isInt {
-			return nil, nil, fmt.Errorf("distribution normal applies to number and vector columns")
-		}
-		gc.mean, gc.std = get(c.Mean, 0), get(c.Std, 1)
-		if gc.std < 0 {
-			return nil, nil, fmt.Errorf("std must not be negative, got %v", gc.std)
-		}
-	case "constant", "choice":
-		if c.Type == "vector" {
-			return nil, nil, fmt.Errorf("distribution %s does not apply to vector columns", gc.dist)
-		}
-		if len(c.Values) == 0 {
-			return nil, nil, fmt.Errorf("distribution %s needs values", gc.dist)
-		}
-		if gc.dist == "constant" && len(c.Values) != 1 {
-			return nil, nil, fmt.Errorf("distribution constant needs exactly one value, got %d", len(c.Values))
-		}
-		for _, v := range c.Values {
-			switch {
-			case isInt:
-				n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-				if err != nil || (c.Type == "int32" && int64(int32(n)) != n) {
-					return nil, nil, fmt.Errorf("value %q is not an %s", v, c.Type)
-				}
-				gc.ivals = append(gc.ivals, n)
-			case isFloat:
-				f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-				if err != nil {
-					return nil, nil, fmt.Errorf("value %q is not a number", v)
-				}
-				gc.fvals = append(gc.fvals, f)
-			case c.Type == "bool":
-				b, err := strconv.ParseBool(strings.TrimSpace(v))
-				if err != nil {
-					return nil, nil, fmt.Errorf("value %q is not a bool", v)
-				}
-				gc.bvals = append(gc.bvals, b)
-			}
-		}
-	default:
+	compile, ok := genDists[gc.dist]
+	if !ok {
 		return nil, nil, fmt.Errorf("unknown distribution %q; valid: sequence, uniform, normal, constant, choice", gc.dist)
+	}
+	if err := compile(gc, t); err != nil {
+		return nil, nil, err
 	}
 	if gc.dist != "constant" && gc.dist != "choice" && len(c.Values) > 0 {
 		return nil, nil, fmt.Errorf("values applies to distributions constant and choice only")
 	}
 	return gc, dt, nil
+}
+
+// compileNulls turns null_fraction into the cut of the null hash.
+func (gc *genColumn) compileNulls() error {
+	f := gc.NullFraction
+	if f < 0 || f > 1 || math.IsNaN(f) {
+		return fmt.Errorf("null_fraction must be between 0 and 1, got %v", f)
+	}
+	if f >= 1 {
+		gc.nullCut = math.MaxUint64
+	} else {
+		gc.nullCut = uint64(f * (1 << 64))
+	}
+	return nil
+}
+
+// compileShape checks dims and length, and gives length its default.
+func (gc *genColumn) compileShape() error {
+	if gc.Dims != 0 && gc.Type != "vector" {
+		return fmt.Errorf("dims applies to vector columns only")
+	}
+	if gc.Length < 0 {
+		return fmt.Errorf("length must not be negative, got %d", gc.Length)
+	}
+	if gc.Length == 0 {
+		gc.Length = 16
+	}
+	return nil
+}
+
+// genClass groups column types by the values they hold, which decides the
+// distributions they take.
+type genClass int
+
+const (
+	genOther genClass = iota // string, bool
+	genInt
+	genFloat // floats and vectors
+)
+
+// genType is what a column type compiles with: its class, its Arrow type,
+// and how it reads one of `values`.
+type genType struct {
+	class genClass
+	arrow func(GenColumn) (arrow.DataType, error)
+	value func(gc *genColumn, v string) error
+}
+
+// genTypes holds the column types by name.
+var genTypes = map[string]genType{
+	"int64":   {genInt, fixedType(arrow.PrimitiveTypes.Int64), intValue},
+	"int32":   {genInt, fixedType(arrow.PrimitiveTypes.Int32), intValue},
+	"float64": {genFloat, fixedType(arrow.PrimitiveTypes.Float64), floatValue},
+	"float32": {genFloat, fixedType(arrow.PrimitiveTypes.Float32), floatValue},
+	"string":  {genOther, fixedType(arrow.BinaryTypes.String), stringValue},
+	"bool":    {genOther, fixedType(arrow.FixedWidthTypes.Boolean), boolValue},
+	// Vectors take no values (constant and choice refuse them).
+	"vector": {genFloat, genVectorType, floatValue},
+}
+
+func fixedType(dt arrow.DataType) func(GenColumn) (arrow.DataType, error) {
+	return func(GenColumn) (arrow.DataType, error) { return dt, nil }
+}
+
+func genVectorType(c GenColumn) (arrow.DataType, error) {
+	if c.Dims < 1 {
+		return nil, fmt.Errorf("vector needs dims of at least 1, got %d", c.Dims)
+	}
+	return arrow.FixedSizeListOf(int32(c.Dims), arrow.PrimitiveTypes.Float32), nil
+}
+
+func intValue(gc *genColumn, v string) error {
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil || (gc.Type == "int32" && int64(int32(n)) != n) {
+		return fmt.Errorf("value %q is not an %s", v, gc.Type)
+	}
+	gc.ivals = append(gc.ivals, n)
+	return nil
+}
+
+func floatValue(gc *genColumn, v string) error {
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil {
+		return fmt.Errorf("value %q is not a number", v)
+	}
+	gc.fvals = append(gc.fvals, f)
+	return nil
+}
+
+func boolValue(gc *genColumn, v string) error {
+	b, err := strconv.ParseBool(strings.TrimSpace(v))
+	if err != nil {
+		return fmt.Errorf("value %q is not a bool", v)
+	}
+	gc.bvals = append(gc.bvals, b)
+	return nil
+}
+
+// stringValue accepts every value: string columns draw from Values itself.
+func stringValue(*genColumn, string) error { return nil }
+
+// genDists holds the distributions by name, each checking that it applies
+// to the column and reading its settings.
+var genDists = map[string]func(gc *genColumn, t genType) error{
+	"sequence": compileSequence,
+	"uniform":  compileUniform,
+	"normal":   compileNormal,
+	"constant": compileValues,
+	"choice":   compileValues,
+}
+
+func compileSequence(gc *genColumn, t genType) error {
+	if t.class == genOther || gc.Type == "vector" {
+		return fmt.Errorf("distribution sequence applies to int and float columns")
+	}
+	gc.lo = valueOr(gc.Min, 0)
+	return nil
+}
+
+func compileUniform(gc *genColumn, t genType) error {
+	defMax := 1.0
+	if t.class == genInt {
+		defMax = 1000
+	}
+	gc.lo, gc.hi = valueOr(gc.Min, 0), valueOr(gc.Max, defMax)
+	if gc.hi < gc.lo || (t.class == genFloat && gc.hi == gc.lo) {
+		return fmt.Errorf("uniform needs min < max, got min %v, max %v", gc.lo, gc.hi)
+	}
+	return nil
+}
+
+func compileNormal(gc *genColumn, t genType) error {
+	if t.class == genOther {
+		return fmt.Errorf("distribution normal applies to number and vector columns")
+	}
+	gc.mean, gc.std = valueOr(gc.Mean, 0), valueOr(gc.Std, 1)
+	if gc.std < 0 {
+		return fmt.Errorf("std must not be negative, got %v", gc.std)
+	}
+	return nil
+}
+
+// compileValues reads the values of constant and choice.
+func compileValues(gc *genColumn, t genType) error {
+	if gc.Type == "vector" {
+		return fmt.Errorf("distribution %s does not apply to vector columns", gc.dist)
+	}
+	if len(gc.Values) == 0 {
+		return fmt.Errorf("distribution %s needs values", gc.dist)
+	}
+	if gc.dist == "constant" && len(gc.Values) != 1 {
+		return fmt.Errorf("distribution constant needs exactly one value, got %d", len(gc.Values))
+	}
+	for _, v := range gc.Values {
+		if err := t.value(gc, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// valueOr returns *p, or def when the setting is not given.
+func valueOr(p *float64, def float64) float64 {
+	if p == nil {
+		return def
+	}
+	return *p
 }
 
 // Schema returns the schema of every batch.

@@ -3,6 +3,7 @@ package source
 import (
 	"context"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -122,6 +123,18 @@ func TestGenerateConfigErrors(t *testing.T) {
 		{"negative count", `{count: -1, columns: [{name: a, type: bool}]}`, "count must not be negative"},
 		{"no columns", `{count: 1}`, `missing required key "columns"`},
 		{"unknown key", `{count: 1, colums: []}`, `did you mean "columns"`},
+		{"int32 out of range", `{count: 1, columns: [{name: a, type: int32, distribution: choice, values: ["3000000000"]}]}`, `value "3000000000" is not an int32`},
+		{"float value", `{count: 1, columns: [{name: a, type: float32, distribution: constant, values: [x]}]}`, `value "x" is not a number`},
+		{"bool value", `{count: 1, columns: [{name: a, type: bool, distribution: choice, values: [maybe]}]}`, `value "maybe" is not a bool`},
+		{"constant with two values", `{count: 1, columns: [{name: a, type: string, distribution: constant, values: [x, y]}]}`, "exactly one value, got 2"},
+		{"constant vector", `{count: 1, columns: [{name: v, type: vector, dims: 2, distribution: constant, values: ["1"]}]}`, "constant does not apply to vector"},
+		{"sequence on vector", `{count: 1, columns: [{name: v, type: vector, dims: 2, distribution: sequence}]}`, "sequence applies to int and float"},
+		{"normal on bool", `{count: 1, columns: [{name: a, type: bool, distribution: normal}]}`, "normal applies to number and vector"},
+		{"negative std", `{count: 1, columns: [{name: a, type: float64, distribution: normal, std: -1}]}`, "std must not be negative"},
+		{"float min equals max", `{count: 1, columns: [{name: a, type: float32, min: 1, max: 1}]}`, "min < max"},
+		{"dims on an int", `{count: 1, columns: [{name: a, type: int64, dims: 2}]}`, "dims applies to vector columns only"},
+		{"negative length", `{count: 1, columns: [{name: a, type: string, length: -1}]}`, "length must not be negative"},
+		{"values on uniform", `{count: 1, columns: [{name: a, type: string, values: [x]}]}`, "values applies to distributions constant and choice only"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -161,4 +174,48 @@ func BenchmarkGenerate(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N<<20)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// TestCompileGenColumn checks what each column type compiles to: its
+// default distribution and bounds, and the values it reads.
+func TestCompileGenColumn(t *testing.T) {
+	f := func(v float64) *float64 { return &v }
+	tests := []struct {
+		col     GenColumn
+		dt      string
+		dist    string
+		lo, hi  float64
+		length  int
+		ivals   []int64
+		fvals   []float64
+		bvals   []bool
+		nullCut uint64
+	}{
+		{col: GenColumn{Type: "int64"}, dt: "int64", dist: "sequence", length: 16},
+		{col: GenColumn{Type: "int32", Distribution: "uniform"}, dt: "int32", dist: "uniform", hi: 1000, length: 16},
+		{col: GenColumn{Type: "int64", Distribution: "uniform", Min: f(5), Max: f(5)}, dt: "int64", dist: "uniform", lo: 5, hi: 5, length: 16},
+		{col: GenColumn{Type: "float64"}, dt: "float64", dist: "uniform", hi: 1, length: 16},
+		{col: GenColumn{Type: "float32", Distribution: "sequence", Min: f(3)}, dt: "float32", dist: "sequence", lo: 3, length: 16},
+		{col: GenColumn{Type: "string", Length: 4}, dt: "utf8", dist: "uniform", hi: 1, length: 4},
+		{col: GenColumn{Type: "bool", NullFraction: 1}, dt: "bool", dist: "uniform", hi: 1, length: 16, nullCut: math.MaxUint64},
+		{col: GenColumn{Type: "vector", Dims: 3}, dt: "fixed_size_list<item: float32, nullable>[3]", dist: "uniform", hi: 1, length: 16},
+		{col: GenColumn{Type: "int32", Distribution: "choice", Values: []string{" 7 ", "-2"}}, dt: "int32", dist: "choice", length: 16, ivals: []int64{7, -2}},
+		{col: GenColumn{Type: "float32", Distribution: "constant", Values: []string{"2.5"}}, dt: "float32", dist: "constant", length: 16, fvals: []float64{2.5}},
+		{col: GenColumn{Type: "bool", Distribution: "choice", Values: []string{"true", "0"}}, dt: "bool", dist: "choice", length: 16, bvals: []bool{true, false}},
+		{col: GenColumn{Type: "string", Distribution: "choice", Values: []string{"x"}}, dt: "utf8", dist: "choice", length: 16},
+	}
+	for _, tt := range tests {
+		gc, dt, err := compileGenColumn(tt.col, 1)
+		if err != nil {
+			t.Errorf("%+v: %v", tt.col, err)
+			continue
+		}
+		if dt.String() != tt.dt || gc.dist != tt.dist || gc.lo != tt.lo || gc.hi != tt.hi || gc.Length != tt.length || gc.nullCut != tt.nullCut {
+			t.Errorf("%+v: type %s, %s [%v, %v], length %d, null cut %d; want %s, %s [%v, %v], length %d, null cut %d",
+				tt.col, dt, gc.dist, gc.lo, gc.hi, gc.Length, gc.nullCut, tt.dt, tt.dist, tt.lo, tt.hi, tt.length, tt.nullCut)
+		}
+		if !slices.Equal(gc.ivals, tt.ivals) || !slices.Equal(gc.fvals, tt.fvals) || !slices.Equal(gc.bvals, tt.bvals) {
+			t.Errorf("%+v: values %v %v %v, want %v %v %v", tt.col, gc.ivals, gc.fvals, gc.bvals, tt.ivals, tt.fvals, tt.bvals)
+		}
+	}
 }
