@@ -333,71 +333,31 @@ func decodeStage(n *yaml.Node, idx int, ps *problems) *StageDef {
 	s := &StageDef{node: n, MaxErrors: -1}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
+		field := fmt.Sprintf("stages[%d].%s", idx, k.Value)
 		switch k.Value {
 		case "id":
-			s.idNode = v
-			if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!str" {
-				ps.add(v.Line, v.Column, "", "stages[%d].id: expected a string, got %s", idx, kindName(v))
-				continue
-			}
-			if !idPattern.MatchString(v.Value) {
-				ps.add(v.Line, v.Column, "", "stages[%d].id: %q is not a valid id (lowercase letters, digits and _, starting with a letter)", idx, v.Value)
-			}
-			s.ID = v.Value
+			s.decodeID(v, field, ps)
 		case "type":
 			s.typeNode = v
-			if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!str" {
-				ps.add(v.Line, v.Column, "", "stages[%d].type: expected a string, got %s", idx, kindName(v))
-				continue
-			}
-			s.Type = v.Value
+			s.Type = scalarString(v, field, "a string", ps)
 		case "inputs":
-			switch {
-			case v.Kind == yaml.ScalarNode && v.ShortTag() == "!!str":
-				s.Inputs, s.inputNodes = []string{v.Value}, []*yaml.Node{v}
-			case v.Kind == yaml.SequenceNode:
-				for _, in := range v.Content {
-					if in.Kind != yaml.ScalarNode || in.ShortTag() != "!!str" {
-						ps.add(in.Line, in.Column, "", "stages[%d].inputs: expected a stage id, got %s", idx, kindName(in))
-						continue
-					}
-					s.Inputs = append(s.Inputs, in.Value)
-					s.inputNodes = append(s.inputNodes, in)
-				}
-			default:
-				ps.add(v.Line, v.Column, "", "stages[%d].inputs: expected a list of stage ids, got %s", idx, kindName(v))
-			}
+			s.decodeInputs(v, field, ps)
 		case "on_error":
-			s.onErrorNode = v
-			switch {
-			case v.Kind != yaml.ScalarNode || v.ShortTag() != "!!str":
-				ps.add(v.Line, v.Column, "", "stages[%d].on_error: expected fail, skip or dead_letter, got %s", idx, kindName(v))
-			case v.Value != stages.OnErrorFail && v.Value != stages.OnErrorSkip && v.Value != stages.OnErrorDeadLetter:
-				ps.add(v.Line, v.Column, "", "stages[%d].on_error: %q is not one of fail, skip, dead_letter", idx, v.Value)
-			default:
-				s.OnError = v.Value
-			}
+			s.decodeOnError(v, field, ps)
 		case "max_errors":
 			s.maxErrorsNode = v
 			if err := s.decodeMaxErrors(v); err != nil {
-				ps.add(v.Line, v.Column, "", "stages[%d].max_errors: %v", idx, err)
+				ps.add(v.Line, v.Column, "", "%s: %v", field, err)
 			}
 		case "dead_letter":
 			s.deadLetterNode = v
-			if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!str" || strings.TrimSpace(v.Value) == "" {
-				ps.add(v.Line, v.Column, "", "stages[%d].dead_letter: expected a folder path, got %s", idx, kindName(v))
+			if v.Kind == yaml.ScalarNode && strings.TrimSpace(v.Value) == "" {
+				ps.add(v.Line, v.Column, "", "%s: expected a folder path, got %s", field, kindName(v))
 				continue
 			}
-			s.DeadLetter = v.Value
+			s.DeadLetter = scalarString(v, field, "a folder path", ps)
 		case "with":
-			if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!null" {
-				continue
-			}
-			if v.Kind != yaml.MappingNode {
-				ps.add(v.Line, v.Column, "", "stages[%d].with: expected a mapping, got %s", idx, kindName(v))
-				continue
-			}
-			s.With = v
+			s.decodeWith(v, field, ps)
 		default:
 			ps.add(k.Line, k.Column, "", "stages[%d]: %s", idx, unknownKey(k.Value, stageKeys))
 		}
@@ -409,6 +369,68 @@ func decodeStage(n *yaml.Node, idx int, ps *problems) *StageDef {
 		ps.add(n.Line, n.Column, "", "stages[%d]: missing key \"type\"", idx)
 	}
 	return s
+}
+
+// scalarString returns v's string value, or "" after reporting that field
+// expected what.
+func scalarString(v *yaml.Node, field, what string, ps *problems) string {
+	if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!str" {
+		ps.add(v.Line, v.Column, "", "%s: expected %s, got %s", field, what, kindName(v))
+		return ""
+	}
+	return v.Value
+}
+
+func (s *StageDef) decodeID(v *yaml.Node, field string, ps *problems) {
+	s.idNode = v
+	if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!str" {
+		ps.add(v.Line, v.Column, "", "%s: expected a string, got %s", field, kindName(v))
+		return
+	}
+	if !idPattern.MatchString(v.Value) {
+		ps.add(v.Line, v.Column, "", "%s: %q is not a valid id (lowercase letters, digits and _, starting with a letter)", field, v.Value)
+	}
+	s.ID = v.Value
+}
+
+func (s *StageDef) decodeInputs(v *yaml.Node, field string, ps *problems) {
+	switch {
+	case v.Kind == yaml.ScalarNode && v.ShortTag() == "!!str":
+		s.Inputs, s.inputNodes = []string{v.Value}, []*yaml.Node{v}
+	case v.Kind == yaml.SequenceNode:
+		for _, in := range v.Content {
+			if in.Kind != yaml.ScalarNode || in.ShortTag() != "!!str" {
+				ps.add(in.Line, in.Column, "", "%s: expected a stage id, got %s", field, kindName(in))
+				continue
+			}
+			s.Inputs = append(s.Inputs, in.Value)
+			s.inputNodes = append(s.inputNodes, in)
+		}
+	default:
+		ps.add(v.Line, v.Column, "", "%s: expected a list of stage ids, got %s", field, kindName(v))
+	}
+}
+
+func (s *StageDef) decodeOnError(v *yaml.Node, field string, ps *problems) {
+	s.onErrorNode = v
+	switch {
+	case v.Kind != yaml.ScalarNode || v.ShortTag() != "!!str":
+		ps.add(v.Line, v.Column, "", "%s: expected fail, skip or dead_letter, got %s", field, kindName(v))
+	case v.Value != stages.OnErrorFail && v.Value != stages.OnErrorSkip && v.Value != stages.OnErrorDeadLetter:
+		ps.add(v.Line, v.Column, "", "%s: %q is not one of fail, skip, dead_letter", field, v.Value)
+	default:
+		s.OnError = v.Value
+	}
+}
+
+func (s *StageDef) decodeWith(v *yaml.Node, field string, ps *problems) {
+	switch {
+	case v.Kind == yaml.ScalarNode && v.ShortTag() == "!!null":
+	case v.Kind != yaml.MappingNode:
+		ps.add(v.Line, v.Column, "", "%s: expected a mapping, got %s", field, kindName(v))
+	default:
+		s.With = v
+	}
 }
 
 // decodeMaxErrors parses max_errors: a row count, or a percentage of the

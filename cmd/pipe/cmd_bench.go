@@ -83,6 +83,52 @@ func runBench(cmd *cobra.Command, g *globals, path string, f *benchFlags) error 
 		return err
 	}
 	// Everything that can be checked without work is checked first.
+	if err := checkBenchFlags(f); err != nil {
+		return err
+	}
+	target, err := loadBenchTarget(path, f)
+	if err != nil {
+		return err
+	}
+	grid, err := benchGrid(cmd, f, target.base)
+	if err != nil {
+		return usage("%v", err)
+	}
+	// The stage is built once per combination: its placement lines are
+	// noise unless asked for.
+	stageLog := slog.New(slog.DiscardHandler)
+	if log.Enabled(cmd.Context(), slog.LevelDebug) {
+		stageLog = log
+	}
+	ctx := cmd.Context()
+	mem := mempool.New()
+	job, def := target.job, target.def
+	fmt.Fprintf(g.stderr, "reading the input of stage %q...\n", def.ID)
+	data, schema, err := captureInput(ctx, job, def, f.set, f.rows, mem, log)
+	if err != nil {
+		return fmt.Errorf("reading the input of stage %q: %w", def.ID, err)
+	}
+	defer releaseAll(data)
+	b := &bench{entry: target.entry, base: target.base, id: def.ID, dir: job.Dir, schema: schema, data: data, mem: mem, log: stageLog}
+	rep, err := b.sweep(ctx, g, grid, f, job.File)
+	if err != nil {
+		return err
+	}
+	best := sweep.MarkBest(rep.Results)
+	if err := rep.WriteTable(g.stdout); err != nil {
+		return err
+	}
+	if err := writeBenchReports(rep, job, f); err != nil {
+		return err
+	}
+	if best < 0 {
+		return errors.New("no combination could be measured")
+	}
+	return nil
+}
+
+// checkBenchFlags checks the flags that need no work to check.
+func checkBenchFlags(f *benchFlags) error {
 	switch {
 	case f.stage == "":
 		return usage("--stage: give the id of a model stage")
@@ -100,72 +146,60 @@ func runBench(cmd *cobra.Command, g *globals, path string, f *benchFlags) error 
 			}
 		}
 	}
+	return nil
+}
+
+// benchTarget is the model stage a bench measures, with its decoded config.
+type benchTarget struct {
+	job   *pipeline.Job
+	def   *pipeline.StageDef
+	entry *stages.Entry
+	base  *model.Config
+}
+
+// loadBenchTarget loads the job and decodes the config of the stage named
+// by --stage.
+func loadBenchTarget(path string, f *benchFlags) (*benchTarget, error) {
 	job, err := pipeline.LoadFile(path, pipeline.LoadOptions{Set: f.set})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	def, err := modelStage(job, f.stage)
 	if err != nil {
-		return usage("--stage: %v", err)
+		return nil, usage("--stage: %v", err)
 	}
 	entry, err := stages.Default().Lookup("model")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	raw, errs := entry.Decode(def.With, job.Dir)
 	if len(errs) > 0 {
-		return usage("stage %q: %v", def.ID, errors.Join(errs...))
+		return nil, usage("stage %q: %v", def.ID, errors.Join(errs...))
 	}
-	base := raw.(*model.Config)
-	grid, err := benchGrid(cmd, f, base)
-	if err != nil {
-		return usage("%v", err)
-	}
+	return &benchTarget{job: job, def: def, entry: entry, base: raw.(*model.Config)}, nil
+}
 
-	// The stage is built once per combination: its placement lines are
-	// noise unless asked for.
-	stageLog := slog.New(slog.DiscardHandler)
-	if log.Enabled(cmd.Context(), slog.LevelDebug) {
-		stageLog = log
-	}
-	ctx := cmd.Context()
-	mem := mempool.New()
-	fmt.Fprintf(g.stderr, "reading the input of stage %q...\n", def.ID)
-	data, schema, err := captureInput(ctx, job, def, f.set, f.rows, mem, log)
-	if err != nil {
-		return fmt.Errorf("reading the input of stage %q: %w", def.ID, err)
-	}
-	defer releaseAll(data)
+// sweep measures every combination of grid on the captured input.
+func (b *bench) sweep(ctx context.Context, g *globals, grid sweep.Grid, f *benchFlags, jobFile string) (*sweep.Report, error) {
 	var rows int64
-	for _, r := range data {
+	for _, r := range b.data {
 		rows += r.NumRows()
 	}
 	if rows == 0 {
-		return fmt.Errorf("stage %q receives no rows; nothing to measure", def.ID)
+		return nil, fmt.Errorf("stage %q receives no rows; nothing to measure", b.id)
 	}
-	rep := &sweep.Report{Job: job.File, Stage: def.ID, Model: filepath.Base(string(base.Model)), Rows: rows,
+	rep := &sweep.Report{Job: jobFile, Stage: b.id, Model: filepath.Base(string(b.base.Model)), Rows: rows,
 		Warmup: f.warmup, Repeats: f.repeat, Started: time.Now()}
 	combos := grid.Combinations()
 	for i, c := range combos {
 		fmt.Fprintf(g.stderr, "[%d/%d] %s\n", i+1, len(combos), c)
-		b := &bench{entry: entry, base: base, id: def.ID, dir: job.Dir, schema: schema, data: data, mem: mem, log: stageLog}
 		r := b.measure(ctx, c, f.warmup, f.repeat)
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return nil, ctx.Err()
 		}
 		rep.Results = append(rep.Results, r)
 	}
-	best := sweep.MarkBest(rep.Results)
-	if err := rep.WriteTable(g.stdout); err != nil {
-		return err
-	}
-	if err := writeBenchReports(rep, job, f); err != nil {
-		return err
-	}
-	if best < 0 {
-		return errors.New("no combination could be measured")
-	}
-	return nil
+	return rep, nil
 }
 
 // benchGrid builds the sweep from the flags, defaulting each setting to
