@@ -7,11 +7,16 @@
 //	outs, err := ref.Run(map[string]onnxref.Tensor{"x": {Shape: []int64{1, 32}, F32: x}})
 //
 // It implements the operators pipe's test models use, in the default
-// domain: Add, Mul (numpy broadcasting), Relu, Sigmoid, Gemm
-// (alpha, beta, transA, transB), MatMul (numpy semantics), Softmax (opset 13
-// axis semantics, and the 2-D coercion of earlier opsets), Conv (2-D NCHW,
-// pads, strides, dilations, group 1), GlobalAveragePool, Flatten, Cast,
-// ArgMax and Unsqueeze. ZipMap (ai.onnx.ml) is known but not evaluated: it
+// domain: Add, Sub, Mul (numpy broadcasting, floats and integers), Div and
+// Pow (floats; Pow's exponent may be an integer), Relu, Sigmoid, Sqrt, Erf,
+// Tanh, Gemm (alpha, beta, transA, transB), MatMul (numpy semantics),
+// Softmax (opset 13 axis semantics, and the 2-D coercion of earlier
+// opsets), ReduceMean (axes as an attribute, or as an input from opset 18),
+// Conv (2-D NCHW, pads, strides, dilations, group 1), GlobalAveragePool,
+// Flatten, Cast, ArgMax, Unsqueeze, and the shape operators the text
+// encoders use, on every type: Shape (start, end), Reshape (0 and -1,
+// allowzero), Transpose, Gather (any axis, negative indices) and Slice
+// (opset 10 inputs, negative steps, clamped bounds). ZipMap (ai.onnx.ml) is known but not evaluated: it
 // produces a sequence of maps, which [Tensor] cannot hold; ask [Ref.Run]
 // for the tensor outputs by name and the nodes behind ZipMap are skipped.
 // Any other operator makes [New] fail with [ErrUnsupported].

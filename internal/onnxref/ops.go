@@ -87,10 +87,24 @@ type opEntry struct {
 	fn     opFunc
 }
 
-// ops is every operator the reference knows.
+// ops is every operator the reference knows. Div takes only floats:
+// integer division's rounding and division by zero differ between
+// runtimes, and no test model divides integers.
 var ops = map[string]opEntry{
 	"Add":               {"", binary(func(a, b float64) float64 { return a + b }, func(a, b int64) int64 { return a + b })},
 	"Mul":               {"", binary(func(a, b float64) float64 { return a * b }, func(a, b int64) int64 { return a * b })},
+	"Sub":               {"", binary(func(a, b float64) float64 { return a - b }, func(a, b int64) int64 { return a - b })},
+	"Div":               {"", binary(func(a, b float64) float64 { return a / b }, nil)},
+	"Pow":               {"", pow},
+	"Sqrt":              {"", unary(math.Sqrt)},
+	"Erf":               {"", unary(math.Erf)},
+	"Tanh":              {"", unary(math.Tanh)},
+	"ReduceMean":        {"", reduceMean},
+	"Shape":             {"", shapeOp},
+	"Reshape":           {"", reshape},
+	"Transpose":         {"", transpose},
+	"Gather":            {"", gather},
+	"Slice":             {"", slice},
 	"Relu":              {"", unary(func(x float64) float64 { return math.Max(x, 0) })},
 	"Sigmoid":           {"", unary(sigmoid)},
 	"Gemm":              {"", gemm},
@@ -131,8 +145,9 @@ func unary(f func(float64) float64) opFunc {
 	}
 }
 
-// binary applies f (or fi for integers) elementwise with numpy
-// broadcasting; both inputs must have the same type.
+// binary applies f (or fi for integers; nil when the operator takes only
+// floats) elementwise with numpy broadcasting; both inputs must have the
+// same type.
 func binary(f func(a, b float64) float64, fi func(a, b int64) int64) opFunc {
 	return func(_ *call, vs []*value) ([]*value, error) {
 		if err := args(vs, 2, 2); err != nil {
@@ -154,6 +169,9 @@ func binary(f func(a, b float64) float64, fi func(a, b int64) int64) opFunc {
 				y.f[k] = f(a.f[ia[k]], b.f[ib[k]])
 			}
 		case classInt:
+			if fi == nil {
+				return nil, fmt.Errorf("%w: integer inputs (%v)", ErrUnsupported, a.dt)
+			}
 			for k := range y.i {
 				y.i[k] = fi(a.i[ia[k]], b.i[ib[k]])
 			}

@@ -8,6 +8,11 @@ import (
 	"github.com/pipe-ml/pipe/internal/onnxref"
 )
 
+// intBound limits the int64 inputs that are indices into a small table
+// (the encoders' two token types) or flags (attention_mask); other int64
+// inputs get values from 0 to 99.
+var intBound = map[string]uint64{"token_type_ids": 2, "attention_mask": 2}
+
 // check runs m in the reference interpreter on a small batch (N set to 1,
 // other symbolic dimensions to 5) and fails unless every tensor output
 // comes out with its declared type and shape and finite, not all-zero
@@ -40,8 +45,12 @@ func check(m *onnx.Model) error {
 		case onnx.Float:
 			t.F32 = r.uniform(n, 1)
 		case onnx.Int64:
+			bound := uint64(100)
+			if b, ok := intBound[v.Name]; ok {
+				bound = b
+			}
 			for range n {
-				t.I64 = append(t.I64, int64(r.next()%100))
+				t.I64 = append(t.I64, int64(r.next()%bound))
 			}
 		case onnx.Bool:
 			for range n {

@@ -25,7 +25,9 @@ var specs = []spec{
 	{"int64.onnx", int64Model, ""},
 	{"seqmap.onnx", seqmap, ""},
 	{"slow.onnx", slow, ""},
-	{"embed.onnx", embed, "internal/onnxref has no Gather"},
+	{"embed.onnx", embed, "check's ids (0 to 99) fall outside its 10 rows"},
+	{"encoder.onnx", encoder, ""},
+	{"text_classifier.onnx", textClassifier, ""},
 }
 
 // rng is splitmix64: a tiny generator whose output is fixed forever, so the
