@@ -16,7 +16,7 @@ type Config struct {
 	SHA256    string                   `yaml:"sha256" doc:"Pin the model: its SHA-256 in hex must match before it is loaded."`
 	Backends  []string                 `yaml:"backends" doc:"Backends to try, in order: auto (ane, then mps, then cpu, keeping those that are available and can run the model; metal runs no model formats), or an explicit list such as [ane, cpu]."`
 	Strict    bool                     `yaml:"strict" doc:"Fail instead of falling back to a later backend."`
-	Inputs    map[string]InputBinding  `yaml:"inputs" required:"true" doc:"Model input name -> column; or -> a list of numeric columns packed side by side into the tensor (x: [f0, f1, f2]; no intermediate vector column). The long form {column: img, shape: [3, 48, 192]} gives the per-row shape when the model leaves dimensions open."`
+	Inputs    map[string]InputBinding  `yaml:"inputs" required:"true" doc:"Model input name -> column; or -> a list of numeric columns packed side by side into the tensor (x: [f0, f1, f2]; no intermediate vector column). The long form {column: img, shape: [3, 48, 192]} gives the per-row shape when the model leaves dimensions open. A list<...> column (variable length, such as token ids) feeds a [batch, seq] input padded to the longest row of each batch with pad (long form {column: input_ids, pad: 0}; default the column's pipe.pad metadata, else 0); where the model's row shape is fixed, every list must have exactly that many values."`
 	Outputs   map[string]OutputBinding `yaml:"outputs" doc:"Model output name -> column, or -> a list of columns (one per value of the last dimension). Default: every tensor output, under its own name."`
 	Constants map[string]Constant      `yaml:"constants" doc:"Model inputs fed the same value for every row, such as a sample rate: a number, a list of numbers, or true/false."`
 	Keep      *[]string                `yaml:"keep" doc:"Input columns passed through to the output, in order. Default: all."`
@@ -57,6 +57,7 @@ type BatchConfig struct {
 	PreferredRows []int           `yaml:"preferred_rows" doc:"Sizes to run instead of a ragged batch when the delay is spent."`
 	PadTo         int             `yaml:"pad_to" doc:"Static batch dimension: pad every batch to this many rows (set from the model when its batch dimension is fixed)."`
 	Adaptive      *AdaptiveConfig `yaml:"adaptive" doc:"Pick the batch size from measured latency, aiming at the best throughput within target_latency."`
+	MaxTokens     int             `yaml:"max_tokens" doc:"For variable-length list inputs: the most padded values per input tensor of a batch (rows x longest row). A batch over it is split, in row order, into consecutive parts that fit; a single row longer than max_tokens runs alone. 0: no bound."`
 }
 
 // AdaptiveConfig configures the adaptive batch sizer.
@@ -73,6 +74,10 @@ type InputBinding struct {
 	Column  string
 	Shape   []int64
 	Columns []string
+	// Pad is the value that fills a variable-length list column's rows up
+	// to the longest row of the batch; nil: the column's pipe.pad metadata
+	// (the tokenize stage writes the tokenizer's pad id there), else 0.
+	Pad *float64
 }
 
 // UnmarshalYAML accepts a column name or {column, shape}.
@@ -94,16 +99,17 @@ func (b *InputBinding) UnmarshalYAML(n *yaml.Node) error {
 		return nil
 	case yaml.MappingNode:
 		var long struct {
-			Column string  `yaml:"column"`
-			Shape  []int64 `yaml:"shape"`
+			Column string   `yaml:"column"`
+			Shape  []int64  `yaml:"shape"`
+			Pad    *float64 `yaml:"pad"`
 		}
 		dec := n.Decode(&long)
 		if dec != nil {
 			return dec
 		}
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			if k := n.Content[i].Value; k != "column" && k != "shape" {
-				return fmt.Errorf("unknown key %q (valid: column, shape)", k)
+			if k := n.Content[i].Value; k != "column" && k != "shape" && k != "pad" {
+				return fmt.Errorf("unknown key %q (valid: column, shape, pad)", k)
 			}
 		}
 		if long.Column == "" {
@@ -114,19 +120,55 @@ func (b *InputBinding) UnmarshalYAML(n *yaml.Node) error {
 				return fmt.Errorf("shape %v: every dimension must be positive", long.Shape)
 			}
 		}
-		b.Column, b.Shape = long.Column, long.Shape
+		b.Column, b.Shape, b.Pad = long.Column, long.Shape, long.Pad
 		return nil
 	}
-	return fmt.Errorf("expected a column name, a list of column names, or {column, shape}")
+	return fmt.Errorf("expected a column name, a list of column names, or {column, shape, pad}")
 }
 
 // OutputBinding says which column(s) a model output becomes.
 type OutputBinding struct {
 	Column  string   // one column
 	Columns []string // one column per value of the last dimension
+	// Pool turns a token-level output [batch, seq, d] into one vector per
+	// row: mean (over the positions the attention mask keeps), cls (the
+	// first position) or max; Normalize then scales it to unit L2 norm.
+	// Mask names the column of the attention mask (default: the column
+	// bound to the model input attention_mask; without one, each row's
+	// length among the padded list inputs).
+	Pool      string
+	Normalize bool
+	Mask      string
+	// Labels names the classes of a [batch, classes] output (a file of
+	// one name per line, or a list): the column holds the top_k labels
+	// and a <column>_score column their scores, after Scores (softmax,
+	// sigmoid or raw).
+	Labels *LabelNames
+	TopK   int
+	Scores string
 }
 
-// UnmarshalYAML accepts a column name or a list of column names.
+// LabelNames are class names, given inline or read from a file.
+type LabelNames struct {
+	Names []string
+	File  stages.Path
+}
+
+// UnmarshalYAML accepts a file path or a list of names.
+func (l *LabelNames) UnmarshalYAML(n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		l.File = stages.Path(n.Value)
+		return nil
+	case yaml.SequenceNode:
+		return n.Decode(&l.Names)
+	}
+	return fmt.Errorf("labels: expected a file of names, one a line, or a list of names")
+}
+
+// UnmarshalYAML accepts a column name, a list of column names, or the
+// long form {column, pool, normalize, mask} / {column, labels, top_k,
+// scores}.
 func (b *OutputBinding) UnmarshalYAML(n *yaml.Node) error {
 	switch n.Kind {
 	case yaml.ScalarNode:
@@ -143,8 +185,38 @@ func (b *OutputBinding) UnmarshalYAML(n *yaml.Node) error {
 			return fmt.Errorf("expected at least one column name")
 		}
 		return nil
+	case yaml.MappingNode:
+		return b.decodeLong(n)
 	}
-	return fmt.Errorf("expected a column name or a list of column names")
+	return fmt.Errorf("expected a column name, a list of column names, or {column, pool, ...}")
+}
+
+func (b *OutputBinding) decodeLong(n *yaml.Node) error {
+	var long struct {
+		Column    string      `yaml:"column"`
+		Pool      string      `yaml:"pool"`
+		Normalize bool        `yaml:"normalize"`
+		Mask      string      `yaml:"mask"`
+		Labels    *LabelNames `yaml:"labels"`
+		TopK      int         `yaml:"top_k"`
+		Scores    string      `yaml:"scores"`
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		switch k := n.Content[i].Value; k {
+		case "column", "pool", "normalize", "mask", "labels", "top_k", "scores":
+		default:
+			return fmt.Errorf("unknown key %q (valid: column, pool, normalize, mask, labels, top_k, scores)", k)
+		}
+	}
+	if err := n.Decode(&long); err != nil {
+		return err
+	}
+	if long.Column == "" {
+		return fmt.Errorf("missing key \"column\"")
+	}
+	*b = OutputBinding{Column: long.Column, Pool: long.Pool, Normalize: long.Normalize, Mask: long.Mask,
+		Labels: long.Labels, TopK: long.TopK, Scores: long.Scores}
+	return nil
 }
 
 // names returns the output column names of the binding.

@@ -31,19 +31,21 @@ type rowFault struct {
 }
 
 // nullRows returns, in row order, the rows among the first n of rec that
-// hold a null in a column feeding the model, each with a [*RowError]
+// hold a null in a column feeding the model (or a list of the wrong
+// length), each with a [*RowError]
 // naming the first such column and the row's number in the stream (first
 // is the number of rec's row 0). It returns nil when every row can be fed.
 func (p *plan) nullRows(rec arrow.RecordBatch, n, first int64) []rowFault {
 	var bad []error // allocated at the first null
-	mark := func(r int64, col string) {
+	markMsg := func(r int64, col, msg string) {
 		if bad == nil {
 			bad = make([]error, n)
 		}
 		if bad[r] == nil {
-			bad[r] = &RowError{Column: col, Row: first + r, Msg: nullMsg}
+			bad[r] = &RowError{Column: col, Row: first + r, Msg: msg}
 		}
 	}
+	mark := func(r int64, col string) { markMsg(r, col, nullMsg) }
 	scan := func(col arrow.Array, name string) {
 		if col.NullN() == 0 {
 			return
@@ -60,6 +62,13 @@ func (p *plan) nullRows(rec arrow.RecordBatch, n, first int64) []rowFault {
 		case ip.cols != nil:
 			for j, ci := range ip.cols {
 				scan(rec.Column(ci), ip.colNames[j])
+			}
+		case ip.listed:
+			l := rec.Column(ip.col).(array.ListLike)
+			for r := range n {
+				if msg := listRowFault(l, ip, r); msg != "" {
+					markMsg(r, ip.colName, msg)
+				}
 			}
 		default:
 			col := rec.Column(ip.col)

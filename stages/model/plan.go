@@ -35,6 +35,12 @@ type inputPlan struct {
 	// cols are the columns packed side by side, for a list binding.
 	cols     []int
 	colNames []string
+	// listed: the column is a variable-length list (ragged.go). ragged:
+	// its rows are padded with pad to the batch's longest row; otherwise
+	// each must hold exactly listLen values.
+	listed, ragged bool
+	listLen        int64
+	pad            float64
 }
 
 type outputPlan struct {
@@ -44,6 +50,18 @@ type outputPlan struct {
 	columns []string // one name: a column (scalar or fixed_size_list); several: split the last dim
 	rowSize int64    // values per row, when known from the model (-1 otherwise)
 	fields  []arrow.Field
+	// pool, when set, reduces a [batch, seq, dim] output over seq (see
+	// outputs_pool.go); maskCol is the attention mask's column, -1 for the
+	// rows' lengths.
+	pool      string
+	normalize bool
+	maskCol   int
+	dim       int64
+	// labels, when set, turn a [batch, classes] output into the topK
+	// class names and their scores (see outputs_labels.go).
+	labels []string
+	topK   int
+	scores string
 }
 
 // arrowOf returns the Arrow type of a tensor element type.
@@ -184,6 +202,9 @@ func (pl *planner) planInputs() {
 			continue
 		}
 		pl.p.inputs = append(pl.p.inputs, ip)
+		if ip.ragged && pl.conf.Batch.PadTo > 0 {
+			pl.fail("model input %q: a padded list input cannot be combined with batch.pad_to (a static batch dimension)", t.Name)
+		}
 	}
 }
 
@@ -218,6 +239,9 @@ func (pl *planner) planOutputs() {
 			continue
 		}
 		op, err := planOutput(i, t, b)
+		if err == nil && op.pool != "" {
+			op.maskCol, err = pl.maskColumn(t.Name, b)
+		}
 		if err != nil {
 			pl.fail("%v", err)
 			continue
@@ -323,6 +347,9 @@ func planInput(t bridge.TensorInfo, b InputBinding, in *arrow.Schema) (inputPlan
 	if len(t.Shape) == 0 {
 		return ip, errf("the model input has no batch dimension; give it in constants instead")
 	}
+	if _, ok := listElem(typ); ok {
+		return planList(t, b, in.Field(idx), ip)
+	}
 	rest := t.Shape[1:]
 	var k int64 = 1
 	elem := typ
@@ -333,35 +360,48 @@ func planInput(t bridge.TensorInfo, b InputBinding, in *arrow.Schema) (inputPlan
 			return ip, errf("nested fixed_size_list columns are not supported; flatten it")
 		}
 	} else if !arrow.IsPrimitive(typ.ID()) && typ.ID() != arrow.BOOL && typ.ID() != arrow.FLOAT16 {
-		return ip, errf("column type %s cannot feed a tensor; use a numeric column or a fixed_size_list (see vectorize)", typ)
+		return ip, errf("column type %s cannot feed a tensor; use a numeric column, a list or a fixed_size_list (see vectorize)", typ)
 	}
 	if !convertible(elem, t.Type) {
 		return ip, errf("column elements are %s, which cannot be converted to %s", elem, t.Type)
 	}
+	shape, err := fitRowShape(t, b, rest, k, errf)
+	if err != nil {
+		return ip, err
+	}
+	ip.rowShape = shape
+	return ip, nil
+}
+
+// fitRowShape works out the per-row shape of a column with k values a row
+// feeding the model's dimensions rest: the binding's shape, or the
+// model's with at most one open dimension filled in.
+func fitRowShape(t bridge.TensorInfo, b InputBinding, rest bridge.Shape, k int64, errf func(string, ...any) error) ([]int64, error) {
 	switch {
 	case b.Shape != nil:
 		if len(b.Shape) != len(rest) {
-			return ip, errf("shape %v has %d dimensions; the model wants %d after the batch", b.Shape, len(b.Shape), len(rest))
+			return nil, errf("shape %v has %d dimensions; the model wants %d after the batch", b.Shape, len(b.Shape), len(rest))
 		}
 		for i, d := range rest {
 			if !d.Dynamic() && d.Size != b.Shape[i] {
-				return ip, errf("shape %v: dimension %d is %d in the model", b.Shape, i+1, d.Size)
+				return nil, errf("shape %v: dimension %d is %d in the model", b.Shape, i+1, d.Size)
 			}
 		}
 		if product(b.Shape) != k {
-			return ip, errf("shape %v holds %d values per row; the column has %d", b.Shape, product(b.Shape), k)
+			return nil, errf("shape %v holds %d values per row; the column has %d", b.Shape, product(b.Shape), k)
 		}
-		ip.rowShape = b.Shape
+		return b.Shape, nil
 	case len(rest) == 0:
 		if k != 1 {
-			return ip, errf("the model takes one value per row; the column has %d", k)
+			return nil, errf("the model takes one value per row; the column has %d", k)
 		}
+		return nil, nil
 	default:
 		static, open := int64(1), -1
 		for i, d := range rest {
 			if d.Dynamic() {
 				if open >= 0 {
-					return ip, errf("the model leaves several dimensions open; give the per-row shape: inputs: {%s: {column: %s, shape: [...]}}", t.Name, b.Column)
+					return nil, errf("the model leaves several dimensions open; give the per-row shape: inputs: {%s: {column: %s, shape: [...]}}", t.Name, b.Column)
 				}
 				open = i
 			} else {
@@ -374,15 +414,14 @@ func planInput(t bridge.TensorInfo, b InputBinding, in *arrow.Schema) (inputPlan
 		}
 		if open >= 0 {
 			if static == 0 || k%static != 0 {
-				return ip, errf("%d values per row do not fit the model's dimensions", k)
+				return nil, errf("%d values per row do not fit the model's dimensions", k)
 			}
 			shape[open] = k / static
 		} else if static != k {
-			return ip, errf("the model wants %d values per row (%s); the column has %d", static, bridge.Shape(rest), k)
+			return nil, errf("the model wants %d values per row (%s); the column has %d", static, bridge.Shape(rest), k)
 		}
-		ip.rowShape = shape
+		return shape, nil
 	}
-	return ip, nil
 }
 
 // planConstant works out the tensor of a constant input.
@@ -423,6 +462,16 @@ func planOutput(index int, t bridge.TensorInfo, b OutputBinding) (outputPlan, er
 	at, ok := arrowOf(t.Type)
 	if !ok {
 		return op, fmt.Errorf("model output %q has element type %s, which pipe cannot turn into a column", t.Name, t.Type)
+	}
+	switch {
+	case b.Pool != "" && b.Labels != nil:
+		return op, fmt.Errorf("model output %q: give pool or labels, not both", t.Name)
+	case b.Pool != "":
+		return planPooled(op, t, b)
+	case b.Labels != nil:
+		return planLabels(op, t, b)
+	case b.Normalize || b.Mask != "" || b.TopK != 0 || b.Scores != "":
+		return op, fmt.Errorf("model output %q: normalize and mask apply with pool, top_k and scores with labels", t.Name)
 	}
 	if len(t.Shape) > 0 {
 		size := int64(1)

@@ -33,6 +33,13 @@ type Report struct {
 	// isolate the latter.
 	RejectedRows int64 `json:"rejected_rows"`
 	BisectRuns   int64 `json:"bisect_runs"`
+	// Tokens counts the values of variable-length list inputs (the
+	// longest list of each row), PaddedTokens the same once every row is
+	// padded to its batch's longest; PaddingRatio is the share of padding,
+	// the model work spent on nothing.
+	Tokens       int64   `json:"tokens,omitempty"`
+	PaddedTokens int64   `json:"padded_tokens,omitempty"`
+	PaddingRatio float64 `json:"padding_ratio,omitempty"`
 	// Canary compares the first batch on an accelerated backend with the
 	// CPU's result (nil when the model runs on the CPU or no comparison
 	// was made).
@@ -50,6 +57,9 @@ func (r *Report) String() string {
 		r.Backend, r.Batches, r.MeanRows, strings.Join(fl, ", "), r.MaxWaitMs)
 	if r.RejectedRows > 0 || r.BisectRuns > 0 {
 		s += fmt.Sprintf("; rejected %d rows (%d bisection runs)", r.RejectedRows, r.BisectRuns)
+	}
+	if r.PaddedTokens > 0 {
+		s += fmt.Sprintf("; %d tokens, %.1f%% padding", r.Tokens, 100*r.PaddingRatio)
 	}
 	if r.Canary != nil {
 		s += "; " + r.Canary.String()
@@ -71,6 +81,9 @@ func (r *Report) Merge(earlier fmt.Stringer) fmt.Stringer {
 	r.Copied += e.Copied
 	r.RejectedRows += e.RejectedRows
 	r.BisectRuns += e.BisectRuns
+	r.Tokens += e.Tokens
+	r.PaddedTokens += e.PaddedTokens
+	r.setPaddingRatio()
 	r.MaxWaitMs = max(r.MaxWaitMs, e.MaxWaitMs)
 	for k, v := range e.Flushes {
 		r.Flushes[k] += v
@@ -89,6 +102,12 @@ func (r *Report) Merge(earlier fmt.Stringer) fmt.Stringer {
 
 var _ stages.ReportMerger = (*Report)(nil)
 
+func (r *Report) setPaddingRatio() {
+	if r.PaddedTokens > 0 {
+		r.PaddingRatio = 1 - float64(r.Tokens)/float64(r.PaddedTokens)
+	}
+}
+
 // Report returns the stage's placement and batching figures.
 func (s *Stage) Report() fmt.Stringer {
 	st := s.stats
@@ -101,7 +120,10 @@ func (s *Stage) Report() fmt.Stringer {
 		MaxWaitMs:    float64(st.MaxWaited.Microseconds()) / 1000,
 		RejectedRows: s.rejected.Load(),
 		BisectRuns:   s.bisectRuns.Load(),
+		Tokens:       s.tokens.Load(),
+		PaddedTokens: s.padded.Load(),
 	}
+	r.setPaddingRatio()
 	names := map[batcher.Reason]string{batcher.Full: "full", batcher.Preferred: "preferred", batcher.Deadline: "deadline", batcher.EndOfInput: "end_of_input"}
 	for reason, name := range names {
 		r.Flushes[name] = st.Flushes[reason]

@@ -64,6 +64,9 @@ type Stage struct {
 	reject     stages.Rejecter
 	rejected   atomic.Int64
 	bisectRuns atomic.Int64
+	// tokens and padded count the values of padded list inputs: the
+	// rows' own, and all of them once padded to each batch's longest row.
+	tokens, padded atomic.Int64
 }
 
 // New builds a model stage: it checks the model file (and its pin), opens
@@ -73,6 +76,9 @@ type Stage struct {
 // error wrapping [ErrNoExecutor].
 func New(conf Config, env *stages.Env) (*Stage, error) {
 	path := string(conf.Model)
+	if err := loadLabels(&conf, env); err != nil {
+		return nil, err
+	}
 	ex, err := executorOf(env)
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", path, err)
@@ -284,7 +290,7 @@ func (s *Stage) Run(ctx context.Context, in []<-chan arrow.RecordBatch, emit sta
 		if err := l.startReady(); err != nil {
 			return err
 		}
-		if l.input == nil && l.b.Pending() == 0 && len(l.queue) == 0 {
+		if l.input == nil && l.b.Pending() == 0 && len(l.queue) == 0 && len(l.split) == 0 {
 			return nil
 		}
 		if err := l.wait(); err != nil {
@@ -303,6 +309,9 @@ type runLoop struct {
 	b     *batcher.Batcher
 	input <-chan arrow.RecordBatch // nil once the input has ended
 	queue []*inflight
+	// split holds the later parts of a batch cut to batch.max_tokens,
+	// started before the batcher's next batch.
+	split []batcher.Batch
 	rows  int64 // rows submitted so far: the number of the next batch's first row
 	timer *time.Timer
 }
@@ -331,6 +340,9 @@ func (l *runLoop) close() {
 	l.timer.Stop()
 	for _, f := range l.queue {
 		l.drop(f)
+	}
+	for _, bt := range l.split {
+		bt.Release()
 	}
 	l.s.stats = l.b.Stats()
 	l.b.Close()
@@ -362,7 +374,7 @@ func (l *runLoop) room() bool {
 	case n < l.s.conf.Instances:
 		return true
 	case n == l.s.conf.Instances:
-		return l.input == nil || l.b.Pending() >= l.b.Target()
+		return l.input == nil || l.b.Pending() >= l.b.Target() || len(l.split) > 0
 	}
 	return false
 }
@@ -389,6 +401,10 @@ func (l *runLoop) startReady() error {
 func (l *runLoop) nextBatch() (batcher.Batch, bool, error) {
 	var bt batcher.Batch
 	var err error
+	if len(l.split) > 0 {
+		bt, l.split = l.split[0], l.split[1:]
+		return bt, true, nil
+	}
 	switch {
 	case l.b.Ready():
 		bt, err = l.b.Next()
@@ -400,7 +416,13 @@ func (l *runLoop) nextBatch() (batcher.Batch, bool, error) {
 	if errors.Is(err, batcher.ErrNoBatch) {
 		return bt, false, nil
 	}
-	return bt, err == nil, err
+	if err != nil {
+		return bt, false, err
+	}
+	if parts := l.s.splitTokens(bt); len(parts) > 1 {
+		bt, l.split = parts[0], parts[1:]
+	}
+	return bt, true, nil
 }
 
 // wait waits for one event and handles it: rows arriving, the input
@@ -410,7 +432,7 @@ func (l *runLoop) wait() error {
 	// Ready depends on the clock: look once and act on that one answer.
 	// A deadline that passed since startReady looked means a batch can
 	// start now, if an instance is free.
-	ready := l.b.Ready()
+	ready := len(l.split) > 0 || l.b.Ready()
 	if ready && l.room() {
 		return nil
 	}
@@ -498,6 +520,7 @@ func (s *Stage) submit(ctx context.Context, bt batcher.Batch, first int64) (*inf
 		s.finish(f)
 		return nil, err
 	}
+	s.countTokens(f.rec(), f.n)
 	f.owned = owned
 	if f.compact != nil {
 		ts = s.plan.pad(ts, f.n, int64(s.policy.PadTo), &f.owned, s.mem)
@@ -596,7 +619,7 @@ func (s *Stage) output(rec arrow.RecordBatch, lo, n int64, outs []bridge.Tensor)
 			return nil, fmt.Errorf("the model returned %d outputs, %q is number %d", len(outs), op.name, op.index+1)
 		}
 		used[op.index] = true
-		arrs, err := op.arrays(outs[op.index], n, s.mem)
+		arrs, err := s.outputArrays(op, outs[op.index], rec, lo, n)
 		outs[op.index].Data = nil
 		if err != nil {
 			freeTensors(outs, s.mem)

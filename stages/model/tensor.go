@@ -42,7 +42,17 @@ func (p *plan) tensors(rec arrow.RecordBatch, mem memory.Allocator, rowBase int6
 			owned = nil
 		}
 	}()
+	seq := p.seqLen(rec, n)
 	for i, ip := range p.inputs {
+		if ip.listed {
+			t, buf, err := listTensor(rec.Column(ip.col), ip, n, seq, mem, rowBase)
+			if err != nil {
+				return nil, owned, err
+			}
+			ts[i] = t
+			owned = append(owned, buf)
+			continue
+		}
 		if ip.constant != nil {
 			t, buf := constantTensor(ip, n, mem)
 			ts[i] = t
