@@ -57,6 +57,7 @@ type BatchConfig struct {
 	PreferredRows []int           `yaml:"preferred_rows" doc:"Sizes to run instead of a ragged batch when the delay is spent."`
 	PadTo         int             `yaml:"pad_to" doc:"Static batch dimension: pad every batch to this many rows (set from the model when its batch dimension is fixed)."`
 	Adaptive      *AdaptiveConfig `yaml:"adaptive" doc:"Pick the batch size from measured latency, aiming at the best throughput within target_latency."`
+	Bucket        bool            `yaml:"bucket" doc:"With max_tokens: sort each batch's rows by length before cutting it into parts, so rows of similar length run together and padding stays small; the rows leave the stage in their input order. Set max_rows to the window of rows sorted together (say 1024) and max_tokens to the model batch. Not with on_error skip or dead_letter."`
 	MaxTokens     int             `yaml:"max_tokens" doc:"For variable-length list inputs: the most padded values per input tensor of a batch (rows x longest row). A batch over it is split, in row order, into consecutive parts that fit; a single row longer than max_tokens runs alone. 0: no bound."`
 }
 

@@ -220,7 +220,7 @@ func (s *Stage) splitTokens(bt batcher.Batch) []batcher.Batch {
 	for r, l := range lens {
 		hi := int64(r)
 		if hi > lo && (hi-lo+1)*max(longest, l) > limit {
-			parts = append(parts, part(bt, lo, hi))
+			parts = append(parts, slicePart(bt, lo, hi))
 			lo, longest = hi, 0
 		}
 		longest = max(longest, l)
@@ -228,13 +228,13 @@ func (s *Stage) splitTokens(bt batcher.Batch) []batcher.Batch {
 	if len(parts) == 0 {
 		return []batcher.Batch{bt}
 	}
-	parts = append(parts, part(bt, lo, int64(len(lens))))
+	parts = append(parts, slicePart(bt, lo, int64(len(lens))))
 	bt.Release()
 	return parts
 }
 
-// part is rows [lo, hi) of bt as a batch of its own.
-func part(bt batcher.Batch, lo, hi int64) batcher.Batch {
+// slicePart is rows [lo, hi) of bt as a batch of its own.
+func slicePart(bt batcher.Batch, lo, hi int64) batcher.Batch {
 	return batcher.Batch{Rec: bt.Rec.NewSlice(lo, hi), Rows: int(hi - lo), Reason: bt.Reason, Waited: bt.Waited}
 }
 

@@ -106,6 +106,9 @@ func New(conf Config, env *stages.Env) (*Stage, error) {
 		return nil, fmt.Errorf("model %s: %w", path, err)
 	}
 	p, err := newPlan(&conf, env.Input(), r.Info())
+	if err == nil {
+		err = checkBucket(conf, p, env.Reject != nil)
+	}
 	if err != nil {
 		r.Close()
 		return nil, fmt.Errorf("model %s: %w", path, err)
@@ -242,6 +245,8 @@ type inflight struct {
 	// when the batch completes, merged in stream order with the rows
 	// bisection rejects: the dead-letter order does not depend on timing.
 	held []heldRow
+	// bucket is the sorted window the batch is a part of (batch.bucket).
+	bucket *bucket
 }
 
 // heldRow is a row rejected before the run, waiting for its turn.
@@ -309,9 +314,10 @@ type runLoop struct {
 	b     *batcher.Batcher
 	input <-chan arrow.RecordBatch // nil once the input has ended
 	queue []*inflight
-	// split holds the later parts of a batch cut to batch.max_tokens,
-	// started before the batcher's next batch.
-	split []batcher.Batch
+	// split holds the later parts of a batch cut to batch.max_tokens (or
+	// sorted by length, batch.bucket), started before the batcher's next
+	// batch.
+	split []part
 	rows  int64 // rows submitted so far: the number of the next batch's first row
 	timer *time.Timer
 }
@@ -340,9 +346,15 @@ func (l *runLoop) close() {
 	l.timer.Stop()
 	for _, f := range l.queue {
 		l.drop(f)
+		if f.bucket != nil {
+			f.bucket.release()
+		}
 	}
-	for _, bt := range l.split {
-		bt.Release()
+	for _, p := range l.split {
+		p.bt.Release()
+		if p.bucket != nil {
+			p.bucket.release()
+		}
 	}
 	l.s.stats = l.b.Stats()
 	l.b.Close()
@@ -382,15 +394,18 @@ func (l *runLoop) room() bool {
 // startReady starts every batch that is ready, while there is room.
 func (l *runLoop) startReady() error {
 	for l.room() {
-		bt, ok, err := l.nextBatch()
+		p, ok, err := l.nextBatch()
 		if err != nil || !ok {
 			return err
 		}
-		f, err := l.s.submit(l.ctx, bt, l.rows)
+		f, err := l.s.submit(l.ctx, p.bt, l.rows)
 		if err != nil {
 			return err
 		}
-		l.rows += int64(bt.Rows)
+		if p.bucket != nil {
+			f.bucket, f.rows = p.bucket, p.streamRows()
+		}
+		l.rows += int64(p.bt.Rows)
 		l.queue = append(l.queue, f)
 	}
 	return nil
@@ -398,12 +413,13 @@ func (l *runLoop) startReady() error {
 
 // nextBatch cuts the batch to start: a ready one, or once the input has
 // ended what is pending. It reports false when there is none.
-func (l *runLoop) nextBatch() (batcher.Batch, bool, error) {
+func (l *runLoop) nextBatch() (part, bool, error) {
 	var bt batcher.Batch
 	var err error
 	if len(l.split) > 0 {
-		bt, l.split = l.split[0], l.split[1:]
-		return bt, true, nil
+		var p part
+		p, l.split = l.split[0], l.split[1:]
+		return p, true, nil
 	}
 	switch {
 	case l.b.Ready():
@@ -411,18 +427,20 @@ func (l *runLoop) nextBatch() (batcher.Batch, bool, error) {
 	case l.input == nil && l.b.Pending() > 0:
 		bt, err = l.b.Flush()
 	default:
-		return bt, false, nil
+		return part{}, false, nil
 	}
 	if errors.Is(err, batcher.ErrNoBatch) {
-		return bt, false, nil
+		return part{}, false, nil
 	}
 	if err != nil {
-		return bt, false, err
+		return part{}, false, err
 	}
-	if parts := l.s.splitTokens(bt); len(parts) > 1 {
-		bt, l.split = parts[0], parts[1:]
+	parts, err := l.s.cut(l.ctx, bt, l.rows)
+	if err != nil {
+		return part{}, false, err
 	}
-	return bt, true, nil
+	l.split = parts[1:]
+	return parts[0], true, nil
 }
 
 // wait waits for one event and handles it: rows arriving, the input
@@ -596,7 +614,7 @@ func (s *Stage) complete(ctx context.Context, b *batcher.Batcher, f *inflight, e
 		rec.Release()
 		return err
 	}
-	return emit(ctx, rec)
+	return s.emitOut(ctx, f, rec, emit)
 }
 
 // output builds the output batch of rows [lo, lo+n) of rec from the
