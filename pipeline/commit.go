@@ -1,17 +1,14 @@
 package pipeline
 
 import (
-	"encoding/json"
+	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 
+	"github.com/pipe-ml/pipe/output"
 	"github.com/pipe-ml/pipe/stages"
 )
-
-// ManifestVersion is the version of the manifest format written.
-const ManifestVersion = 1
 
 // Sentinels of the output checks made before a run.
 var (
@@ -21,30 +18,6 @@ var (
 	// ErrOutputConflict is wrapped by [*OutputConflictError].
 	ErrOutputConflict = errors.New("output folder holds complete output of another job")
 )
-
-// Manifest is the content of a sink's `_manifest.json`: the files of a
-// complete output folder and the fingerprint of the job that wrote them.
-type Manifest struct {
-	Version     int    `json:"version"`
-	Job         string `json:"job"`
-	Stage       string `json:"stage"`
-	Fingerprint string `json:"fingerprint"`
-	// Generation counts the outputs committed in the folder: 1 for the
-	// first, one more for each that replaced it. Part files of generation G
-	// >= 2 carry -gG- in their names (see [Unlisted]).
-	Generation int            `json:"generation,omitempty"`
-	Rows       int64          `json:"rows"`
-	Files      []ManifestFile `json:"files"`
-}
-
-// ManifestFile is one file of a [Manifest].
-type ManifestFile struct {
-	// Name is the file's name relative to the output folder.
-	Name   string `json:"name"`
-	Rows   int64  `json:"rows"`
-	Bytes  int64  `json:"bytes"`
-	SHA256 string `json:"sha256"`
-}
 
 // OutputStatus is what a sink's output folder held before the run.
 type OutputStatus struct {
@@ -100,6 +73,7 @@ func (e *OutputConflictError) Unwrap() error { return ErrOutputConflict }
 // Outputs inspects the output folder of every sink that writes files
 // ([stages.FileLister]) and every dead-letter folder, in stage order.
 func (p *Pipeline) Outputs() []OutputStatus {
+	ctx := context.Background()
 	var out []OutputStatus
 	dirs := p.fileDirs()
 	ours := map[string]bool{}
@@ -108,12 +82,13 @@ func (p *Pipeline) Outputs() []OutputStatus {
 	}
 	for _, d := range dirs {
 		st := OutputStatus{Stage: d.id(), Dir: d.dir, Replaces: d.lister().ReplacesOutput()}
-		st.Foreign, st.ForeignCount, _ = foreignEntries(d.dir, ours)
-		if _, err := os.Lstat(filepath.Join(st.Dir, stages.SuccessFile)); err == nil {
+		f := output.Local(d.dir)
+		st.Foreign, st.ForeignCount, _ = output.ForeignEntries(ctx, f, ours)
+		if output.Complete(ctx, f) {
 			st.Complete = true
-			if m, err := ReadManifest(st.Dir); err == nil {
+			if m, err := output.ReadManifest(ctx, f); err == nil {
 				st.Fingerprint = m.Fingerprint
-				st.Problem = m.checkSizes(st.Dir)
+				st.Problem = m.Problem(ctx, f)
 			}
 		}
 		out = append(out, st)
@@ -152,7 +127,7 @@ func (p *Pipeline) CheckOutputs() error {
 func (p *Pipeline) checkConflicts(outs []OutputStatus) error {
 	for _, o := range outs {
 		if o.ForeignCount > 0 && !o.Replaces && !p.overwrite {
-			return &ForeignFilesError{Stage: o.Stage, Dir: o.Dir, Names: o.Foreign, Count: o.ForeignCount}
+			return &output.ForeignFilesError{Stage: o.Stage, Dir: o.Dir, Names: o.Foreign, Count: o.ForeignCount}
 		}
 		if o.Complete && !o.Replaces {
 			return &OutputConflictError{Stage: o.Stage, Dir: o.Dir, Have: o.Fingerprint, Want: p.Fingerprint(), Problem: o.Problem}
@@ -161,137 +136,31 @@ func (p *Pipeline) checkConflicts(outs []OutputStatus) error {
 	return nil
 }
 
-// writeSync creates an empty file, fsyncs it and its folder.
-func writeSync(path string) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	return syncDir(filepath.Dir(path))
-}
-
-// syncDir fsyncs a folder, so that the entries created in it are durable.
-func syncDir(dir string) error { return stages.SyncDir(dir) }
-
-// writeJSONAtomic writes v as indented JSON to path through a temporary
-// file, fsynced and renamed.
-func writeJSONAtomic(path string, v any) error {
-	data, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	return writeFileAtomic(path, append(data, '\n'))
-}
-
-// readJSON reads path's JSON into a new T; a decoding error names path.
-func readJSON[T any](path string) (*T, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	v := new(T)
-	if err := json.Unmarshal(data, v); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return v, nil
-}
-
-// fileSHA256Size returns a file's SHA-256 in hex and its size.
-func fileSHA256Size(path string) (string, int64, error) {
-	sum, err := fileSHA256(path)
-	if err != nil {
-		return "", 0, err
-	}
-	fi, err := os.Stat(path)
-	if err != nil {
-		return "", 0, err
-	}
-	return sum, fi.Size(), nil
-}
-
-// checkSize returns an error unless path holds size bytes: a file whose
-// digest its sink computed while writing it is not read again, but a size
-// that differs from what the sink wrote means something else wrote to it.
-func checkSize(path string, size int64) error {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return err
-	}
-	if fi.Size() != size {
-		return fmt.Errorf("%s has %d bytes; its sink wrote %d", path, fi.Size(), size)
+// RemoveLeftovers tidies output folders that hold complete output but also
+// part files their manifests do not list, or a staging folder: what a
+// replacement stopped before its own manifest (or a clean-up cut short)
+// left. `pipe run` calls it when the output is already complete (nothing
+// to run), so that a reader that lists the folder instead of reading the
+// manifest does not see them. Folders another run holds are left alone.
+func (p *Pipeline) RemoveLeftovers() error {
+	ctx := context.Background()
+	for _, d := range p.fileDirs() {
+		f := output.Local(d.dir)
+		if !output.HasLeftovers(ctx, f) {
+			continue
+		}
+		l, err := output.LockFolders(ctx, []output.Folder{f}, output.Shard{})
+		if errors.Is(err, output.ErrLocked) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		err = output.RemoveUnlisted(ctx, f)
+		l.Release()
+		if err != nil {
+			return &StageError{Stage: d.id(), Err: err}
+		}
 	}
 	return nil
-}
-
-// ReadManifest reads and parses dir's `_manifest.json`.
-func ReadManifest(dir string) (*Manifest, error) {
-	path := filepath.Join(dir, stages.ManifestFile)
-	m, err := readJSON[Manifest](path)
-	if err != nil {
-		return nil, err
-	}
-	if m.Version != ManifestVersion {
-		return nil, fmt.Errorf("%s: version %d, want %d", path, m.Version, ManifestVersion)
-	}
-	for _, f := range m.Files {
-		if !filepath.IsLocal(filepath.FromSlash(f.Name)) {
-			return nil, fmt.Errorf("%s: file name %q leaves the output folder", path, f.Name)
-		}
-	}
-	return m, nil
-}
-
-// checkSizes returns how the files in dir differ in presence or size from
-// the manifest, or "".
-func (m *Manifest) checkSizes(dir string) string {
-	for _, f := range m.Files {
-		fi, err := os.Stat(filepath.Join(dir, filepath.FromSlash(f.Name)))
-		switch {
-		case err != nil:
-			return fmt.Sprintf("%s: %v", f.Name, err)
-		case fi.Size() != f.Bytes:
-			return fmt.Sprintf("%s has %d bytes, the manifest says %d", f.Name, fi.Size(), f.Bytes)
-		}
-	}
-	return ""
-}
-
-// VerifyOutput checks that dir holds complete output: the success marker,
-// a readable manifest whose row counts add up, and every listed file with
-// its size and SHA-256. It returns the manifest, or an error naming the
-// first difference. Part files the manifest does not list are not output
-// (an unfinished run's, or an old generation's; see [Unlisted]).
-func VerifyOutput(dir string) (*Manifest, error) {
-	if _, err := os.Lstat(filepath.Join(dir, stages.SuccessFile)); err != nil {
-		return nil, fmt.Errorf("%s: no %s: %w", dir, stages.SuccessFile, err)
-	}
-	m, err := ReadManifest(dir)
-	if err != nil {
-		return nil, err
-	}
-	var rows int64
-	for _, f := range m.Files {
-		rows += f.Rows
-		sum, size, err := fileSHA256Size(filepath.Join(dir, filepath.FromSlash(f.Name)))
-		if err != nil {
-			return m, fmt.Errorf("%s: %w", dir, err)
-		}
-		if size != f.Bytes || sum != f.SHA256 {
-			return m, fmt.Errorf("%s: %s has %d bytes, sha256 %s; the manifest says %d bytes, sha256 %s", dir, f.Name, size, sum, f.Bytes, f.SHA256)
-		}
-	}
-	if rows != m.Rows {
-		return m, fmt.Errorf("%s: the manifest's files hold %d rows, its total says %d", dir, rows, m.Rows)
-	}
-	return m, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/pipe-ml/pipe/internal/stagetest"
+	"github.com/pipe-ml/pipe/output"
 	"github.com/pipe-ml/pipe/pipeline"
 	"github.com/pipe-ml/pipe/stages"
 	"github.com/pipe-ml/pipe/stages/sink"
@@ -160,7 +161,7 @@ func TestRunWritesManifest(t *testing.T) {
 	if _, err := p.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	m, err := pipeline.VerifyOutput(out)
+	m, err := output.VerifyOutput(t.Context(), output.Local(out))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +215,7 @@ func TestRunWritesManifest(t *testing.T) {
 		if _, err := p.Run(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		m, err := pipeline.VerifyOutput(out)
+		m, err := output.VerifyOutput(t.Context(), output.Local(out))
 		if err != nil || m.Rows != 260 || m.Fingerprint != p.Fingerprint() || m.Generation != 2 {
 			t.Fatalf("after overwrite: %+v, %v", m, err)
 		}
@@ -237,7 +238,7 @@ func TestRunWritesManifest(t *testing.T) {
 		if err := os.WriteFile(f, b, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := pipeline.VerifyOutput(out); err == nil || !strings.Contains(err.Error(), "part-00000-g2-00001.parquet") {
+		if _, err := output.VerifyOutput(t.Context(), output.Local(out)); err == nil || !strings.Contains(err.Error(), "part-00000-g2-00001.parquet") {
 			t.Errorf("VerifyOutput after a flipped bit = %v, want an error naming the file", err)
 		}
 		if err := os.WriteFile(f, b[:10], 0o644); err != nil {
@@ -269,7 +270,7 @@ func TestFailedRunLeavesNoSuccess(t *testing.T) {
 	if _, err := p.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := pipeline.VerifyOutput(filepath.Join(dir, "out")); err != nil {
+	if _, err := output.VerifyOutput(t.Context(), output.Local(filepath.Join(dir, "out"))); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -61,11 +61,13 @@
 // graph per work unit, each over freshly built stages (a unit's pass starts
 // when the previous one has read its input, so at most two overlap), and
 // each unit is committed on its own: part-UUUUU-NNNNN.parquet files and a
-// record in _pipe_units/ ([UnitRecord]). A rerun skips the units recorded
-// with the job's fingerprint ([Pipeline.Fingerprint]) whose files are
-// intact. BuildOptions.Shard runs one shard of the units ([AssignUnits]);
-// each shard writes a [ShardManifest], and the last one to finish, or
-// [CommitOutput], writes the folder's [Manifest] and _SUCCESS. Stages with
+// record in _pipe_units/ ([output.UnitRecord]). A rerun skips the units
+// recorded with the job's fingerprint ([Pipeline.Fingerprint]) whose files
+// are intact. BuildOptions.Shard runs one shard of the units
+// ([AssignUnits]); each shard writes an [output.ShardManifest], and the last
+// one to finish, or [output.CommitOutput], writes the folder's
+// [output.Manifest] and _SUCCESS. Package output holds the protocol; this
+// package decides which units run and when a folder is committed. Stages with
 // on_error skip or dead_letter get a [stages.Rejecter]; the runtime bisects
 // failing transform batches itself.
 //

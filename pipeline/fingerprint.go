@@ -8,7 +8,6 @@ import (
 	"hash"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -226,18 +225,4 @@ func fpContents(h hash.Hash, path string, pins *stages.FilePins) {
 	}
 	fpString(h, path)
 	fpString(h, pin.SHA256)
-}
-
-// fileSHA256 returns the SHA-256 of a file's contents in hex.
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }

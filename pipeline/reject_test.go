@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
+	"github.com/pipe-ml/pipe/output"
 	"github.com/pipe-ml/pipe/pipeline"
 	"github.com/pipe-ml/pipe/stages"
 )
@@ -43,7 +44,7 @@ stages:
 // output folder, in manifest order.
 func readInt64Column(t *testing.T, dir, col string) []int64 {
 	t.Helper()
-	m, err := pipeline.VerifyOutput(dir)
+	m, err := output.VerifyOutput(t.Context(), output.Local(dir))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +142,7 @@ func TestOnErrorDeadLetter(t *testing.T) {
 	if got, want := readInt64Column(t, bad, "n"), []int64{0, 17, 34, 51, 68, 85}; !slices.Equal(got, want) {
 		t.Fatalf("dead-letter rows %v, want the input values %v", got, want)
 	}
-	m, _ := pipeline.VerifyOutput(bad)
+	m, _ := output.VerifyOutput(t.Context(), output.Local(bad))
 	var msgs, stagesCol, units []any
 	for _, f := range m.Files {
 		msgs = append(msgs, readColumn(t, filepath.Join(bad, f.Name), pipeline.DeadLetterErrorColumn)...)

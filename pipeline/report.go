@@ -1,15 +1,17 @@
 package pipeline
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
+	"path"
 	"runtime"
 	"text/tabwriter"
 	"time"
 
+	"github.com/pipe-ml/pipe/internal/units"
+	"github.com/pipe-ml/pipe/output"
 	"github.com/pipe-ml/pipe/stages"
 )
 
@@ -160,43 +162,18 @@ func (r *Report) WriteTable(w io.Writer) error {
 	return err
 }
 
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
+// humanBytes, humanRate and roundDur are the run table's figures; see
+// package units. The table is read at a glance, so rates go to thousands
+// from 1000 up.
+func humanBytes(n int64) string { return units.Bytes(n) }
 
-func humanRate(r float64) string {
-	switch {
-	case r >= 1e6:
-		return fmt.Sprintf("%.2fM", r/1e6)
-	case r >= 1e3:
-		return fmt.Sprintf("%.1fk", r/1e3)
-	}
-	return fmt.Sprintf("%.0f", r)
-}
+func humanRate(r float64) string { return units.Rate(r, 1e3) }
 
-func roundDur(sec float64) string {
-	d := time.Duration(sec * float64(time.Second))
-	switch {
-	case d >= time.Second:
-		return d.Round(time.Millisecond).String()
-	case d >= time.Millisecond:
-		return d.Round(10 * time.Microsecond).String()
-	}
-	return d.Round(time.Microsecond).String()
-}
+func roundDur(sec float64) string { return units.Seconds(sec) }
 
 // ReportFile is the run report [Pipeline.Run] writes into each sink's
 // output folder.
-const ReportFile = "metrics.json"
+const ReportFile = output.ReportFile
 
 // writeReports writes metrics.json into the output folder of every sink
 // that has one, atomically.
@@ -211,56 +188,15 @@ func (p *Pipeline) writeReports(r *Report) error {
 		if !ok || od.OutputDir() == "" {
 			continue
 		}
-		path := filepath.Join(od.OutputDir(), ReportFile)
+		f := output.Local(od.OutputDir())
+		name := ReportFile
 		if p.shard.count() > 1 {
 			// Every shard reports beside its manifest.
-			path = filepath.Join(od.OutputDir(), stages.ShardsDir, "metrics-"+filepath.Base(shardManifestPath(od.OutputDir(), p.shard)))
+			name = path.Join(stages.ShardsDir, "metrics-"+path.Base(output.ShardManifestName(p.shard.outputShard())))
 		}
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return &StageError{Stage: n.def.ID, Err: fmt.Errorf("write %s: %w", path, err)}
+		if err := f.WriteFileAtomic(context.Background(), name, data); err != nil {
+			return &StageError{Stage: n.def.ID, Err: fmt.Errorf("write %s: %w", f.Path(name), err)}
 		}
-		if err := writeFileAtomic(path, data); err != nil {
-			return &StageError{Stage: n.def.ID, Err: fmt.Errorf("write %s: %w", path, err)}
-		}
-	}
-	return nil
-}
-
-// writeFileAtomic writes data to a temporary file beside path, syncs it and
-// renames it into place.
-func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
 	}
 	return nil
 }

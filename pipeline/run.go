@@ -106,7 +106,7 @@ func (p *Pipeline) Run(ctx context.Context) (*Report, error) {
 }
 
 // LockOutputs takes the run's locks on every output folder (see
-// [LockDir]): a [*LockedError] when another run holds one, and nothing
+// [output.LockDir]): an [*output.LockedError] when another run holds one, and nothing
 // held then. Run takes them itself; a caller takes them first to look at
 // the folders ([Pipeline.CheckOutputs]) with no other run writing. They are
 // held until Run returns, or Close.

@@ -4,13 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
 
 	"github.com/pipe-ml/pipe/internal/failpoint"
+	"github.com/pipe-ml/pipe/output"
 	"github.com/pipe-ml/pipe/stages"
 )
 
@@ -59,7 +58,7 @@ func (p *Pipeline) planUnits() (*unitPlan, error) {
 	for _, u := range plan.mine {
 		done := len(dirs) > 0 && !p.overwrite
 		for _, d := range dirs {
-			if done && !unitDone(d.dir, u, fp) {
+			if done && !output.UnitDone(context.Background(), output.Local(d.dir), u, fp) {
 				done = false
 			}
 		}
@@ -392,7 +391,7 @@ func (p *Pipeline) instantiate(plan *unitPlan, unit int) (*pass, error) {
 		if n.policy != nil {
 			in.reject = &passRejecter{ep: n.policy, unit: plan.units[unit].Key, p: p}
 			if n.policy.dir != "" {
-				in.dlq, err = p.buildDeadLetter(n, partPrefix(unit, p.gens[folderKey{n.idx, true}]))
+				in.dlq, err = p.buildDeadLetter(n, output.PartPrefix(unit, p.gens[folderKey{n.idx, true}]))
 				in.reject.dlq = in.dlq
 			}
 		}
@@ -409,7 +408,7 @@ func (p *Pipeline) instantiate(plan *unitPlan, unit int) (*pass, error) {
 		default:
 			env := p.stageEnv(n)
 			if n.entry.Kind == stages.KindSink {
-				env.PartPrefix = partPrefix(unit, p.gens[folderKey{n.idx, false}])
+				env.PartPrefix = output.PartPrefix(unit, p.gens[folderKey{n.idx, false}])
 			}
 			if in.reject != nil {
 				env.Reject = in.reject
@@ -436,53 +435,28 @@ func (p *Pipeline) instantiate(plan *unitPlan, unit int) (*pass, error) {
 // generation the run's files are named in: one past the committed output's,
 // which stays whole until the run's own manifest replaces it.
 func (p *Pipeline) prepareFolders() error {
+	ctx := context.Background()
 	fp := p.Fingerprint()
 	p.gens = map[folderKey]int{}
 	for _, d := range p.fileDirs() {
 		wrap := func(err error) error {
 			return &StageError{Stage: d.id(), Err: fmt.Errorf("prepare %s: %w", d.dir, err)}
 		}
-		if err := checkPipeFolders(d.dir); err != nil {
+		f := output.Local(d.dir)
+		if err := output.CheckPipeFolders(ctx, f); err != nil {
 			return wrap(err)
 		}
-		if err := os.MkdirAll(filepath.Join(d.dir, stages.UnitsDir), 0o755); err != nil {
+		if err := f.MkdirAll(ctx, stages.UnitsDir); err != nil {
 			return wrap(err)
 		}
-		m := committed(d.dir)
-		if err := removeStale(d.dir, m); err != nil {
+		m := output.Committed(ctx, f)
+		if err := output.RemoveStale(ctx, f, m); err != nil {
 			return wrap(err)
 		}
-		p.gens[d.key()] = m.generation() + 1
-		if ms, err := readShardManifests(d.dir); err == nil {
-			for _, m := range ms {
-				if m.Fingerprint != fp {
-					_ = os.Remove(shardManifestPath(d.dir, Shard{m.Shard, m.Shards}))
-				}
-			}
-		}
-		if err := syncDir(d.dir); err != nil {
+		p.gens[d.key()] = output.NextGeneration(m)
+		output.RemoveOtherShardManifests(ctx, f, fp)
+		if err := f.Sync(ctx, ""); err != nil {
 			return wrap(err)
-		}
-	}
-	return nil
-}
-
-// ErrFolderEscape is returned when a folder pipe writes inside an output
-// folder is not a plain folder: a symbolic link there could send staged
-// files or journal records outside the output folder.
-var ErrFolderEscape = errors.New("not a plain folder inside the output folder")
-
-// checkPipeFolders refuses pipe's own folders inside dir (staging, units
-// journal, shard manifests) when one is a symbolic link or not a folder.
-func checkPipeFolders(dir string) error {
-	for _, name := range []string{stages.StagingDir, stages.UnitsDir, stages.ShardsDir, LockDir} {
-		fi, err := os.Lstat(filepath.Join(dir, name))
-		switch {
-		case errors.Is(err, os.ErrNotExist):
-		case err != nil:
-			return err
-		case !fi.IsDir() || fi.Mode()&os.ModeSymlink != 0:
-			return fmt.Errorf("%s: %w", filepath.Join(dir, name), ErrFolderEscape)
 		}
 	}
 	return nil
@@ -495,14 +469,16 @@ func (p *Pipeline) recordUnit(ps *pass) error {
 	if err := failpoint.Inject("commit/beforeUnitRecord"); err != nil {
 		return err
 	}
+	ctx := context.Background()
 	fp := p.Fingerprint()
 	for _, d := range p.fileDirs() {
-		files, rows, err := describeFiles(d.dir, ps.lister(d).OutputFiles())
+		f := output.Local(d.dir)
+		files, rows, err := output.DescribeFiles(ctx, f, ps.lister(d).OutputFiles())
 		if err != nil {
 			return &StageError{Stage: d.id(), Err: fmt.Errorf("record unit %d: %w", unit, err)}
 		}
-		r := &UnitRecord{Version: ManifestVersion, Fingerprint: fp, Unit: unit, Key: p.plan.units[unit].Key, Rows: rows, Files: files}
-		if err := writeUnitRecord(d.dir, r); err != nil {
+		r := &output.UnitRecord{Version: output.ManifestVersion, Fingerprint: fp, Unit: unit, Key: p.plan.units[unit].Key, Rows: rows, Files: files}
+		if err := output.WriteUnitRecord(ctx, f, r); err != nil {
 			return &StageError{Stage: d.id(), Err: fmt.Errorf("record unit %d: %w", unit, err)}
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pipe-ml/pipe/output"
 	"github.com/pipe-ml/pipe/pipeline"
 	"github.com/pipe-ml/pipe/stages"
 )
@@ -183,7 +184,7 @@ func TestResumeRedoesOnlyUncommittedUnits(t *testing.T) {
 	if u := rep.Units; u.Skipped != committed || u.Ran != 5-committed || !u.Committed {
 		t.Fatalf("rerun units = %+v, want %d skipped, the rest run, committed", u, committed)
 	}
-	if _, err := pipeline.VerifyOutput(out); err != nil {
+	if _, err := output.VerifyOutput(t.Context(), output.Local(out)); err != nil {
 		t.Fatal(err)
 	}
 	if got := folderFiles(t, out); !maps.Equal(got, want) {
@@ -200,7 +201,7 @@ func TestResumeRedoesOnlyUncommittedUnits(t *testing.T) {
 		if rep.Units.Ran != 5 || rep.Units.Skipped != 0 {
 			t.Fatalf("units = %+v, want all 5 run", rep.Units)
 		}
-		m, err := pipeline.VerifyOutput(out)
+		m, err := output.VerifyOutput(t.Context(), output.Local(out))
 		if err != nil || len(m.Files) != 15 || m.Rows != 250 {
 			t.Fatalf("after the changed job: %v files, %v", m, err)
 		}
@@ -216,7 +217,7 @@ func TestResumeRedoesOnlyUncommittedUnits(t *testing.T) {
 		if len(records) != 3 {
 			t.Fatalf("%d unit records after a 3-unit run: %v", len(records), records)
 		}
-		if m, err := pipeline.VerifyOutput(out); err != nil || m.Rows != 250 || len(m.Files) != 3 {
+		if m, err := output.VerifyOutput(t.Context(), output.Local(out)); err != nil || m.Rows != 250 || len(m.Files) != 3 {
 			t.Fatalf("after the 3-unit run: %+v, %v", m, err)
 		}
 	})
@@ -244,8 +245,8 @@ func TestShardsCommitWhenAllAreDone(t *testing.T) {
 			t.Fatalf("after shard %d: committed=%v, %s: %v", i, rep.Units.Committed, stages.SuccessFile, statErr)
 		}
 		if k == 0 {
-			_, err := pipeline.CommitOutput(out)
-			var miss *pipeline.ShardsMissingError
+			_, err := output.CommitOutput(t.Context(), output.Local(out))
+			var miss *output.ShardsMissingError
 			if !errors.As(err, &miss) || !slices.Equal(miss.Missing, []int{0, 1}) || !strings.Contains(err.Error(), "missing: 0, 1") {
 				t.Fatalf("CommitOutput with one shard done = %v, want shards 0 and 1 missing", err)
 			}
@@ -254,12 +255,12 @@ func TestShardsCommitWhenAllAreDone(t *testing.T) {
 	if got := folderFiles(t, out); !maps.Equal(got, want) {
 		t.Fatalf("3-shard output %v differs from the single run's %v", slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(want)))
 	}
-	m, err := pipeline.VerifyOutput(out)
+	m, err := output.VerifyOutput(t.Context(), output.Local(out))
 	if err != nil || m.Rows != 250 {
 		t.Fatalf("VerifyOutput = %+v, %v", m, err)
 	}
 	// pipe commit on a complete folder writes the same manifest again.
-	m2, err := pipeline.CommitOutput(out)
+	m2, err := output.CommitOutput(t.Context(), output.Local(out))
 	if err != nil || m2.Rows != 250 || len(m2.Files) != len(m.Files) {
 		t.Fatalf("CommitOutput again = %+v, %v", m2, err)
 	}
@@ -314,7 +315,7 @@ func TestSymlinkedPipeFolderRefused(t *testing.T) {
 			}
 			p := buildIn(t, dir, unitJob, pipeline.BuildOptions{})
 			_, err := p.Run(context.Background())
-			if !errors.Is(err, pipeline.ErrFolderEscape) {
+			if !errors.Is(err, output.ErrFolderEscape) {
 				t.Fatalf("Run with %s a symbolic link = %v, want ErrFolderEscape", name, err)
 			}
 			if ents, _ := os.ReadDir(elsewhere); len(ents) != 0 {
@@ -331,7 +332,7 @@ func TestNoInputRowsStillWritesTheSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := pipeline.VerifyOutput(filepath.Join(dir, "out"))
+	m, err := output.VerifyOutput(t.Context(), output.Local(filepath.Join(dir, "out")))
 	if err != nil || m.Rows != 0 || len(m.Files) != 1 || rep.Units.Total != 1 {
 		t.Fatalf("manifest %+v, %v; units %+v: want one file holding the schema and no rows", m, err, rep.Units)
 	}

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/pipe-ml/pipe/pipeline"
+	"github.com/pipe-ml/pipe/output"
 )
 
 // TestQuickstartDeterministic runs the quickstart job under several
@@ -42,7 +42,7 @@ func TestQuickstartDeterministic(t *testing.T) {
 				t.Fatalf("sink got %d rows, want %s", got, rows)
 			}
 			// VerifyOutput checks the manifest's hashes against the files.
-			m, err := pipeline.VerifyOutput(out)
+			m, err := output.VerifyOutput(t.Context(), output.Local(out))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -15,7 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
-	"github.com/pipe-ml/pipe/pipeline"
+	"github.com/pipe-ml/pipe/output"
 	modelstage "github.com/pipe-ml/pipe/stages/model"
 )
 
@@ -142,7 +142,7 @@ func readScored(t *testing.T, dir string) (keys []int64, emb []float32) {
 // chunk of every column of its files, in manifest order.
 func eachChunk(t *testing.T, dir string, fn func(column string, chunk arrow.Array)) {
 	t.Helper()
-	m, err := pipeline.VerifyOutput(dir)
+	m, err := output.VerifyOutput(t.Context(), output.Local(dir))
 	if err != nil {
 		t.Fatal(err)
 	}

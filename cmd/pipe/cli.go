@@ -12,6 +12,7 @@ import (
 	_ "github.com/pipe-ml/pipe/bridge/apple/coreml" // ane and mps (Core ML; unavailable off macOS)
 	_ "github.com/pipe-ml/pipe/bridge/apple/metal"  // metal (unavailable off macOS)
 	_ "github.com/pipe-ml/pipe/bridge/ort"          // cpu (ONNX Runtime)
+	"github.com/pipe-ml/pipe/output"
 	"github.com/pipe-ml/pipe/pipeline"
 	_ "github.com/pipe-ml/pipe/stages/all" // every stage type
 )
@@ -98,7 +99,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		fmt.Fprintf(stderr, "%d problem(s); nothing ran\n", len(ve.Problems))
 		return exitUsage
-	case errors.Is(err, pipeline.ErrInvalidJob), errors.Is(err, pipeline.ErrLocked):
+	case errors.Is(err, pipeline.ErrInvalidJob), errors.Is(err, output.ErrLocked):
 		fmt.Fprintln(stderr, "error:", err)
 		return exitUsage
 	}

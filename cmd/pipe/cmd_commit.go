@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/pipe-ml/pipe/pipeline"
+	"github.com/pipe-ml/pipe/output"
 	"github.com/pipe-ml/pipe/stages"
 )
 
@@ -29,7 +29,7 @@ other's manifests.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var errs []error
 			for _, dir := range args {
-				m, err := pipeline.CommitOutput(filepath.Clean(dir))
+				m, err := output.CommitOutput(cmd.Context(), output.Local(filepath.Clean(dir)))
 				if err != nil {
 					errs = append(errs, err)
 					continue
@@ -37,7 +37,7 @@ other's manifests.`,
 				fmt.Fprintf(g.stdout, "%s: committed %d files, %d rows (fingerprint %s)\n", dir, len(m.Files), m.Rows, m.Fingerprint)
 			}
 			err := errors.Join(errs...)
-			if errors.Is(err, pipeline.ErrNoShards) {
+			if errors.Is(err, output.ErrNoShards) {
 				for _, dir := range args {
 					if _, serr := os.Stat(filepath.Join(dir, stages.SuccessFile)); serr == nil {
 						return fmt.Errorf("%w; %s already holds %s", err, dir, stages.SuccessFile)

@@ -25,6 +25,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/pipe-ml/pipe/internal/failpoint"
+	"github.com/pipe-ml/pipe/output"
 	"github.com/pipe-ml/pipe/pipeline"
 	"github.com/pipe-ml/pipe/stages"
 	"github.com/pipe-ml/pipe/stages/sink"
@@ -74,7 +75,7 @@ func newHarness(t *testing.T) *harness {
 		t.Fatalf("clean run: exit %d\n%s", code, stderr)
 	}
 	h.clean = time.Since(start)
-	if _, err := pipeline.VerifyOutput(out); err != nil {
+	if _, err := output.VerifyOutput(t.Context(), output.Local(out)); err != nil {
 		t.Fatalf("clean run: %v", err)
 	}
 	h.golden = partHashes(t, out)
@@ -148,7 +149,7 @@ func (h *harness) checkInvariants(out, when string) {
 		}
 	}
 	if _, err := os.Lstat(filepath.Join(out, stages.SuccessFile)); err == nil {
-		m, err := pipeline.VerifyOutput(out)
+		m, err := output.VerifyOutput(h.t.Context(), output.Local(out))
 		if err != nil {
 			h.t.Errorf("%s: _SUCCESS present but the output is not complete: %v", when, err)
 		} else if m.Rows != integrityRows {
@@ -163,7 +164,7 @@ func (h *harness) finish(out, when string) {
 	if code, stderr := h.run(out, nil); code != 0 {
 		h.t.Fatalf("%s: rerun exit %d\n%s", when, code, stderr)
 	}
-	if _, err := pipeline.VerifyOutput(out); err != nil {
+	if _, err := output.VerifyOutput(h.t.Context(), output.Local(out)); err != nil {
 		h.t.Fatalf("%s: after rerun: %v", when, err)
 	}
 	if got := partHashes(h.t, out); !mapsEqual(got, h.golden) {
@@ -340,7 +341,7 @@ func TestShardedRun(t *testing.T) {
 				t.Fatalf("shard %d: %v\n%s", i, err, errs[i])
 			}
 		}
-		if _, err := pipeline.VerifyOutput(out); err != nil {
+		if _, err := output.VerifyOutput(t.Context(), output.Local(out)); err != nil {
 			t.Fatal(err)
 		}
 		if got := partHashes(t, out); !mapsEqual(got, h.golden) {
@@ -397,7 +398,7 @@ func TestShardedRun(t *testing.T) {
 		if code, stdout, stderr := pipe("commit", out); code != 0 || !strings.Contains(stdout, "committed 15 files, 150000 rows") {
 			t.Fatalf("pipe commit on complete output: exit %d\n%s%s", code, stdout, stderr)
 		}
-		if _, err := pipeline.VerifyOutput(out); err != nil {
+		if _, err := output.VerifyOutput(t.Context(), output.Local(out)); err != nil {
 			t.Fatal(err)
 		}
 	})

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/pipe-ml/pipe/internal/failpoint"
-	"github.com/pipe-ml/pipe/pipeline"
+	"github.com/pipe-ml/pipe/output"
 )
 
 // TestOneWriterPerFolder races two runs of the job on one folder, the
@@ -164,7 +164,7 @@ func TestForeignFiles(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(out, "notes.txt")); err != nil || string(b) != "mine" {
 		t.Errorf("notes.txt after the run: %q, %v", b, err)
 	}
-	if _, err := pipeline.VerifyOutput(out); err != nil {
+	if _, err := output.VerifyOutput(t.Context(), output.Local(out)); err != nil {
 		t.Error(err)
 	}
 }

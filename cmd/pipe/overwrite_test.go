@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/pipe-ml/pipe/internal/failpoint"
-	"github.com/pipe-ml/pipe/pipeline"
+	"github.com/pipe-ml/pipe/output"
 )
 
 // replacement is the integrity job's complete output of one seed (old)
@@ -50,7 +50,7 @@ func (r *replacement) complete(t *testing.T, out string, env []string) string {
 // clean run as the manifest lists them, intact. It returns which.
 func (r *replacement) oldOrNew(t *testing.T, out, when string) string {
 	t.Helper()
-	m, err := pipeline.VerifyOutput(out)
+	m, err := output.VerifyOutput(t.Context(), output.Local(out))
 	if err != nil {
 		t.Fatalf("%s: the folder holds neither output whole: %v", when, err)
 	}
@@ -226,9 +226,9 @@ func TestOverwriteDiskFull(t *testing.T) {
 	r.finishNew(t, out, "after the disk was freed")
 }
 
-func mustManifest(t *testing.T, dir string) *pipeline.Manifest {
+func mustManifest(t *testing.T, dir string) *output.Manifest {
 	t.Helper()
-	m, err := pipeline.ReadManifest(dir)
+	m, err := output.ReadManifest(t.Context(), output.Local(dir))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,7 +273,7 @@ stages:
 		t.Fatalf("first run: exit %d\n%s", c.Code, c.Stderr)
 	}
 	out := filepath.Join(dir, "out")
-	before, err := pipeline.VerifyOutput(out)
+	before, err := output.VerifyOutput(t.Context(), output.Local(out))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,7 +295,7 @@ stages:
 	if c.Code != exitFailed || !strings.Contains(c.Stderr, "part-00000-00002.parquet") {
 		t.Fatalf("overwrite from a corrupt input: exit %d, want %d naming the file\n%s", c.Code, exitFailed, c.Stderr)
 	}
-	after, err := pipeline.VerifyOutput(out)
+	after, err := output.VerifyOutput(t.Context(), output.Local(out))
 	if err != nil {
 		t.Fatalf("after the failed overwrite: %v", err)
 	}

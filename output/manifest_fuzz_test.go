@@ -1,6 +1,7 @@
-package pipeline
+package output
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,6 +25,8 @@ func FuzzManifestNames(f *testing.F) {
 	root := f.TempDir()
 	dir := filepath.Join(root, "out")
 	outside := filepath.Join(root, "x")
+	ctx := context.Background()
+	folder := Local(dir)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) > 4096 {
 			return // a manifest that long adds names, not new paths through the code
@@ -39,7 +42,7 @@ func FuzzManifestNames(f *testing.F) {
 		if err := os.WriteFile(outside, nil, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		for _, p := range []string{filepath.Join(dir, stages.ManifestFile), unitRecordPath(dir, 0), shardManifestPath(dir, Shard{0, 1})} {
+		for _, p := range []string{filepath.Join(dir, stages.ManifestFile), filepath.Join(dir, filepath.FromSlash(unitRecordName(0))), filepath.Join(dir, filepath.FromSlash(ShardManifestName(Shard{0, 1})))} {
 			if err := os.WriteFile(p, data, 0o644); err != nil {
 				t.Fatal(err)
 			}
@@ -49,21 +52,21 @@ func FuzzManifestNames(f *testing.F) {
 			rel, err := filepath.Rel(dir, full)
 			return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && filepath.IsLocal(filepath.FromSlash(name))
 		}
-		if m, err := ReadManifest(dir); err == nil {
+		if m, err := ReadManifest(ctx, folder); err == nil {
 			for _, fl := range m.Files {
 				if !inside(fl.Name) {
 					t.Fatalf("manifest name %q leaves the folder", fl.Name)
 				}
 			}
 		}
-		if r, err := readUnitRecord(dir, 0); err == nil {
+		if r, err := ReadUnitRecord(ctx, folder, 0); err == nil {
 			for _, fl := range r.Files {
 				if !inside(fl.Name) {
 					t.Fatalf("unit record name %q leaves the folder", fl.Name)
 				}
 			}
 		}
-		if ms, err := readShardManifests(dir); err == nil {
+		if ms, err := ReadShardManifests(ctx, folder); err == nil {
 			for _, m := range ms {
 				for _, fl := range m.Files {
 					if !inside(fl.Name) {
@@ -72,7 +75,7 @@ func FuzzManifestNames(f *testing.F) {
 				}
 			}
 		}
-		_, _ = CommitOutput(dir)
+		_, _ = CommitOutput(ctx, folder)
 		if _, err := os.Stat(outside); err != nil {
 			t.Fatalf("a commit removed a file outside the output folder: %v", err)
 		}

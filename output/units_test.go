@@ -1,6 +1,7 @@
-package pipeline
+package output
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"os"
@@ -23,7 +24,7 @@ func TestDescribeFiles(t *testing.T) {
 	}
 	raw := sha256.Sum256(data)
 	real := hex.EncodeToString(raw[:])
-	const given = "0123" // a digest that is not the file's: describeFiles must not recompute it
+	const given = "0123" // a digest that is not the file's: DescribeFiles must not recompute it
 	tests := []struct {
 		name    string
 		in      stages.OutputFile
@@ -37,10 +38,10 @@ func TestDescribeFiles(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, rows, err := describeFiles(dir, []stages.OutputFile{tc.in})
+			got, rows, err := DescribeFiles(context.Background(), Local(dir), []stages.OutputFile{tc.in})
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("describeFiles = %v, %v; want an error with %q", got, err, tc.wantErr)
+					t.Fatalf("DescribeFiles = %v, %v; want an error with %q", got, err, tc.wantErr)
 				}
 				return
 			}
@@ -48,7 +49,7 @@ func TestDescribeFiles(t *testing.T) {
 				t.Fatal(err)
 			}
 			if len(got) != 1 || rows != 3 || got[0].SHA256 != tc.want || got[0].Bytes != int64(len(data)) || got[0].Name != "part-00000.parquet" {
-				t.Errorf("describeFiles = %+v, %d rows; want part-00000.parquet, %d bytes, sha256 %s, 3 rows", got, rows, len(data), tc.want)
+				t.Errorf("DescribeFiles = %+v, %d rows; want part-00000.parquet, %d bytes, sha256 %s, 3 rows", got, rows, len(data), tc.want)
 			}
 		})
 	}

@@ -1,75 +1,12 @@
-package pipeline
+package output
 
 import (
-	"errors"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 )
-
-// TestFolderLocks: one unsharded writer; shards of one run side by side;
-// the same shard twice, another shard count, or an unsharded run beside
-// shards refused with the holder named; a released lock taken again.
-func TestFolderLocks(t *testing.T) {
-	dir := t.TempDir()
-	lock := func(sh Shard) (*folderLocks, error) { return lockFolders([]string{dir}, sh) }
-	must := func(sh Shard) *folderLocks {
-		t.Helper()
-		l, err := lock(sh)
-		if err != nil {
-			t.Fatalf("lock %s: %v", sh, err)
-		}
-		return l
-	}
-	refused := func(sh Shard, why string) {
-		t.Helper()
-		l, err := lock(sh)
-		var le *LockedError
-		if !errors.As(err, &le) || !errors.Is(err, ErrLocked) {
-			l.release()
-			t.Fatalf("lock %s: %v, want a LockedError", sh, err)
-		}
-		if !strings.Contains(le.Why, why) || len(le.Holders) == 0 || le.Holders[0].PID != os.Getpid() {
-			t.Errorf("lock %s: %+v, want why %q and this process as the holder", sh, le, why)
-		}
-	}
-
-	// A commit lock file left by an earlier commit, held by nobody.
-	if err := os.MkdirAll(filepath.Join(dir, LockDir), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, LockDir, "commit"), nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	one := must(Shard{0, 1})
-	refused(Shard{0, 1}, "another run")
-	refused(Shard{1, 2}, "unsharded")
-	one.release()
-
-	a := must(Shard{0, 2})
-	b := must(Shard{1, 2})
-	refused(Shard{0, 2}, "shard 0/2 is already running")
-	refused(Shard{0, 3}, "split into 2 shards")
-	refused(Shard{0, 1}, "another run")
-	a.release()
-	b.release()
-	must(Shard{0, 3}).release()
-	must(Shard{0, 1}).release()
-}
-
-// TestLockDirSymlinkRefused: a lock folder that is a symbolic link is not
-// followed.
-func TestLockDirSymlinkRefused(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.Symlink(t.TempDir(), filepath.Join(dir, LockDir)); err != nil {
-		t.Fatal(err)
-	}
-	if l, err := lockFolders([]string{dir}, Shard{}); !errors.Is(err, ErrFolderEscape) {
-		l.release()
-		t.Fatalf("lock through a symlink: %v, want ErrFolderEscape", err)
-	}
-}
 
 func TestPartGeneration(t *testing.T) {
 	tests := []struct {
@@ -96,9 +33,9 @@ func TestPartGeneration(t *testing.T) {
 		}
 	}
 	for unit, gen := range map[int]int{0: 0, 3: 1, 7: 2, 12: 40} {
-		name := partPrefix(unit, gen) + "-00001.parquet"
+		name := PartPrefix(unit, gen) + "-00001.parquet"
 		if g, ok := partGeneration(name); !ok || g != max(gen, 1) {
-			t.Errorf("partPrefix(%d, %d) names %s, generation %d %v", unit, gen, name, g, ok)
+			t.Errorf("PartPrefix(%d, %d) names %s, generation %d %v", unit, gen, name, g, ok)
 		}
 	}
 }
@@ -116,7 +53,7 @@ func TestRemoveStale(t *testing.T) {
 		}
 	}
 	m := &Manifest{Generation: 2, Files: []ManifestFile{{Name: "part-00000-g2-00000.parquet"}, {Name: "part-00001-00000.parquet"}}}
-	if err := removeStale(dir, m); err != nil {
+	if err := RemoveStale(context.Background(), Local(dir), m); err != nil {
 		t.Fatal(err)
 	}
 	var left []string
@@ -142,11 +79,11 @@ func TestForeignEntries(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	names, n, err := foreignEntries(dir, map[string]bool{filepath.Join(dir, "bad"): true})
+	names, n, err := ForeignEntries(context.Background(), Local(dir), map[string]bool{filepath.Join(dir, "bad"): true})
 	if err != nil || n != 4 || strings.Join(names, " ") != ".hidden a.csv part-x.parquet sub" {
-		t.Errorf("foreignEntries = %v, %d, %v", names, n, err)
+		t.Errorf("ForeignEntries = %v, %d, %v", names, n, err)
 	}
-	if names, n, err := foreignEntries(filepath.Join(dir, "missing"), nil); err != nil || n != 0 || names != nil {
+	if names, n, err := ForeignEntries(context.Background(), Local(filepath.Join(dir, "missing")), nil); err != nil || n != 0 || names != nil {
 		t.Errorf("a missing folder: %v, %d, %v", names, n, err)
 	}
 }
