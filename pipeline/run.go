@@ -131,9 +131,35 @@ func (p *Pipeline) LockOutputs() error {
 // or aborts them all, and closes the stages. Passes of other units may run
 // at the same time; each gets its share of the byte budget.
 func (p *Pipeline) runPass(ctx context.Context, ps *pass) error {
-	// One edge per (consumer, input position).
-	outs := map[*node][]*edge{}
-	ins := map[*node][]*edge{}
+	w := p.wire()
+	err := p.runStages(ctx, ps, w)
+	for _, e := range w.all {
+		e.drain()
+	}
+	err = p.passError(ctx, err)
+	// Commit every sink and record the unit, or abort them all.
+	if err == nil {
+		err = p.commit(ctx, ps)
+	}
+	if err != nil {
+		p.abort(ps)
+	}
+	if cerr := p.closePass(ps); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// wiring is a pass's edges: one per (consumer, input position).
+type wiring struct {
+	outs, ins map[*node][]*edge
+	all       []*edge
+}
+
+// wire makes a pass's edges, sharing max_bytes_in_flight between the
+// passes in flight and their edges.
+func (p *Pipeline) wire() *wiring {
+	w := &wiring{outs: map[*node][]*edge{}, ins: map[*node][]*edge{}}
 	nEdges := 0
 	for _, n := range p.nodes {
 		nEdges += len(n.inputs)
@@ -142,72 +168,84 @@ func (p *Pipeline) runPass(ctx context.Context, ps *pass) error {
 	if nEdges > 0 {
 		perEdge /= int64(nEdges)
 	}
-	var all []*edge
 	for _, n := range p.nodes {
 		for _, in := range n.inputs {
 			e := newEdge(perEdge)
-			all = append(all, e)
-			ins[n] = append(ins[n], e)
-			outs[in] = append(outs[in], e)
+			w.all = append(w.all, e)
+			w.ins[n] = append(w.ins[n], e)
+			w.outs[in] = append(w.outs[in], e)
 		}
 	}
+	return w
+}
 
+// runStages runs every stage of the pass in its own goroutine and waits
+// for them all; the pass is marked read once its sources are done.
+func (p *Pipeline) runStages(ctx context.Context, ps *pass, w *wiring) error {
 	g, gctx := errgroup.WithContext(ctx)
 	var sources sync.WaitGroup
 	for _, n := range p.nodes {
-		n := n
 		if n.entry.Kind == stages.KindSource {
 			sources.Add(1)
 		}
-		g.Go(func() (err error) {
+		g.Go(func() error {
 			defer func() {
-				for _, e := range outs[n] {
+				for _, e := range w.outs[n] {
 					e.close()
 				}
 				if n.entry.Kind == stages.KindSource {
 					sources.Done()
 				}
 			}()
-			defer func() {
-				if r := recover(); r != nil {
-					err = fmt.Errorf("panic: %v\n%s", r, debug.Stack())
-				}
-				if err != nil {
-					n.stats.Errors.Add(1)
-					err = &StageError{Stage: n.def.ID, Err: err}
-				}
-			}()
-			return p.runNode(gctx, ps, n, ins[n], outs[n])
+			return p.runGuarded(gctx, ps, n, w)
 		})
 	}
+	done := make(chan struct{})
 	go func() {
+		defer close(done)
 		sources.Wait()
 		ps.markRead()
 	}()
 	err := g.Wait()
+	<-done        // every goroutine above has returned, so sources are done
 	ps.markRead() // a pass that failed before its sources finished
-	for _, e := range all {
-		e.drain()
-	}
+	return err
+}
+
+// runGuarded runs one stage, turning a panic into its error and naming
+// the stage in any error.
+func (p *Pipeline) runGuarded(ctx context.Context, ps *pass, n *node, w *wiring) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v\n%s", r, debug.Stack())
+		}
+		if err != nil {
+			n.stats.Errors.Add(1)
+			err = &StageError{Stage: n.def.ID, Err: err}
+		}
+	}()
+	return p.runNode(ctx, ps, n, w.ins[n], w.outs[n])
+}
+
+// passError is the pass's outcome once its stages returned: a hard stop
+// is reported as such rather than as a stage's failure to send, and a
+// soft stop as ErrInterrupted.
+func (p *Pipeline) passError(ctx context.Context, err error) error {
 	if err == nil && ctx.Err() != nil {
 		err = ctx.Err()
 	}
 	if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
-		// A hard stop: report it as such rather than as a stage's failure
-		// to send.
 		err = fmt.Errorf("run cancelled: %w", ctx.Err())
 	}
 	if err == nil && p.isStopped() {
 		err = ErrInterrupted
 	}
+	return err
+}
 
-	// Commit every sink and record the unit, or abort them all.
-	if err == nil {
-		err = p.commit(ctx, ps)
-	}
-	if err != nil {
-		p.abort(ps)
-	}
+// closePass collects every stage instance's report and closes it (and its
+// dead-letter sink), returning the close errors joined.
+func (p *Pipeline) closePass(ps *pass) error {
 	var closeErrs []error
 	for _, n := range p.nodes {
 		in := ps.st[n.idx]
@@ -221,10 +259,7 @@ func (p *Pipeline) runPass(ctx context.Context, ps *pass) error {
 			}
 		}
 	}
-	if err == nil {
-		err = errors.Join(closeErrs...)
-	}
-	return err
+	return errors.Join(closeErrs...)
 }
 
 func (p *Pipeline) commit(ctx context.Context, ps *pass) error {
