@@ -4,6 +4,13 @@
 #   make test    install ONNX Runtime if missing, vet, run every test with the race
 #                detector, run each fuzz target briefly
 #   make bench   the benchmarks whose figures the README reports
+#   make test-arm64  cross-build the ONNX Runtime tests (bridge/ort, executor,
+#                stages/model) for linux/arm64 with cgo and run them under
+#                qemu-user; installs the cross gcc, qemu and the arm64 library
+#   make dist    release archives for linux/amd64 and linux/arm64 (cgo) in
+#                dist/, with dist/SHA256SUMS; darwin/arm64 is not built here
+#                (a cgo link for macOS needs Apple's SDK and linker), only
+#                type-checked by darwin-check and objc-check
 #
 # ONNX Runtime (pinned in scripts/install-ort.sh) is loaded at run time from
 # $PIPE_ORT_LIB, else ${XDG_CACHE_HOME:-~/.cache}/pipe/onnxruntime/<version>/.
@@ -20,7 +27,7 @@ TESTTIMEOUT ?= 12m
 # ORT_LIB is the installed library; installing prints its path.
 ORT_LIB = $(shell scripts/install-ort.sh)
 
-.PHONY: all build ort run test vet fmt-check unit fuzz bench bench-go objc-check darwin-check docs clean
+.PHONY: all build ort run test vet fmt-check funclen unit fuzz bench bench-go objc-check darwin-check test-arm64 dist docs clean
 
 all: build
 
@@ -34,9 +41,9 @@ run: build
 	@lib=$$(scripts/install-ort.sh) && echo "onnxruntime: $$lib" && \
 	  PIPE_ORT_LIB=$$lib ./$(BIN) run $(JOB)
 
-test: vet fmt-check
+test: vet fmt-check funclen
 	@lib=$$(scripts/install-ort.sh) && echo "onnxruntime: $$lib" && \
-	  PIPE_ORT_LIB=$$lib $(GO) test -race -shuffle=on -timeout $(TESTTIMEOUT) ./...
+	  PIPE_ORT_LIB=$$lib PIPE_TOKENIZERS_DIR=$$(scripts/install-tokenizers.sh) $(GO) test -race -shuffle=on -timeout $(TESTTIMEOUT) ./...
 	@$(MAKE) --no-print-directory fuzz
 
 vet:
@@ -46,12 +53,20 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
+# Functions over 80 lines fail, unless their doc comment says why with a
+# "// long: <reason>" line or the allowlist names them; see
+# internal/cmd/funclen.
+FUNCLEN_DIRS := stages/model pipeline output cmd/pipe
+
+funclen:
+	$(GO) run ./internal/cmd/funclen -allow internal/cmd/funclen/allow.txt $(FUNCLEN_DIRS)
+
 # Each native fuzz target runs for FUZZTIME on top of its seed corpus (the
 # seeds also run in every plain `go test`); scripts/fuzz.sh says how a
 # known Go 1.26 fuzzing flake is told from a finding.
 FUZZ_TARGETS := \
 	./pipeline:FuzzLoad \
-	./pipeline:FuzzManifestNames \
+	./output:FuzzManifestNames \
 	./stages/source:FuzzCSV \
 	./stages/source:FuzzJSONL \
 	./stages/source:FuzzJSONLInfer \
@@ -63,6 +78,7 @@ FUZZ_TARGETS := \
 	./stages/source:FuzzParseFloat32 \
 	./stages/transform:FuzzFilterExpr \
 	./batcher:FuzzBatcher \
+	./tokenizer:FuzzEncode \
 	./internal/onnx:FuzzDecode
 
 fuzz:
@@ -76,6 +92,14 @@ bench-go:
 
 objc-check:
 	scripts/objc-check.sh
+
+# No -race here: ThreadSanitizer does not run under qemu-user (see the script).
+test-arm64:
+	@GO=$(GO) scripts/test-arm64.sh
+
+# The version stamped in is `git describe --tags --always --dirty`.
+dist:
+	@GO=$(GO) scripts/dist.sh
 
 # Type-check every darwin-only Go file (the Apple bridges' cgo code, darwin
 # tests) as a darwin/arm64 cgo build would, on any machine; the command's

@@ -93,9 +93,10 @@ func TestEveryJobValidates(t *testing.T) {
 	if len(files) < 6 {
 		t.Fatalf("only %d jobs", len(files))
 	}
+	tokenizers := needTokenizers(t)
 	for _, f := range files {
 		t.Run(f, func(t *testing.T) {
-			job, err := pipeline.LoadFile(f, pipeline.LoadOptions{Env: env(map[string]string{"ROWS": "10", "OUT": t.TempDir(), "IN": smallInput(t, f)})})
+			job, err := pipeline.LoadFile(f, pipeline.LoadOptions{Env: env(map[string]string{"ROWS": "10", "OUT": t.TempDir(), "IN": smallInput(t, f), "PIPE_TOKENIZERS_DIR": tokenizers})})
 			if err != nil {
 				t.Fatal(err)
 			}

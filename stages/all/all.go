@@ -6,6 +6,7 @@ import (
 	_ "github.com/pipe-ml/pipe/stages/model"     // model
 	_ "github.com/pipe-ml/pipe/stages/sink"      // parquet_sink
 	_ "github.com/pipe-ml/pipe/stages/source"    // parquet_source, csv_source, jsonl_source, ipc_source, generate
+	_ "github.com/pipe-ml/pipe/stages/text"      // tokenize
 	_ "github.com/pipe-ml/pipe/stages/transform" // select, cast, filter, vectorize, unvectorize, merge, zip
 	_ "github.com/pipe-ml/pipe/stages/vector"    // vector (normalize, matmul, softmax, top-k; Metal or CPU)
 )
