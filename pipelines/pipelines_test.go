@@ -195,6 +195,8 @@ func smallInput(t *testing.T, job string) string {
 			t.Fatal(err)
 		}
 		return p
+	case "embed-text.yaml", "tokenize.yaml", "text-copy.yaml":
+		return textInput(t, dir, 200)
 	}
 	return ""
 }

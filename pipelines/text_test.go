@@ -1,7 +1,10 @@
 package pipelines_test
 
 import (
+	"bufio"
 	"bytes"
+	"compress/gzip"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -167,4 +170,51 @@ func TestClassifyTextJob(t *testing.T) {
 			}
 		}
 	}
+}
+
+// textInput writes the first n lines of the tokenizer corpus (JSON
+// strings) as {"id", "text"} JSON lines into dir and returns the file.
+func textInput(t *testing.T, dir string, n int) string {
+	t.Helper()
+	f, err := os.Open(filepath.Join("..", "tokenizer", "testdata", "corpus.jsonl.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	sc := bufio.NewScanner(zr)
+	sc.Buffer(nil, 1<<20)
+	for i := 0; i < n && sc.Scan(); i++ {
+		fmt.Fprintf(&b, "{\"id\":%d,\"text\":%s}\n", i, sc.Text())
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "text.jsonl")
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestTextBenchAgree: the text benchmark's two batchings (arrival-order
+// batches padded to their longest row, and length-sorted windows cut by
+// max_tokens) give every row the same embedding, in the same order.
+func TestTextBenchAgree(t *testing.T) {
+	needORT(t)
+	dir := needTokenizers(t)
+	in := textInput(t, t.TempDir(), 600)
+	outs := [2]string{t.TempDir(), t.TempDir()}
+	runJob(t, "bench/embed-text.yaml", map[string]string{"PIPE_TOKENIZERS_DIR": dir, "IN": in, "OUT": outs[0]})
+	runJob(t, "bench/embed-text.yaml", map[string]string{"PIPE_TOKENIZERS_DIR": dir, "IN": in, "OUT": outs[1],
+		"BUCKET": "true", "MAX_ROWS": "256", "MAX_TOKENS": "4096"})
+	a, b := readDir(t, outs[0]), readDir(t, outs[1])
+	if ia, ib := ints(a["id"]), ints(b["id"]); len(ia) != 600 || !slices.Equal(ia, ib) {
+		t.Fatalf("ids differ: %d and %d rows", len(ia), len(ib))
+	}
+	close32(t, "embedding", floats(b["embedding"]), floats(a["embedding"]))
 }

@@ -4,7 +4,7 @@
 # REPEAT times, and reports medians and the ratio job/baseline: these
 # machines are noisy, so only same-run ratios are meaningful.
 #
-#   scripts/bench.sh [copy|mlp|batching|adaptive] ...      (default: all)
+#   scripts/bench.sh [copy|mlp|batching|adaptive|text] ...      (default: all)
 #
 # Environment: ROWS (copy input rows, default 10000000), MLP_ROWS (default
 # 2000000), JSONL_ROWS (default 100000), REPEAT (default 3), BENCH_DIR
@@ -195,8 +195,55 @@ bench_adaptive() {
 	adaptive_ratio pipelines/bench/jsonl-mlp.yaml "$JSONL" "32 scalar fields + vectorize"
 }
 
+# text_input writes the text corpus (tokenizer/testdata/corpus.jsonl.gz:
+# titles, sentences, code, URLs and texts of thousands of characters, in
+# dozens of languages) TEXT_COPIES times as {"id", "text"} lines.
+text_input() {
+	TEXT="$BENCH_DIR/text.jsonl"
+	local copies=${TEXT_COPIES:-2}
+	if [[ "$(cat "$BENCH_DIR/.text-copies" 2>/dev/null)" != "$copies" ]]; then
+		for _ in $(seq "$copies"); do zcat tokenizer/testdata/corpus.jsonl.gz; done |
+			awk '{printf "{\"id\":%d,\"text\":%s}\n", NR-1, $0}' >"$TEXT"
+		echo "$copies" >"$BENCH_DIR/.text-copies"
+	fi
+	TEXT_ROWS=$(wc -l <"$TEXT")
+}
+
+# median_seconds N OUT CMD...: the median wall time of N runs of CMD,
+# each into an emptied OUT (complete output would make a rerun a no-op).
+median_seconds() {
+	local n=$1 out=$2 runs=()
+	shift 2
+	for _ in $(seq "$n"); do
+		rm -rf "$out"
+		timed env OUT="$out" "$@"
+		runs+=("$SECONDS_TAKEN")
+	done
+	printf '%s\n' "${runs[@]}" | median
+}
+
+bench_text() {
+	text_input
+	PIPE_TOKENIZERS_DIR=$(scripts/install-tokenizers.sh)
+	export PIPE_TOKENIZERS_DIR
+	local tok copy
+	printf '\ntext: %d rows of the tokenizer corpus, median of %d\n' "$TEXT_ROWS" "$REPEAT"
+	copy=$(median_seconds "$REPEAT" "$BENCH_DIR/text-copy-output" IN="$TEXT" $PIPE run -q pipelines/bench/text-copy.yaml)
+	for t in bert/vocab.txt llama3/tokenizer.json; do
+		tok=$(median_seconds "$REPEAT" "$BENCH_DIR/tokenize-output" IN="$TEXT" TOKENIZER="$t" $PIPE run -q pipelines/bench/tokenize.yaml)
+		printf '  tokenize %-22s %8.2fs (read+write alone %.2fs): %.1f us per row for tokenizing\n' "$t" "$tok" "$copy" \
+			"$(echo "($tok - $copy) * 1000000 / $TEXT_ROWS" | bc -l)"
+	done
+	local plain bucket
+	plain=$(median_seconds "$REPEAT" "$BENCH_DIR/text-output" IN="$TEXT" $PIPE run -q pipelines/bench/embed-text.yaml)
+	bucket=$(median_seconds "$REPEAT" "$BENCH_DIR/text-output-bucket" IN="$TEXT" BUCKET=true MAX_ROWS=1024 MAX_TOKENS=8192 $PIPE run -q pipelines/bench/embed-text.yaml)
+	printf '  embed, batches of 64 in arrival order  %8.0f rows/s\n' "$(echo "$TEXT_ROWS / $plain" | bc -l)"
+	printf '  embed, bucket (1024-row windows, 8192 tokens) %8.0f rows/s\n' "$(echo "$TEXT_ROWS / $bucket" | bc -l)"
+	printf '  ratio bucket/arrival order: %.2f (target >= 1.5)\n' "$(echo "$plain / $bucket" | bc -l)"
+}
+
 targets=("$@")
-[[ ${#targets[@]} -eq 0 ]] && targets=(copy mlp batching adaptive)
+[[ ${#targets[@]} -eq 0 ]] && targets=(copy mlp batching adaptive text)
 go build -o $PIPE ./cmd/pipe
 PIPE_ORT_LIB=$(scripts/install-ort.sh)
 export PIPE_ORT_LIB
@@ -206,6 +253,7 @@ for t in "${targets[@]}"; do
 	mlp) bench_mlp ;;
 	batching) bench_batching ;;
 	adaptive) bench_adaptive ;;
+	text) bench_text ;;
 	*) echo "unknown benchmark $t" >&2; exit 2 ;;
 	esac
 done
