@@ -17,7 +17,7 @@ type Config struct {
 	Backends  []string                 `yaml:"backends" doc:"Backends to try, in order: auto (ane, then mps, then cpu, keeping those that are available and can run the model; metal runs no model formats), or an explicit list such as [ane, cpu]."`
 	Strict    bool                     `yaml:"strict" doc:"Fail instead of falling back to a later backend."`
 	Inputs    map[string]InputBinding  `yaml:"inputs" required:"true" doc:"Model input name -> column; or -> a list of numeric columns packed side by side into the tensor (x: [f0, f1, f2]; no intermediate vector column). The long form {column: img, shape: [3, 48, 192]} gives the per-row shape when the model leaves dimensions open. A list<...> column (variable length, such as token ids) feeds a [batch, seq] input padded to the longest row of each batch with pad (long form {column: input_ids, pad: 0}; default the column's pipe.pad metadata, else 0); where the model's row shape is fixed, every list must have exactly that many values."`
-	Outputs   map[string]OutputBinding `yaml:"outputs" doc:"Model output name -> column, or -> a list of columns (one per value of the last dimension). Default: every tensor output, under its own name. Long forms: {column: embedding, pool: mean|cls|max, normalize: true, mask: attention_mask} turns a token-level [batch, seq, dim] output into one fixed_size_list<float32>[dim] per row, averaging (or taking the max over) the positions the attention mask keeps; {column: label, labels: labels.txt or [a, b, c], top_k: 1, scores: softmax|sigmoid|raw} turns [batch, classes] scores into the top_k class names (a utf8 column, or a list for top_k > 1) and a <column>_score column."`
+	Outputs   map[string]OutputBinding `yaml:"outputs" doc:"Model output name -> column, or -> a list of columns (one per value of the last dimension). Default: every tensor output, under its own name. Long forms: {column: embedding, pool: mean|cls|max, normalize: true, mask: attention_mask} turns a token-level [batch, seq, dim] output into one fixed_size_list<float32>[dim] per row, averaging (or taking the max over) the positions the attention mask keeps; {column: label, labels: labels.txt or [a, b, c], top_k: 1, scores: softmax|sigmoid|raw} turns [batch, classes] scores into the top_k class names (a utf8 column, or a list for top_k > 1) and a <column>_score column; {column: text, ctc: ppocr_keys_v1.txt, blank: first|last, space: true} decodes a text recogniser's [batch, time, classes] probabilities greedily (best class per step, repeats merged, blanks dropped) into a utf8 column and a <column>_confidence column (the mean probability of the characters kept)."`
 	Constants map[string]Constant      `yaml:"constants" doc:"Model inputs fed the same value for every row, such as a sample rate: a number, a list of numbers, or true/false."`
 	Keep      *[]string                `yaml:"keep" doc:"Input columns passed through to the output, in order. Default: all."`
 	Threads   int                      `yaml:"threads" doc:"Threads inside one model call (ONNX Runtime intra-op threads); 0: the runtime's default."`
@@ -147,6 +147,15 @@ type OutputBinding struct {
 	Labels *LabelNames
 	TopK   int
 	Scores string
+	// CTC decodes a recogniser's [batch, time, classes] output greedily
+	// with these characters (a dictionary file, one a line, or a list):
+	// class Blank is the CTC blank, the others the characters in order
+	// (PaddleOCR: blank first, then the dictionary, then a space when
+	// Space is set). The column holds the text, <column>_confidence the
+	// mean probability of its characters.
+	CTC   *LabelNames
+	Blank string
+	Space bool
 }
 
 // LabelNames are class names, given inline or read from a file.
@@ -201,12 +210,15 @@ func (b *OutputBinding) decodeLong(n *yaml.Node) error {
 		Labels    *LabelNames `yaml:"labels"`
 		TopK      int         `yaml:"top_k"`
 		Scores    string      `yaml:"scores"`
+		CTC       *LabelNames `yaml:"ctc"`
+		Blank     string      `yaml:"blank"`
+		Space     bool        `yaml:"space"`
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		switch k := n.Content[i].Value; k {
-		case "column", "pool", "normalize", "mask", "labels", "top_k", "scores":
+		case "column", "pool", "normalize", "mask", "labels", "top_k", "scores", "ctc", "blank", "space":
 		default:
-			return fmt.Errorf("unknown key %q (valid: column, pool, normalize, mask, labels, top_k, scores)", k)
+			return fmt.Errorf("unknown key %q (valid: column, pool, normalize, mask, labels, top_k, scores, ctc, blank, space)", k)
 		}
 	}
 	if err := n.Decode(&long); err != nil {
@@ -216,7 +228,7 @@ func (b *OutputBinding) decodeLong(n *yaml.Node) error {
 		return fmt.Errorf("missing key \"column\"")
 	}
 	*b = OutputBinding{Column: long.Column, Pool: long.Pool, Normalize: long.Normalize, Mask: long.Mask,
-		Labels: long.Labels, TopK: long.TopK, Scores: long.Scores}
+		Labels: long.Labels, TopK: long.TopK, Scores: long.Scores, CTC: long.CTC, Blank: long.Blank, Space: long.Space}
 	return nil
 }
 

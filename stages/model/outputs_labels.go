@@ -3,7 +3,6 @@ package model
 import (
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -27,28 +26,36 @@ const (
 // pins, relative to the job folder) into their names.
 func loadLabels(conf *Config, env *stages.Env) error {
 	for name, b := range conf.Outputs {
-		if b.Labels == nil || b.Labels.File == "" {
-			continue
+		for _, l := range []**LabelNames{&b.Labels, &b.CTC} {
+			names, err := readNames(*l, env)
+			if err != nil {
+				return fmt.Errorf("outputs: %s: %w", name, err)
+			}
+			if names != nil {
+				*l = names
+			}
 		}
-		path := string(b.Labels.File)
-		if !filepath.IsAbs(path) {
-			path = filepath.Join(env.JobDir, path)
-		}
-		var data []byte
-		var err error
-		if env.Files != nil {
-			data, err = env.Files.ReadFile(path)
-		} else {
-			data, err = os.ReadFile(path)
-		}
-		if err != nil {
-			return fmt.Errorf("outputs: %s: labels: %w", name, err)
-		}
-		names := strings.Split(strings.TrimRight(strings.ReplaceAll(string(data), "\r\n", "\n"), "\n"), "\n")
-		b.Labels = &LabelNames{Names: names, File: b.Labels.File}
 		conf.Outputs[name] = b
 	}
 	return nil
+}
+
+// readNames reads a names file, relative to the job folder, through the
+// job's pins; nil when l gives its names inline (or is nil).
+func readNames(l *LabelNames, env *stages.Env) (*LabelNames, error) {
+	if l == nil || l.File == "" {
+		return nil, nil
+	}
+	path := string(l.File)
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(env.JobDir, path)
+	}
+	data, err := env.Files.ReadFile(path) // a nil *FilePins reads the file as it is
+	if err != nil {
+		return nil, fmt.Errorf("names file: %w", err)
+	}
+	names := strings.Split(strings.TrimRight(strings.ReplaceAll(string(data), "\r\n", "\n"), "\n"), "\n")
+	return &LabelNames{Names: names, File: l.File}, nil
 }
 
 // planLabels plans a labelled output: [batch, classes] scores become the

@@ -179,6 +179,8 @@ func (s *Stage) outputArrays(op outputPlan, t bridge.Tensor, rec arrow.RecordBat
 		return []arrow.Array{a}, nil
 	case op.labels != nil:
 		return op.labelArrays(t, n, s.mem)
+	case op.ctc != nil:
+		return op.ctcArrays(t, n, s.mem)
 	}
 	return op.arrays(t, n, s.mem)
 }

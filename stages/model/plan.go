@@ -62,6 +62,10 @@ type outputPlan struct {
 	labels []string
 	topK   int
 	scores string
+	// ctc, when set, are the classes of a CTC-decoded [batch, time,
+	// classes] output, blank at index blank (see outputs_ctc.go).
+	ctc   []string
+	blank int
 }
 
 // arrowOf returns the Arrow type of a tensor element type.
@@ -464,14 +468,16 @@ func planOutput(index int, t bridge.TensorInfo, b OutputBinding) (outputPlan, er
 		return op, fmt.Errorf("model output %q has element type %s, which pipe cannot turn into a column", t.Name, t.Type)
 	}
 	switch {
-	case b.Pool != "" && b.Labels != nil:
-		return op, fmt.Errorf("model output %q: give pool or labels, not both", t.Name)
+	case (b.Pool != "") && (b.Labels != nil || b.CTC != nil) || b.Labels != nil && b.CTC != nil:
+		return op, fmt.Errorf("model output %q: give one of pool, labels and ctc", t.Name)
+	case b.CTC != nil:
+		return planCTC(op, t, b)
 	case b.Pool != "":
 		return planPooled(op, t, b)
 	case b.Labels != nil:
 		return planLabels(op, t, b)
-	case b.Normalize || b.Mask != "" || b.TopK != 0 || b.Scores != "":
-		return op, fmt.Errorf("model output %q: normalize and mask apply with pool, top_k and scores with labels", t.Name)
+	case b.Normalize || b.Mask != "" || b.TopK != 0 || b.Scores != "" || b.Blank != "" || b.Space:
+		return op, fmt.Errorf("model output %q: normalize and mask apply with pool, top_k and scores with labels, blank and space with ctc", t.Name)
 	}
 	if len(t.Shape) > 0 {
 		size := int64(1)
