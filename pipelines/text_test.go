@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -217,4 +218,48 @@ func TestTextBenchAgree(t *testing.T) {
 		t.Fatalf("ids differ: %d and %d rows", len(ia), len(ib))
 	}
 	close32(t, "embedding", floats(b["embedding"]), floats(a["embedding"]))
+}
+
+// TestTokenizeDeadLetter: null and empty texts go to the tokenize
+// stage's dead-letter folder with an error naming the column and row; the
+// other rows are embedded in order.
+func TestTokenizeDeadLetter(t *testing.T) {
+	needORT(t)
+	dir := needTokenizers(t)
+	tmp := t.TempDir()
+	in := filepath.Join(tmp, "in.jsonl")
+	lines := `{"id":0,"text":"good"}` + "\n" + `{"id":1,"text":null}` + "\n" + `{"id":2,"text":"fine too"}` + "\n" + `{"id":3,"text":""}` + "\n" + `{"id":4,"text":"last"}` + "\n"
+	if err := os.WriteFile(in, []byte(lines), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, dlq := filepath.Join(tmp, "out"), filepath.Join(tmp, "dlq")
+	job := fmt.Sprintf(`version: 1
+stages:
+  - {id: docs, type: jsonl_source, with: {paths: [%q]}}
+  - id: tok
+    type: tokenize
+    inputs: [docs]
+    on_error: dead_letter
+    dead_letter: %q
+    with: {tokenizer: %q, column: text}
+  - id: embed
+    type: model
+    inputs: [tok]
+    with:
+      model: %q
+      inputs: {input_ids: input_ids, attention_mask: attention_mask, token_type_ids: token_type_ids}
+      outputs: {last_hidden_state: {column: embedding, pool: mean}}
+      keep: [id]
+  - {id: write, type: parquet_sink, inputs: [embed], with: {path: %q}}
+`, in, dlq, filepath.Join(dir, "bert", "vocab.txt"), filepath.Join("..", "testdata", "models", "encoder.onnx"), out)
+	mustRun(t, buildText(t, ".", job))
+	if ids := ints(readDir(t, out)["id"]); !slices.Equal(ids, []int64{0, 2, 4}) {
+		t.Errorf("embedded ids %v, want [0 2 4]", ids)
+	}
+	bad := readDir(t, dlq)
+	errs := texts(bad["_pipe_error"])
+	if ids := ints(bad["id"]); !slices.Equal(ids, []int64{1, 3}) || len(errs) != 2 ||
+		!strings.Contains(errs[0], `column "text", row 1: null text`) || !strings.Contains(errs[1], `row 3: empty text`) {
+		t.Errorf("dead letters %v: %q", ints(bad["id"]), errs)
+	}
 }

@@ -196,6 +196,12 @@ func (s *tokenizeStage) Process(ctx context.Context, in arrow.RecordBatch) (arro
 	chunks := s.encodeAll(ctx, texts, n)
 	for _, c := range chunks {
 		if c.err != nil {
+			if n == 1 {
+				// The runtime isolates a failing batch's rows by processing
+				// halves in order and sets aside a lone failing row: it
+				// counts as seen, so the rows after it keep their numbers.
+				s.rows++
+			}
 			return nil, c.err
 		}
 	}
