@@ -12,8 +12,17 @@
 # The script is idempotent: it prints the path and exits when
 # $PIPE_ORT_LIB names an existing file or the library is already cached.
 #
+# PIPE_ORT_ARCH=arm64 (or x64) installs the Linux library of that
+# architecture instead of this machine's, for cross-built binaries run under
+# qemu-user (scripts/test-arm64.sh). A foreign architecture's library goes to
+# a folder of its own, ${cache}/pipe/onnxruntime/1.30.0/linux-arm64/, so that
+# it never shadows the native one that pipe finds by default, and
+# PIPE_ORT_LIB is not consulted: it names the native library.
+#
 # Environment:
 #   PIPE_ORT_LIB       an existing library to use instead (printed as is)
+#   PIPE_ORT_ARCH      x64 | arm64: the Linux architecture to install for
+#                      (default: this machine's)
 #   PIPE_ORT_TARBALL   a local onnxruntime-node-1.30.0.tgz to extract from
 #                      instead of running `npm pack` (offline installs)
 #   XDG_CACHE_HOME     cache root (default: $HOME/.cache)
@@ -30,8 +39,29 @@ die() {
 	exit 1
 }
 
-# 1. An explicit library wins.
-if [[ -n "${PIPE_ORT_LIB:-}" ]]; then
+os="$(uname -s)"
+arch="$(uname -m)"
+subdir=""
+case "${PIPE_ORT_ARCH:-}" in
+"") ;;
+x64 | amd64 | x86_64) want=x86_64 ;;
+arm64 | aarch64) want=aarch64 ;;
+*)
+	die "PIPE_ORT_ARCH=${PIPE_ORT_ARCH} is not an architecture ${NPM_PACKAGE} ships for Linux" \
+		"use PIPE_ORT_ARCH=x64 or PIPE_ORT_ARCH=arm64, or unset it for this machine's"
+	;;
+esac
+if [[ -n "${PIPE_ORT_ARCH:-}" ]]; then
+	case "$arch" in amd64) arch=x86_64 ;; arm64) arch=aarch64 ;; esac
+	if [[ "$os" != Linux || "$arch" != "$want" ]]; then
+		os=Linux
+		arch="$want"
+		case "$want" in x86_64) subdir=linux-x64 ;; aarch64) subdir=linux-arm64 ;; esac
+	fi
+fi
+
+# 1. An explicit library wins (for this machine's architecture only).
+if [[ -z "$subdir" && -n "${PIPE_ORT_LIB:-}" ]]; then
 	if [[ -f "$PIPE_ORT_LIB" ]]; then
 		printf '%s\n' "$PIPE_ORT_LIB"
 		exit 0
@@ -39,9 +69,7 @@ if [[ -n "${PIPE_ORT_LIB:-}" ]]; then
 	printf 'install-ort: warning: PIPE_ORT_LIB=%s does not exist; installing into the cache\n' "$PIPE_ORT_LIB" >&2
 fi
 
-# 2. Which file of the package this machine needs.
-os="$(uname -s)"
-arch="$(uname -m)"
+# 2. Which file of the package this machine (or PIPE_ORT_ARCH) needs.
 case "${os}/${arch}" in
 Linux/x86_64 | Linux/amd64)
 	member="package/bin/napi-v6/linux/x64/libonnxruntime.so.1"
@@ -69,7 +97,7 @@ if [[ -z "$cache_root" ]]; then
 	[[ -n "${HOME:-}" ]] || die "neither XDG_CACHE_HOME nor HOME is set" "set XDG_CACHE_HOME to a writable folder"
 	cache_root="$HOME/.cache"
 fi
-dest_dir="${cache_root}/pipe/onnxruntime/${ORT_VERSION}"
+dest_dir="${cache_root}/pipe/onnxruntime/${ORT_VERSION}${subdir:+/$subdir}"
 dest="${dest_dir}/${libname}"
 
 # 3. Already installed.
@@ -131,5 +159,5 @@ fi
 chmod 0755 "$stage/$member"
 mv -f "$stage/$member" "$dest"
 
-printf 'install-ort: installed ONNX Runtime %s\n' "$ORT_VERSION" >&2
+printf 'install-ort: installed ONNX Runtime %s (%s)\n' "$ORT_VERSION" "${member#package/bin/napi-v6/}" >&2
 printf '%s\n' "$dest"
