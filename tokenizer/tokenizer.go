@@ -184,6 +184,7 @@ func buildModel(t *Tokenizer, m *modelJSON) (map[string]int32, error) {
 		if m.MaxInputCharsPerWord != nil {
 			wp.maxChars = *m.MaxInputCharsPerWord
 		}
+		wp.setLongest()
 		if unk < 0 {
 			return nil, formatErrorf("WordPiece model without an unk_token")
 		}

@@ -9,6 +9,19 @@ type wordPiece struct {
 	unk      int32
 	prefix   string
 	maxChars int
+	// longest is the longest vocabulary entry in bytes: no piece longer
+	// than that can match, so the greedy search starts no further out.
+	// That changes no result and saves the lookups of pieces that cannot
+	// be in the vocabulary.
+	longest int
+}
+
+// setLongest computes longest from the vocabulary.
+func (m *wordPiece) setLongest() {
+	m.longest = 0
+	for tok := range m.vocab {
+		m.longest = max(m.longest, len(tok))
+	}
 }
 
 func (m *wordPiece) appendIDs(sc *scratch, dst []int32, word string) []int32 {
@@ -22,6 +35,12 @@ func (m *wordPiece) appendIDs(sc *scratch, dst []int32, word string) []int32 {
 	buf := append(sc.bytes[:0], m.prefix...)
 	for start := 0; start < len(word); {
 		end := len(word)
+		if m.longest > 0 && end-start > m.longest {
+			end = start + m.longest
+			for end > start && !utf8.RuneStart(word[end]) {
+				end--
+			}
+		}
 		found := int32(-1)
 		for start < end {
 			var id int32
