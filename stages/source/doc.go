@@ -1,6 +1,7 @@
 // Package source holds the stages that read data into a job: the file
-// sources parquet_source, csv_source, jsonl_source and ipc_source, and the
-// synthetic generate source. Each registers itself into the default
+// sources parquet_source, csv_source, jsonl_source and ipc_source, the
+// files_source that reads whole files (images) as rows, and the synthetic
+// generate source. Each registers itself into the default
 // [stages.Registry] from init; a blank import of this package (or of
 // stages/all) makes them available to job files. [Inspect] describes one
 // data file for `pipe inspect`.
@@ -17,6 +18,22 @@
 // metadata only: Parquet footers, Arrow IPC message headers, the header line
 // of CSV files. CSV and JSON lines sources without an explicit schema also
 // read the first infer_rows records of the first file to infer one.
+//
+// # Whole files
+//
+// files_source emits one row per listed file: path (relative to the job
+// folder when inside it, like unit keys), size, modified and bytes, the
+// content read straight into the batch's binary value buffer. `paths`
+// expands as above, except that a folder lists every file (or those with
+// the `extensions`). Files are listed in the constructor and read one at a
+// time as Next builds a batch of at most batch_rows files and about
+// batch_bytes bytes, so a folder of many images is never held at once. A
+// file over max_file_bytes, one that vanished, changed size or is not a
+// regular file when its turn comes is a [*FileError] naming it, or, with
+// on_error skip or dead_letter, a raw row handed to the Rejecter. Its work
+// units are runs of unitRows consecutive files. Image bytes already in a
+// table (a binary column, or the Hugging Face struct<bytes, path>) are read
+// by parquet_source as they are.
 //
 // # Work units
 //
