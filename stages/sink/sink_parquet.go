@@ -55,11 +55,11 @@ var levelRange = map[string][2]int{
 
 // ParquetConfig is the `with:` block of a parquet_sink stage.
 type ParquetConfig struct {
-	Path             stages.Path     `yaml:"path" required:"true" doc:"Output folder; part-NNNNN.parquet files are written into it (created if missing)."`
+	Path             stages.Path     `yaml:"path" required:"true" doc:"Output folder; part-UUUUU-NNNNN.parquet files are written into it (created if missing)."`
 	Compression      string          `yaml:"compression" doc:"Compression codec: zstd, snappy, gzip or none."`
 	CompressionLevel *int            `yaml:"compression_level" doc:"Codec level: zstd 1-22, gzip 0-9; unset means the codec's default. Not allowed for snappy and none."`
 	RowGroupRows     int64           `yaml:"row_group_rows" doc:"Rows per row group; row groups are cut by row count, whatever the incoming batch sizes. A row group is buffered in memory (compressed) until it is complete."`
-	RowGroupBytes    stages.ByteSize `yaml:"row_group_bytes" doc:"Largest row group, estimated from the schema (fixed-width values at their size, strings, binaries and lists at 32 bytes): a wide schema gets fewer rows per row group than row_group_rows, so that the buffered row group stays within this. Files are also closed before they hold 65,536 column chunks (row groups x columns), whose metadata stays in memory until the file is complete."`
+	RowGroupBytes    stages.ByteSize `yaml:"row_group_bytes" doc:"Largest row group in bytes: fixed-width values count at their size, strings, binaries and lists (images, texts, token ids) at their actual size, row by row, so a wide schema or large values get fewer rows per row group than row_group_rows and the buffered row group stays within this (a single larger row gets a row group of its own). The cut depends on the rows only, not on how they arrived in batches. Files are also closed before they hold 65,536 column chunks (row groups x columns), whose metadata stays in memory until the file is complete."`
 	MaxColumns       int             `yaml:"max_columns" doc:"Most Parquet columns (leaf fields) a schema may have: the writer keeps about 25 KiB of state per column whatever the rows, so a schema wider than this is refused before any data moves. Default 10000."`
 	MaxRowsPerFile   int64           `yaml:"max_rows_per_file" doc:"Hard limit of rows per file; when reached the file is completed and the next one started. 0 means unlimited."`
 	Dictionary       bool            `yaml:"dictionary" doc:"Dictionary-encode columns. Off by default: on the benchmark schema (unique float32 values) it writes about 5x slower and the files come out larger; turn it on for low-cardinality columns."`
@@ -86,10 +86,12 @@ func DefaultParquetConfig() ParquetConfig {
 
 var parquetSpec = stages.Spec{
 	Summary: "Write batches to a folder of Parquet files, committed atomically.",
-	Description: `Writes every row it receives into ` + "`part-00000.parquet`, `part-00001.parquet`, ..." + ` in the
-output folder ` + "`path`" + `, with arrow-go's Parquet writer.
+	Description: `Writes every row it receives into Parquet files in the output folder ` + "`path`" + `, with arrow-go's
+Parquet writer, named ` + "`part-UUUUU-NNNNN.parquet`" + `: work unit ` + "`UUUUU`" + ` of the job, file ` + "`NNNNN`" + ` of the unit (a new
+file every ` + "`max_rows_per_file`" + ` rows). A run that replaces complete output names them
+` + "`part-UUUUU-gG-NNNNN.parquet`" + `, G being the folder's generation (2, 3, ...).
 
-**Atomic files.** A file being written lives in ` + "`<path>/_pipe_staging/part-NNNNN.parquet.inprogress`" + `
+**Atomic files.** A file being written lives in ` + "`<path>/_pipe_staging/part-UUUUU/part-UUUUU-NNNNN.parquet.inprogress`" + `
 (the ` + "`_`" + ` prefix makes Spark, DuckDB and pandas skip it, and the name does not end in ` + "`.parquet`" + `).
 When a file is complete (` + "`max_rows_per_file`" + ` reached, or the run commits) it is closed, fsynced and
 renamed to its final name; no file under a final name is ever partial. A failed run removes the
@@ -324,7 +326,7 @@ func newParquetSink(conf ParquetConfig, env *stages.Env, dir, staging, prefix st
 			return nil, err
 		}
 	}
-	return &ParquetSink{
+	sk := &ParquetSink{
 		fslCols:    fixedSizeListColumns(schema),
 		limits:     limitsOf(conf, schema),
 		conf:       conf,
@@ -340,7 +342,11 @@ func newParquetSink(conf ParquetConfig, env *stages.Env, dir, staging, prefix st
 		arrowProps: arrowProps,
 		old:        old,
 		holdFinal:  len(old) > 0,
-	}, nil
+	}
+	if schema != nil {
+		sk.varCols, sk.fixedRow = rowShape(schema)
+	}
+	return sk, nil
 }
 
 // exists reports whether path exists (any error but not-exist counts as

@@ -69,6 +69,13 @@ type ParquetSink struct {
 	fslCols []int
 	// limits are the rows of a row group and of a file for the schema.
 	limits limits
+	// rgBytes are the bytes of the rows given to the current row group
+	// (written or carried), counted row by row when the schema has values
+	// of variable size (varCols; fixedRow is the bytes of the others):
+	// see byteRoom.
+	rgBytes  int64
+	varCols  []int
+	fixedRow int64
 
 	// carry holds zero-copy slices (retained) of rows not yet handed to the
 	// writer because they end off the WriteBatchRows grid.
@@ -148,6 +155,7 @@ func (s *ParquetSink) Write(ctx context.Context, rec arrow.RecordBatch) error {
 		s.schema = rec.Schema()
 		s.fslCols = fixedSizeListColumns(s.schema)
 		s.limits = limitsOf(s.conf, s.schema)
+		s.varCols, s.fixedRow = rowShape(s.schema)
 	} else if !rec.Schema().Equal(s.schema) {
 		return fmt.Errorf("batch schema differs from the sink's input schema:\nbatch: %s\nsink:  %s", rec.Schema(), s.schema)
 	}
@@ -178,15 +186,21 @@ func (s *ParquetSink) Write(ctx context.Context, rec arrow.RecordBatch) error {
 				room, endsFile = left, true
 			}
 		}
+		bytesRoom, taken := s.byteRoom(rec, off, min(room, n-off), f.rgRows+s.carryRows == 0, room)
+		if bytesRoom < room {
+			room, endsFile = bytesRoom, false // the row group is full before the file
+		}
 		take := min(room, n-off)
 		atCut := take == room
 		if err := s.feed(rec, off, take, atCut); err != nil {
 			return s.fail("write", err)
 		}
 		off += take
+		s.rgBytes += taken
 		if !atCut {
 			continue
 		}
+		s.rgBytes = 0
 		if endsFile {
 			if err := s.finishFile(); err != nil {
 				return err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 )
 
 // The memory of a Parquet file being written is its buffered row group
@@ -130,4 +131,62 @@ func leafColumns(t arrow.DataType) int {
 		return leafColumns(t.Elem())
 	}
 	return 1
+}
+
+// byteRoom bounds a row group by the bytes of its rows when the schema
+// has values of variable size (images, texts, token lists), which the
+// schema-only estimate of rowGroupRows cannot see: it counts rows
+// [off, off+most) of rec one by one and returns the rows that still fit
+// row_group_bytes (at least one when the row group is empty) as the new
+// room, or room unchanged when they all fit, with the bytes of the rows
+// that will be taken. The cut depends on the rows' contents and order
+// only, never on how they were batched.
+func (s *ParquetSink) byteRoom(rec arrow.RecordBatch, off, most int64, empty bool, room int64) (int64, int64) {
+	if len(s.varCols) == 0 {
+		return room, 0
+	}
+	limit := int64(s.conf.RowGroupBytes)
+	if limit <= 0 {
+		limit = DefaultRowGroupBytes
+	}
+	var taken int64
+	for k := range most {
+		b := s.fixedRow
+		for _, c := range s.varCols {
+			b += valueBytes(rec.Column(c), int(off+k))
+		}
+		if s.rgBytes+taken+b > limit && (k > 0 || !empty) {
+			return k, taken
+		}
+		taken += b
+	}
+	return room, taken
+}
+
+// rowShape splits schema s into the columns of variable-size values and
+// the bytes of the others in one row.
+func rowShape(s *arrow.Schema) (varCols []int, fixed int64) {
+	for i, f := range s.Fields() {
+		if w := typeWidth(f.Type); w == varWidthBytes {
+			varCols = append(varCols, i)
+		} else {
+			fixed += w
+		}
+	}
+	return varCols, fixed
+}
+
+// valueBytes is the bytes of value i of a: strings and binaries by their
+// length, lists by their values, others by their type.
+func valueBytes(a arrow.Array, i int) int64 {
+	switch c := a.(type) {
+	case interface{ ValueLen(int) int }: // string, binary and their large forms
+		return int64(c.ValueLen(i)) + 4
+	case array.ListLike:
+		if _, fixed := a.(*array.FixedSizeList); !fixed {
+			lo, hi := c.ValueOffsets(i)
+			return (hi-lo)*typeWidth(c.ListValues().DataType()) + 4
+		}
+	}
+	return typeWidth(a.DataType())
 }

@@ -1,11 +1,19 @@
 package sink
 
 import (
+	"bytes"
 	"errors"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/pipe-ml/pipe/internal/stagetest"
+	"github.com/pipe-ml/pipe/stages"
 )
 
 func TestRowWidth(t *testing.T) {
@@ -77,5 +85,59 @@ func TestCheckColumns(t *testing.T) {
 	err := checkColumns(c, s)
 	if !errors.Is(err, ErrTooManyColumns) || !strings.Contains(err.Error(), "3 columns") || !strings.Contains(err.Error(), "max_columns (2)") {
 		t.Errorf("checkColumns with max_columns 2 = %v, want ErrTooManyColumns naming 3 columns and the setting", err)
+	}
+}
+
+// TestRowGroupBytesOfLargeValues: with values of variable size (image
+// bytes here), a row group holds the rows whose actual bytes fit
+// row_group_bytes, at least one; the cut, and so the file's bytes, do
+// not depend on how the rows were batched.
+func TestRowGroupBytesOfLargeValues(t *testing.T) {
+	mem := stagetest.Mem(t)
+	schema := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64}, {Name: "bytes", Type: arrow.BinaryTypes.Binary}}, nil)
+	sizes := []int{100 << 10, 900 << 10, 300 << 10, 2 << 20, 10, 500 << 10, 600 << 10, 1 << 20, 50 << 10, 700 << 10}
+	rows := func(lo, hi int) arrow.RecordBatch {
+		b := array.NewRecordBuilder(mem, schema)
+		defer b.Release()
+		for i := lo; i < hi; i++ {
+			b.Field(0).(*array.Int64Builder).Append(int64(i))
+			b.Field(1).(*array.BinaryBuilder).Append(bytes.Repeat([]byte{byte(i)}, sizes[i]))
+		}
+		return b.NewRecordBatch()
+	}
+	var files [][]byte
+	for _, cuts := range [][]int{{0, 10}, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, {0, 4, 10}} {
+		dir := t.TempDir()
+		conf := DefaultParquetConfig()
+		conf.Path, conf.RowGroupBytes = stages.Path(dir), 1<<20
+		sk, err := NewParquet(conf, &stages.Env{ID: "w", Inputs: []*arrow.Schema{schema}, Mem: mem})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var recs []arrow.RecordBatch
+		for i := 0; i+1 < len(cuts); i++ {
+			recs = append(recs, rows(cuts[i], cuts[i+1]))
+		}
+		writeAll(t, sk, recs)
+		stagetest.Release(recs)
+		_ = sk.Close()
+		names := parts(t, dir)
+		pf := readBack(t, mem, filepath.Join(dir, names[0]))
+		pf.release()
+		// 100K+900K = 1000K fits 1 MiB; +300K does not. 300K; 2 MiB alone;
+		// 10 B + 500K; 600K; 1 MiB alone; 50K + 700K.
+		if want := []int64{2, 1, 1, 2, 1, 1, 2}; !slices.Equal(pf.rgRows, want) {
+			t.Errorf("batches cut at %v: row groups of %v rows, want %v", cuts, pf.rgRows, want)
+		}
+		data, err := os.ReadFile(filepath.Join(dir, names[0]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, data)
+	}
+	for i := 1; i < len(files); i++ {
+		if !bytes.Equal(files[i], files[0]) {
+			t.Errorf("batching %d wrote different bytes than batching 0", i)
+		}
 	}
 }
