@@ -20,14 +20,16 @@ import (
 
 // fingerprintVersion changes when the fingerprint's inputs change, so that
 // fingerprints of different versions never compare equal.
-const fingerprintVersion = "pipe-fingerprint-v2"
+const fingerprintVersion = "pipe-fingerprint-v3"
 
 // Fingerprint returns the job's fingerprint: the SHA-256, in hex, of
 //
 //   - the job after interpolation: its name and every stage's id, type,
 //     inputs and `with:` block (values after `${VAR}` substitution, job
 //     defaults, PIPE_* overrides and --set; mapping keys in sorted order, so
-//     comments and key order do not count);
+//     comments and key order do not count), less the keys whose config
+//     field is tagged `fingerprint:"-"`: settings that do not change the
+//     output bytes, such as a model stage's batch.max_rows or threads;
 //   - the contents of every file a non-source, non-sink stage names through
 //     a path setting (the model files; a folder such as an .mlpackage
 //     counts as one hash over its files), as pinned in the job's
@@ -67,12 +69,16 @@ func fingerprint(job *Job, nodes []*node, unitRows int64, pins *stages.FilePins)
 		for _, in := range s.Inputs {
 			fpString(h, in)
 		}
-		fpNode(h, s.With)
+		n := byDef[s]
+		if n != nil && n.conf != nil {
+			fpNode(h, withoutUnfingerprinted(s.With, reflect.TypeOf(n.conf)))
+		} else {
+			fpNode(h, s.With)
+		}
 		fpString(h, s.OnError)
 		fpInt(h, s.MaxErrors)
 		fpString(h, fmt.Sprint(s.MaxErrorsPct))
 		fpString(h, s.DeadLetter)
-		n := byDef[s]
 		if n == nil || n.entry == nil || n.conf == nil {
 			continue
 		}
@@ -143,6 +149,61 @@ func fpNode(h hash.Hash, n *yaml.Node) {
 	case yaml.AliasNode:
 		fpNode(h, n.Alias)
 	}
+}
+
+// withoutUnfingerprinted returns the `with:` node n less the keys whose
+// field of config type t (a struct, or a pointer to one) is tagged
+// `fingerprint:"-"`, at any depth of nested blocks. n itself is not changed.
+func withoutUnfingerprinted(n *yaml.Node, t reflect.Type) *yaml.Node {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if n == nil || n.Kind != yaml.MappingNode || t.Kind() != reflect.Struct || reflect.PointerTo(t).Implements(unmarshalerType) {
+		return n
+	}
+	out := *n
+	out.Content = nil
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		f, ok := fieldByKey(t, k.Value)
+		if ok && f.Tag.Get("fingerprint") == "-" {
+			continue
+		}
+		if ok {
+			kept := withoutUnfingerprinted(v, f.Type)
+			if kept.Kind == yaml.MappingNode && len(kept.Content) == 0 && len(v.Content) > 0 {
+				continue // a block holding only such keys counts as absent
+			}
+			v = kept
+		}
+		out.Content = append(out.Content, k, v)
+	}
+	return &out
+}
+
+var unmarshalerType = reflect.TypeFor[yaml.Unmarshaler]()
+
+// fieldByKey finds the field of struct t that the YAML key decodes into,
+// looking into inlined structs.
+func fieldByKey(t reflect.Type, key string) (reflect.StructField, bool) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		parts := strings.Split(f.Tag.Get("yaml"), ",")
+		if slices.Contains(parts[1:], "inline") && f.Type.Kind() == reflect.Struct {
+			if g, ok := fieldByKey(f.Type, key); ok {
+				return g, true
+			}
+			continue
+		}
+		name := parts[0]
+		if name == "" {
+			name = strings.ToLower(f.Name)
+		}
+		if name == key && f.IsExported() {
+			return f, true
+		}
+	}
+	return reflect.StructField{}, false
 }
 
 var pathType = reflect.TypeFor[stages.Path]()

@@ -164,8 +164,7 @@ func parseDocument(data []byte, ps *problems) *yaml.Node {
 			ps.add(1, 1, "", "empty job file")
 			return nil
 		}
-		line, msg := yamlErrorLine(err)
-		ps.add(line, 1, "", "%s", msg)
+		addSyntaxError(data, err, ps)
 		return nil
 	}
 	var extra yaml.Node
@@ -194,6 +193,48 @@ func parseDocument(data []byte, ps *problems) *yaml.Node {
 }
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// addSyntaxError reports a YAML syntax error. When the parser stopped in a
+// flow collection ({...} or [...]) that holds an unquoted `${`, whose braces
+// YAML reads as a mapping, the problem is placed there with a hint to quote it.
+func addSyntaxError(data []byte, err error, ps *problems) {
+	line, msg := yamlErrorLine(err)
+	if strings.Contains(msg, "did not find expected ','") {
+		if l, c := unquotedFlowVar(data); l > 0 {
+			ps.add(l, c, "", "%s: quote a ${...} value written inside {...} or [...], as in \"${OUT:-out}\"", msg)
+			return
+		}
+	}
+	ps.add(line, 1, "", "%s", msg)
+}
+
+// unquotedFlowVar returns the line and column of the first `${` outside
+// quotes and comments inside a flow collection, or 0, 0.
+func unquotedFlowVar(data []byte) (int, int) {
+	depth := 0
+	for i, text := range strings.Split(string(data), "\n") {
+		var quote byte
+		for j := 0; j < len(text); j++ {
+			switch ch := text[j]; {
+			case quote != 0:
+				if ch == quote {
+					quote = 0
+				}
+			case ch == '"' || ch == '\'':
+				quote = ch
+			case ch == '#' && (j == 0 || text[j-1] == ' '):
+				j = len(text)
+			case ch == '$' && depth > 0 && strings.HasPrefix(text[j:], "${"):
+				return i + 1, j + 1
+			case ch == '{' || ch == '[':
+				depth++
+			case (ch == '}' || ch == ']') && depth > 0:
+				depth--
+			}
+		}
+	}
+	return 0, 0
+}
 
 func yamlErrorLine(err error) (int, string) {
 	m := yamlLineRE.FindStringSubmatch(err.Error())

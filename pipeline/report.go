@@ -140,6 +140,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 		if s.summary != "" {
 			fmt.Fprintf(w, "%s: %s\n", s.ID, s.summary)
 		}
+		if line := emptyLine(s); line != "" {
+			fmt.Fprintln(w, line)
+		}
 		if s.RejectedRows > 0 {
 			where := "skipped"
 			if s.DeadLetter != "" {
@@ -160,6 +163,19 @@ func (r *Report) WriteTable(w io.Writer) error {
 	}
 	_, err := fmt.Fprintf(w, "%s in %s\n", r.Status, roundDur(r.Seconds))
 	return err
+}
+
+// emptyLine says when a stage passed no rows on: a sink that wrote none, or
+// a stage that received rows and emitted none (a filter that dropped them
+// all); "" otherwise.
+func emptyLine(s StageReport) string {
+	switch {
+	case s.Kind == stages.KindSink.String() && s.RowsOut == 0:
+		return fmt.Sprintf("%s: wrote 0 rows", s.ID)
+	case s.Kind != stages.KindSource.String() && s.Kind != stages.KindSink.String() && s.RowsIn > 0 && s.RowsOut == 0:
+		return fmt.Sprintf("%s: dropped every row (%d in, 0 out)", s.ID, s.RowsIn)
+	}
+	return ""
 }
 
 // humanBytes, humanRate and roundDur are the run table's figures; see

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pipe-ml/pipe/executor"
+	"github.com/pipe-ml/pipe/pipeline"
 )
 
 func newBackendsCmd(g *globals) *cobra.Command {
@@ -39,11 +40,54 @@ every (model, backend) it used: EWMA latency, throughput and error rate.`,
 	return c
 }
 
+// backendJSON is a backend as `pipe backends --json` prints it: snake_case
+// keys, as in metrics.json, and [] for empty lists.
+type backendJSON struct {
+	Name           string                 `json:"name"`
+	Available      bool                   `json:"available"`
+	Reason         string                 `json:"reason"`
+	Formats        []string               `json:"formats"`
+	Kernels        []string               `json:"kernels"`
+	ElemTypes      []string               `json:"element_types"`
+	Devices        []deviceJSON           `json:"devices"`
+	StaticShapes   bool                   `json:"static_shapes"`
+	MaxConcurrency int                    `json:"max_concurrency"`
+	QueueSize      int                    `json:"queue_size"`
+	Models         []pipeline.ModelReport `json:"models"`
+}
+
+type deviceJSON struct {
+	Name        string `json:"name"`
+	Kind        string `json:"kind"`
+	Cores       int    `json:"cores"`
+	MemoryBytes int64  `json:"memory_bytes"`
+}
+
+func backendsJSON(bs []executor.BackendStatus) []backendJSON {
+	orEmpty := func(s []string) []string { return append([]string{}, s...) }
+	out := []backendJSON{}
+	for _, b := range bs {
+		v := backendJSON{Name: b.Name, Available: b.Available, Reason: b.Reason, Formats: orEmpty(b.Formats),
+			Kernels: orEmpty(b.Kernels), ElemTypes: orEmpty(b.ElemTypes), Devices: []deviceJSON{},
+			StaticShapes: b.StaticShapes, MaxConcurrency: b.MaxConcurrency, QueueSize: b.QueueSize, Models: []pipeline.ModelReport{}}
+		for _, d := range b.Devices {
+			v.Devices = append(v.Devices, deviceJSON{Name: d.Name, Kind: d.Kind, Cores: d.Cores, MemoryBytes: d.Memory})
+		}
+		for _, m := range b.Models {
+			v.Models = append(v.Models, pipeline.ModelReport{Model: m.Model, SHA256: m.SHA256, Runs: m.Runs, Errors: m.Errors,
+				ErrorRate: m.ErrorRate, LatencySeconds: m.Latency.Seconds(), RowsPerSecond: m.Throughput,
+				Breaker: m.Breaker.String(), Degraded: m.Degraded})
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
 func writeBackends(w io.Writer, bs []executor.BackendStatus, asJSON bool) error {
 	if asJSON {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		return enc.Encode(bs)
+		return enc.Encode(backendsJSON(bs))
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "backend\tavailable\tformats\telement types\tdevices\tconcurrency\tnote")

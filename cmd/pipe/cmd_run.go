@@ -216,8 +216,10 @@ Exits 0 when the job can run, 2 with every problem listed when it cannot.`,
 			units := p.WorkUnits()
 			rows := stages.SumRows(units)
 			switch {
+			case len(units) == 1 && p.CheckShards(2) != nil:
+				fmt.Fprintln(g.stdout, "work units: 1 (a rerun redoes the whole job; --shard i/n with n > 1 is refused)")
 			case len(units) == 1:
-				fmt.Fprintln(g.stdout, "work units: 1 (a rerun redoes the whole job; --shard cannot split it)")
+				fmt.Fprintln(g.stdout, "work units: 1 (a rerun redoes the whole job; under --shard i/n one shard runs it, the others have nothing to do)")
 			case rows >= 0:
 				fmt.Fprintf(g.stdout, "work units: %d, %d rows (--shard i/n splits them)\n", len(units), rows)
 			default:

@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -10,22 +11,25 @@ import (
 	"github.com/pipe-ml/pipe/stages"
 )
 
-// Config is the `with:` block of a model stage.
+// Config is the `with:` block of a model stage. Keys tagged
+// `fingerprint:"-"` do not change the output bytes (batch sizes, threads,
+// concurrency, retries), so the job's fingerprint leaves them out. The
+// backends count: each computes in its own precision.
 type Config struct {
 	Model     stages.Path              `yaml:"model" required:"true" doc:"The model file (.onnx; .mlpackage/.mlmodelc on the Apple backends)."`
-	SHA256    string                   `yaml:"sha256" doc:"Pin the model: its SHA-256 in hex must match before it is loaded."`
+	SHA256    string                   `yaml:"sha256" fingerprint:"-" doc:"Pin the model: its SHA-256 in hex must match before it is loaded."`
 	Backends  []string                 `yaml:"backends" doc:"Backends to try, in order: auto (ane, then mps, then cpu, keeping those that are available and can run the model; metal runs no model formats), or an explicit list such as [ane, cpu]."`
 	Strict    bool                     `yaml:"strict" doc:"Fail instead of falling back to a later backend."`
 	Inputs    map[string]InputBinding  `yaml:"inputs" required:"true" doc:"Model input name -> column; or -> a list of numeric columns packed side by side into the tensor (x: [f0, f1, f2]; no intermediate vector column). The long form {column: img, shape: [3, 48, 192]} gives the per-row shape when the model leaves dimensions open. A list<...> column (variable length, such as token ids) feeds a [batch, seq] input padded to the longest row of each batch with pad (long form {column: input_ids, pad: 0}; default the column's pipe.pad metadata, else 0); where the model's row shape is fixed, every list must have exactly that many values."`
 	Outputs   map[string]OutputBinding `yaml:"outputs" doc:"Model output name -> column, or -> a list of columns (one per value of the last dimension). Default: every tensor output, under its own name. Long forms: {column: embedding, pool: mean|cls|max, normalize: true, mask: attention_mask} turns a token-level [batch, seq, dim] output into one fixed_size_list<float32>[dim] per row, averaging (or taking the max over) the positions the attention mask keeps; {column: label, labels: labels.txt or [a, b, c], top_k: 1, scores: softmax|sigmoid|raw} turns [batch, classes] scores into the top_k class names (a utf8 column, or a list for top_k > 1) and a <column>_score column; {column: text, ctc: ppocr_keys_v1.txt, blank: first|last, space: true} decodes a text recogniser's [batch, time, classes] probabilities greedily (best class per step, repeats merged, blanks dropped) into a utf8 column and a <column>_confidence column (the mean probability of the characters kept)."`
-	Constants map[string]Constant      `yaml:"constants" doc:"Model inputs fed the same value for every row, such as a sample rate: a number, a list of numbers, or true/false."`
+	Constants map[string]Constant      `yaml:"constants" doc:"Model inputs fed the same value for every row, such as a sample rate or a zero initial state: a number, a list of numbers (flat, as many as the input's shape holds, or nested lists following the shape), or true/false. A dynamic first dimension is the batch: the value is repeated for every row."`
 	Keep      *[]string                `yaml:"keep" doc:"Input columns passed through to the output, in order. Default: all."`
-	Threads   int                      `yaml:"threads" doc:"Threads inside one model call (ONNX Runtime intra-op threads); 0: the runtime's default."`
+	Threads   int                      `yaml:"threads" fingerprint:"-" doc:"Threads inside one model call (ONNX Runtime intra-op threads); 0: the runtime's default."`
 	Session   SessionConfig            `yaml:"session" doc:"Further runtime settings."`
 	Batch     BatchConfig              `yaml:"batch" doc:"Dynamic batching: how rows are grouped into model calls."`
-	Instances int                      `yaml:"instances" doc:"Batches of this stage run at once; output order is kept. One more full batch waits packed behind them, so the backend goes from one call to the next without waiting for the stage."`
-	Retry     RetryConfig              `yaml:"retry" doc:"Retries of transient backend errors, with exponential backoff and full jitter."`
-	Breaker   BreakerConfig            `yaml:"circuit_breaker" doc:"Circuit breaker per (model, backend): after repeated failures calls move to the next backend."`
+	Instances int                      `yaml:"instances" fingerprint:"-" doc:"Batches of this stage run at once; output order is kept. One more full batch waits packed behind them, so the backend goes from one call to the next without waiting for the stage."`
+	Retry     RetryConfig              `yaml:"retry" fingerprint:"-" doc:"Retries of transient backend errors, with exponential backoff and full jitter."`
+	Breaker   BreakerConfig            `yaml:"circuit_breaker" fingerprint:"-" doc:"Circuit breaker per (model, backend): after repeated failures calls move to the next backend."`
 }
 
 // RetryConfig is the `retry:` block.
@@ -44,19 +48,19 @@ type BreakerConfig struct {
 
 // SessionConfig holds the runtime settings beyond threads.
 type SessionConfig struct {
-	InterOpThreads int               `yaml:"inter_op_threads" doc:"Threads across independent operators; 0: the runtime's default."`
+	InterOpThreads int               `yaml:"inter_op_threads" fingerprint:"-" doc:"Threads across independent operators; 0: the runtime's default."`
 	GraphOpt       string            `yaml:"graph_optimization" doc:"Graph optimization level: disable, basic, extended or all."`
-	Spinning       *bool             `yaml:"spinning" doc:"Let idle runtime threads spin (lower latency, more CPU); unset: the runtime's default."`
+	Spinning       *bool             `yaml:"spinning" fingerprint:"-" doc:"Let idle runtime threads spin (lower latency, more CPU); unset: the runtime's default."`
 	Extra          map[string]string `yaml:"extra" doc:"Backend-specific options, e.g. {dim.N: '8'} to fix a symbolic dimension, ep.* options of ONNX Runtime's execution providers, compute_units or cache_dir on the Apple backends."`
 }
 
 // BatchConfig is the `batch:` block; it maps onto batcher.Policy.
 type BatchConfig struct {
-	MaxRows       int             `yaml:"max_rows" doc:"Largest batch in rows; cut to the rows whose model inputs and outputs fit resources.memory_budget / (instances + 1) (pipe validate prints it)."`
-	MaxDelay      stages.Duration `yaml:"max_delay" doc:"Longest a row waits for its batch to fill before a smaller batch runs."`
-	PreferredRows []int           `yaml:"preferred_rows" doc:"Sizes to run instead of a ragged batch when the delay is spent."`
+	MaxRows       int             `yaml:"max_rows" fingerprint:"-" doc:"Largest batch in rows; cut to the rows whose model inputs and outputs fit resources.memory_budget / (instances + 1) (pipe validate prints it)."`
+	MaxDelay      stages.Duration `yaml:"max_delay" fingerprint:"-" doc:"Longest a row waits for its batch to fill before a smaller batch runs."`
+	PreferredRows []int           `yaml:"preferred_rows" fingerprint:"-" doc:"Sizes to run instead of a ragged batch when the delay is spent."`
 	PadTo         int             `yaml:"pad_to" doc:"Static batch dimension: pad every batch to this many rows (set from the model when its batch dimension is fixed)."`
-	Adaptive      *AdaptiveConfig `yaml:"adaptive" doc:"Pick the batch size from measured latency, aiming at the best throughput within target_latency."`
+	Adaptive      *AdaptiveConfig `yaml:"adaptive" fingerprint:"-" doc:"Pick the batch size from measured latency, aiming at the best throughput within target_latency."`
 	Bucket        bool            `yaml:"bucket" doc:"With max_tokens: sort each batch's rows by length before cutting it into parts, so rows of similar length run together and padding stays small; the rows leave the stage in their input order. Set max_rows to the window of rows sorted together (say 1024) and max_tokens to the model batch. Not with on_error skip or dead_letter."`
 	MaxTokens     int             `yaml:"max_tokens" doc:"For variable-length list inputs: the most padded values per input tensor of a batch (rows x longest row). A batch over it is split, in row order, into consecutive parts that fit; a single row longer than max_tokens runs alone. 0: no bound."`
 }
@@ -240,15 +244,30 @@ func (b OutputBinding) names() []string {
 	return b.Columns
 }
 
-// Constant is a fixed model input: a number, a list of numbers or a bool.
+// Constant is a fixed model input: a number, a list of numbers (flat or
+// nested), or a bool.
 type Constant struct {
-	Values []float64
+	Values []float64 // every number, flattened in row-major order
 	Bool   *bool
 	List   bool // written as a list: the tensor has a dimension for it
+	// Nest is the shape of nested lists ([[1, 2], [3, 4]]: [2, 2]); nil for
+	// a number or a flat list.
+	Nest []int64
 }
 
-// UnmarshalYAML accepts a number, a list of numbers, or true/false.
+// UnmarshalYAML accepts a number, a list of numbers, nested lists of
+// numbers of equal lengths, or true/false.
 func (c *Constant) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.SequenceNode && len(n.Content) > 0 && n.Content[0].Kind == yaml.SequenceNode {
+		c.List = true
+		c.Values = nil
+		nest, err := flattenNested(n, &c.Values)
+		if err != nil {
+			return err
+		}
+		c.Nest = nest
+		return nil
+	}
 	switch {
 	case n.Kind == yaml.ScalarNode && n.ShortTag() == "!!bool":
 		var v bool
@@ -272,6 +291,32 @@ func (c *Constant) UnmarshalYAML(n *yaml.Node) error {
 		return nil
 	}
 	return fmt.Errorf("expected a number, a list of numbers, or true/false")
+}
+
+// flattenNested appends the numbers of nested lists n to vals and returns
+// their shape; every list at one depth must have the same length.
+func flattenNested(n *yaml.Node, vals *[]float64) ([]int64, error) {
+	if n.Kind != yaml.SequenceNode {
+		var v float64
+		if n.Kind != yaml.ScalarNode || n.Decode(&v) != nil {
+			return nil, fmt.Errorf("line %d: expected a number in the nested lists", n.Line)
+		}
+		*vals = append(*vals, v)
+		return nil, nil
+	}
+	var shape []int64
+	for i, e := range n.Content {
+		sub, err := flattenNested(e, vals)
+		if err != nil {
+			return nil, err
+		}
+		if i == 0 {
+			shape = sub
+		} else if !slices.Equal(sub, shape) {
+			return nil, fmt.Errorf("line %d: nested lists of different lengths (%v and %v)", e.Line, shape, sub)
+		}
+	}
+	return append([]int64{int64(len(n.Content))}, shape...), nil
 }
 
 // defaults are the settings of a model stage that says nothing else.
@@ -319,8 +364,23 @@ func (c Constant) MarshalYAML() (any, error) {
 	switch {
 	case c.Bool != nil:
 		return *c.Bool, nil
+	case c.Nest != nil:
+		return nestValues(c.Values, c.Nest), nil
 	case c.List || len(c.Values) != 1:
 		return c.Values, nil
 	}
 	return c.Values[0], nil
+}
+
+// nestValues rebuilds nested lists of the given shape from flat values.
+func nestValues(vals []float64, shape []int64) any {
+	if len(shape) == 1 {
+		return vals
+	}
+	per := len(vals) / max(int(shape[0]), 1)
+	out := make([]any, shape[0])
+	for i := range out {
+		out[i] = nestValues(vals[i*per:(i+1)*per], shape[1:])
+	}
+	return out
 }

@@ -428,7 +428,12 @@ func fitRowShape(t bridge.TensorInfo, b InputBinding, rest bridge.Shape, k int64
 	}
 }
 
-// planConstant works out the tensor of a constant input.
+// planConstant works out the tensor of a constant input. A dynamic first
+// dimension of the model input is the batch, over which the constant is
+// repeated; the other dimensions hold its values: a number fills a shape of
+// size 1, a flat list as many values as the shape holds, nested lists must
+// follow the shape. One other dynamic dimension takes the size the values
+// give it.
 func planConstant(t bridge.TensorInfo, c Constant) (inputPlan, error) {
 	ip := inputPlan{name: t.Name, want: t.Type, col: -1, constant: &c}
 	if c.Bool != nil && t.Type != bridge.Bool {
@@ -441,20 +446,65 @@ func planConstant(t bridge.TensorInfo, c Constant) (inputPlan, error) {
 	if c.Bool != nil {
 		n = 1
 	}
-	// A constant may be a scalar ([]), a vector ([n]) or broadcast over the
-	// batch ([N] or [N, n]) when the model's first dimension is open.
-	switch {
-	case len(t.Shape) == 0 && !c.List && n == 1:
-	case len(t.Shape) == 1 && !t.Shape[0].Dynamic() && t.Shape[0].Size == n:
-		ip.rowShape = []int64{n}
-	case len(t.Shape) == 1 && t.Shape[0].Dynamic() && n == 1 && !c.List:
-		ip.batched = true
-	case len(t.Shape) == 2 && t.Shape[0].Dynamic() && (t.Shape[1].Dynamic() || t.Shape[1].Size == n):
-		ip.batched, ip.rowShape = true, []int64{n}
-	default:
-		return ip, fmt.Errorf("constant %q: %d value(s) do not fit the model input's shape %s", t.Name, n, t.Shape)
+	rest := t.Shape
+	if len(rest) > 0 && rest[0].Dynamic() {
+		ip.batched, rest = true, rest[1:]
 	}
+	if c.List && len(rest) == 0 {
+		return ip, fmt.Errorf("constant %q: a list given but the model input %s holds one value per row", t.Name, t.Shape)
+	}
+	if c.Nest != nil {
+		if len(c.Nest) != len(rest) {
+			return ip, fmt.Errorf("constant %q: nested lists of shape %v do not follow the model input's shape %s", t.Name, c.Nest, t.Shape)
+		}
+		for i, d := range rest {
+			if !d.Dynamic() && d.Size != c.Nest[i] {
+				return ip, fmt.Errorf("constant %q: nested lists of shape %v do not follow the model input's shape %s", t.Name, c.Nest, t.Shape)
+			}
+		}
+		ip.rowShape = slices.Clone(c.Nest)
+		return ip, nil
+	}
+	shape, err := constantShape(rest, n)
+	if err != nil {
+		note := ""
+		if ip.batched {
+			note = " (its dynamic first dimension is the batch: the value is repeated for every row)"
+		}
+		return ip, fmt.Errorf("constant %q: %w, for the model input's shape %s%s", t.Name, err, t.Shape, note)
+	}
+	ip.rowShape = shape
 	return ip, nil
+}
+
+// constantShape sizes dims (the shape without the batch) for n values; at
+// most one dynamic dimension takes the size that makes them fit.
+func constantShape(dims bridge.Shape, n int64) ([]int64, error) {
+	shape := make([]int64, len(dims))
+	static, open := int64(1), -1
+	for i, d := range dims {
+		switch {
+		case !d.Dynamic():
+			shape[i] = d.Size
+			static *= d.Size
+		case open >= 0:
+			return nil, fmt.Errorf("%d values given: two dimensions of open size cannot both be worked out", n)
+		default:
+			open = i
+		}
+	}
+	switch {
+	case open < 0 && n != static:
+		return nil, fmt.Errorf("%d values given, %d wanted", n, static)
+	case open >= 0 && (static == 0 || n%static != 0):
+		return nil, fmt.Errorf("%d values given, not a multiple of %d (the fixed dimensions)", n, static)
+	case open >= 0:
+		shape[open] = n / static
+	}
+	if len(shape) == 0 {
+		return nil, nil
+	}
+	return shape, nil
 }
 
 // planOutput works out the columns of model output t.
