@@ -79,6 +79,7 @@ FUZZ_TARGETS := \
 	./stages/transform:FuzzFilterExpr \
 	./batcher:FuzzBatcher \
 	./tokenizer:FuzzEncode \
+	./stages/image:FuzzImageDecode \
 	./internal/onnx:FuzzDecode
 
 fuzz:

@@ -3,6 +3,7 @@
 package all
 
 import (
+	_ "github.com/pipe-ml/pipe/stages/image"     // image
 	_ "github.com/pipe-ml/pipe/stages/model"     // model
 	_ "github.com/pipe-ml/pipe/stages/sink"      // parquet_sink
 	_ "github.com/pipe-ml/pipe/stages/source"    // parquet_source, csv_source, jsonl_source, ipc_source, generate

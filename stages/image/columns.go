@@ -1,0 +1,96 @@
+package image
+
+import (
+	"fmt"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/pipe-ml/pipe/stages"
+)
+
+// inputLayout says where the bytes are in the input column: the column
+// itself, or the fields of the Hugging Face struct (path -1 if absent).
+type inputLayout struct {
+	isStruct    bool
+	bytes, path int
+}
+
+// imageColumn finds the image column and its layout.
+func imageColumn(in *arrow.Schema, name string) (int, inputLayout, error) {
+	idx, err := stages.Column(in, name)
+	if err != nil {
+		return -1, inputLayout{}, err
+	}
+	t := in.Field(idx).Type
+	if isBinary(t) {
+		return idx, inputLayout{bytes: -1, path: -1}, nil
+	}
+	if st, ok := t.(*arrow.StructType); ok {
+		l := inputLayout{isStruct: true, bytes: -1, path: -1}
+		if i, ok := st.FieldIdx("bytes"); ok && isBinary(st.Field(i).Type) {
+			l.bytes = i
+		}
+		if i, ok := st.FieldIdx("path"); ok {
+			switch st.Field(i).Type.ID() {
+			case arrow.STRING, arrow.LARGE_STRING, arrow.STRING_VIEW:
+				l.path = i
+			}
+		}
+		if l.bytes >= 0 {
+			return idx, l, nil
+		}
+	}
+	return -1, inputLayout{}, &stages.ColumnError{Column: name, Msg: fmt.Sprintf("is %s; image needs binary or struct<bytes: binary, path: string>", t)}
+}
+
+func isBinary(t arrow.DataType) bool {
+	switch t.ID() {
+	case arrow.BINARY, arrow.LARGE_BINARY, arrow.BINARY_VIEW:
+		return true
+	}
+	return false
+}
+
+// imageGetter returns row i's bytes (nil for a null) and its path ("" if
+// none).
+type imageGetter func(i int) ([]byte, string)
+
+type binaryValues interface {
+	arrow.Array
+	Value(int) []byte
+}
+
+type stringValues interface {
+	arrow.Array
+	Value(int) string
+}
+
+// getter reads the image column of one batch.
+func (l inputLayout) getter(a arrow.Array) imageGetter {
+	if !l.isStruct {
+		b := a.(binaryValues)
+		return func(i int) ([]byte, string) {
+			if b.IsNull(i) {
+				return nil, ""
+			}
+			return b.Value(i), ""
+		}
+	}
+	st := a.(*array.Struct)
+	b := st.Field(l.bytes).(binaryValues)
+	var p stringValues
+	if l.path >= 0 {
+		p = st.Field(l.path).(stringValues)
+	}
+	return func(i int) ([]byte, string) {
+		var path string
+		if p != nil && p.IsValid(i) && st.IsValid(i) {
+			path = p.Value(i)
+		}
+		if st.IsNull(i) || b.IsNull(i) {
+			return nil, path
+		}
+		return b.Value(i), path
+	}
+}

@@ -1,0 +1,66 @@
+// Package image provides the `image` transform: a column of encoded images
+// (binary, or the Hugging Face datasets struct<bytes, path>) becomes the
+// pixel tensor a vision model takes, as torchvision's PIL transforms make
+// it (Resize, CenterCrop, ToTensor, Normalize), plus each image's size.
+//
+// # Pipeline of one row
+//
+//  1. image.DecodeConfig reads the header; more than max_pixels declared is
+//     [ErrTooLarge] before any pixel buffer exists (a decompression bomb
+//     never allocates).
+//  2. The pure-Go decoders (image/jpeg, image/png, image/gif first frame,
+//     x/image/bmp, x/image/webp) run under recover.
+//  3. Conversion to packed 8-bit RGB: grey is replicated, CMYK uses
+//     Pillow's cmyk2rgb, 16-bit samples keep their high byte (as Pillow
+//     reads 16-bit PNGs), and a pixel with alpha a is composited on the
+//     background colour, at full resolution and before resizing:
+//     c' = (c*a + bg*(255-a) + 127) / 255. A JPEG's EXIF orientation (APP1
+//     tag 0x0112, parsed in exif.go) is then applied.
+//  4. Resizing (resize.go) repeats Pillow's Resample.c: the same kernels,
+//     support scaled by the shrink factor (antialiasing), coefficients
+//     normalised and rounded to 22-bit fixed point, horizontal pass to an
+//     8-bit intermediate then vertical pass; nearest is Pillow's affine
+//     scale. Only the window kept after a centre crop is computed.
+//  5. Each pixel maps through a 256-entry table per channel to
+//     (v*scale - mean) / std in float32, or stays a byte (dtype uint8).
+//
+// # Agreement with Pillow
+//
+// testdata holds images and reference tensors made by
+// scripts/image-ref/gen.py with Pillow 9.4 (Debian python3-pil). For PNG,
+// BMP, GIF and WebP (lossless and lossy) the output is Pillow's to float32
+// rounding, in every interpolation and mode. For lossy WebP and JPEG that
+// takes repeating what the C libraries do after entropy decoding
+// (chroma.go): libwebp's fancy upsampling and BT.601 limited-range
+// conversion (Go's image.YCbCr assumes JFIF full range: colours would be
+// off by several levels), and libjpeg's fancy chroma upsampling and
+// conversion tables (Go replicates chroma). JPEG still differs by Go's
+// IDCT, which rounds differently from libjpeg's islow IDCT: a few pixels 1
+// to 3 levels apart, within 0.036 (two levels after ImageNet
+// normalisation) once resized. Pillow's JPEG draft mode (DCT-domain
+// shrinking) is not reproduced: like torchvision, the transform decodes at
+// full size.
+//
+// # Ownership
+//
+// Process borrows its input batch for the call and returns a new batch
+// owned by the caller; the input's columns are shared with it (retained).
+// The output columns are allocated from Env.Mem once per batch and written
+// in place.
+//
+// # Concurrency
+//
+// The runtime calls Process from one goroutine at a time. Process decodes
+// at most `threads` images at once, one per goroutine it starts, each
+// taking the next row when it finishes one; it waits for all of them
+// before returning.
+//
+// # Errors
+//
+// A bad config or a column that is neither binary nor struct<bytes: binary>
+// is reported by the constructor. A null, empty, unknown, corrupt,
+// truncated or too large image is a [*RowError] naming the column, the row
+// (numbered from the stage's first input row) and the path when the
+// struct layout has one, so that on_error skip and dead_letter can set the
+// row aside. A batch with several bad rows reports the lowest.
+package image

@@ -1,0 +1,148 @@
+package image
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/pipe-ml/pipe/stages"
+)
+
+func init() {
+	stages.MustRegister(stages.Type[Config]{
+		Name: "image",
+		Kind: stages.KindTransform,
+		Spec: stages.Spec{
+			Summary: "Decode, resize and normalise encoded images into a model's pixel tensor, as torchvision's PIL transforms do.",
+			Description: "Decodes each row of `column` (binary, or the Hugging Face `struct<bytes, path>` layout) in pure Go: " +
+				"JPEG (baseline, progressive; EXIF orientation applied), PNG (8/16-bit, grey, palette, alpha), GIF (first frame), " +
+				"BMP and WebP. Grey and CMYK become RGB, 16-bit samples keep their high byte, and alpha is composited on " +
+				"`background` (white) before resizing. The image is resized as Pillow's `Image.resize` does (same kernels, " +
+				"antialiased when shrinking, same fixed-point rounding), per `resize.mode`: `exact`, `shorter_side` " +
+				"(torchvision Resize(size) + CenterCrop(crop)), `letterbox` (YOLO; adds `scale` float32 and `pad_x`/`pad_y` " +
+				"int32 to map boxes back: x_orig = (x - pad_x) / scale), or `fixed_height` (OCR lines, right-padded). Each " +
+				"value is (pixel * scale - mean) / std in float32 (torchvision's ToTensor + Normalize; mean and std are not " +
+				"applied unless given: ImageNet's are mean [0.485, 0.456, 0.406], std [0.229, 0.224, 0.225]), or the raw " +
+				"pixel with dtype uint8. Emits `into` as fixed_size_list (metadata pipe.shape gives the per-row shape) and " +
+				"`width`/`height` int32, the decoded image's size after EXIF orientation. An empty, null, corrupt, truncated or " +
+				"unknown image, or one whose header declares more than `max_pixels`, is an error naming the row (and the path) " +
+				"so that on_error skip or dead_letter can set it aside; a too-large image is refused before it is decoded.",
+			Example: "- id: pixels\n  type: image\n  inputs: [photos]\n  with:\n    column: image\n    resize: {mode: shorter_side, size: 256, crop: 224}\n" +
+				"    interpolation: bilinear\n    mean: [0.485, 0.456, 0.406]\n    std: [0.229, 0.224, 0.225]\n",
+		},
+		Defaults: defaults,
+		New:      newImage,
+	})
+}
+
+// imageStage is a built image transform.
+type imageStage struct {
+	conf    Config
+	plan    *plan
+	mem     memory.Allocator
+	col     int
+	layout  inputLayout
+	schema  *arrow.Schema
+	threads int
+	rows    int64 // input rows processed, to number rows in errors
+}
+
+func newImage(conf Config, env *stages.Env) (stages.Stage, error) {
+	p, err := check(conf)
+	if err != nil {
+		return nil, err
+	}
+	in := env.Input()
+	s := &imageStage{conf: conf, plan: p, mem: env.Mem, threads: conf.Threads}
+	if s.threads <= 0 {
+		s.threads = runtime.GOMAXPROCS(0)
+	}
+	if s.col, s.layout, err = imageColumn(in, conf.Column); err != nil {
+		return nil, err
+	}
+	if s.schema, err = s.outputSchema(in); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// outputNames are the columns the stage adds, tensor first.
+func (s *imageStage) outputNames() []string {
+	names := []string{s.conf.Into, "width", "height"}
+	if s.conf.Resize.Mode == "letterbox" {
+		names = append(names, "scale", "pad_x", "pad_y")
+	}
+	return names
+}
+
+// outputSchema appends the outputs to the input's columns; a name already
+// in the input is an error.
+func (s *imageStage) outputSchema(in *arrow.Schema) (*arrow.Schema, error) {
+	fields := append([]arrow.Field(nil), in.Fields()...)
+	for i, name := range s.outputNames() {
+		if len(in.FieldIndices(name)) > 0 {
+			return nil, &stages.ColumnError{Column: name, Msg: "is already in the input; drop or rename it first (select)"}
+		}
+		f := arrow.Field{Name: name, Type: arrow.PrimitiveTypes.Int32}
+		switch {
+		case i == 0:
+			f.Type = s.tensorType()
+			f.Metadata = arrow.NewMetadata([]string{"pipe.shape"}, []string{s.plan.shape()})
+		case name == "scale":
+			f.Type = arrow.PrimitiveTypes.Float32
+		}
+		fields = append(fields, f)
+	}
+	md := in.Metadata()
+	return arrow.NewSchema(fields, &md), nil
+}
+
+func (s *imageStage) tensorType() *arrow.FixedSizeListType {
+	var elem arrow.DataType = arrow.PrimitiveTypes.Float32
+	if s.plan.uint8Out {
+		elem = arrow.PrimitiveTypes.Uint8
+	}
+	return arrow.FixedSizeListOfNonNullable(int32(3*s.plan.outW*s.plan.outH), elem)
+}
+
+// Schema returns the schema of the batches the stage emits.
+func (s *imageStage) Schema() *arrow.Schema { return s.schema }
+
+// Close does nothing: the stage holds no resources between batches.
+func (s *imageStage) Close() error { return nil }
+
+// Process decodes every row of in (borrowed) and returns in's columns
+// plus the outputs, owned by the caller. A bad row fails the batch with a
+// [*RowError] naming the lowest bad row.
+func (s *imageStage) Process(ctx context.Context, in arrow.RecordBatch) (arrow.RecordBatch, error) {
+	n := int(in.NumRows())
+	get := s.layout.getter(in.Column(s.col))
+	out := newOutputs(s.mem, s.plan, n, s.conf.Resize.Mode == "letterbox")
+	if err := s.run(ctx, get, out, n); err != nil {
+		out.release()
+		return nil, err
+	}
+	rec := out.record(s.schema, in)
+	s.rows += int64(n)
+	return rec, nil
+}
+
+// RowError is an image the stage cannot decode.
+type RowError struct {
+	Column string
+	Row    int64
+	Path   string // the struct layout's path, when it has one
+	Err    error
+}
+
+func (e *RowError) Error() string {
+	if e.Path != "" {
+		return fmt.Sprintf("column %q, row %d (%s): %v", e.Column, e.Row, e.Path, e.Err)
+	}
+	return fmt.Sprintf("column %q, row %d: %v", e.Column, e.Row, e.Err)
+}
+
+func (e *RowError) Unwrap() error { return e.Err }
