@@ -93,10 +93,11 @@ func TestEveryJobValidates(t *testing.T) {
 	if len(files) < 6 {
 		t.Fatalf("only %d jobs", len(files))
 	}
-	tokenizers := needTokenizers(t)
+	tokenizers, ocr := needTokenizers(t), needOCRModels(t)
 	for _, f := range files {
 		t.Run(f, func(t *testing.T) {
-			job, err := pipeline.LoadFile(f, pipeline.LoadOptions{Env: env(map[string]string{"ROWS": "10", "OUT": t.TempDir(), "IN": smallInput(t, f), "PIPE_TOKENIZERS_DIR": tokenizers})})
+			job, err := pipeline.LoadFile(f, pipeline.LoadOptions{Env: env(map[string]string{"ROWS": "10", "OUT": t.TempDir(), "IN": smallInput(t, f),
+				"PIPE_TOKENIZERS_DIR": tokenizers, "PIPE_OCR_MODELS_DIR": ocr})})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -197,6 +198,8 @@ func smallInput(t *testing.T, job string) string {
 		return p
 	case "embed-text.yaml", "tokenize.yaml", "text-copy.yaml":
 		return textInput(t, dir, 200)
+	case "ocr.yaml":
+		return imageInput(t, dir)
 	}
 	return ""
 }
