@@ -94,3 +94,32 @@ func (l inputLayout) getter(a arrow.Array) imageGetter {
 		return b.Value(i), path
 	}
 }
+
+// pathColumn returns the input's utf8 `path` column, which names rows in
+// errors, or -1 when the image column's own struct has a path or the
+// input has no such column.
+func pathColumn(in *arrow.Schema, l inputLayout) int {
+	if l.isStruct && l.path >= 0 {
+		return -1
+	}
+	idx := in.FieldIndices("path")
+	if len(idx) != 1 {
+		return -1
+	}
+	switch in.Field(idx[0]).Type.ID() {
+	case arrow.STRING, arrow.LARGE_STRING, arrow.STRING_VIEW:
+		return idx[0]
+	}
+	return -1
+}
+
+// withPaths names each row of get by the path column p.
+func withPaths(get imageGetter, p stringValues) imageGetter {
+	return func(i int) ([]byte, string) {
+		b, _ := get(i)
+		if p.IsNull(i) {
+			return b, ""
+		}
+		return b, p.Value(i)
+	}
+}

@@ -8,7 +8,7 @@ import (
 
 // Config is the `with:` block of an image stage.
 type Config struct {
-	Column        string    `yaml:"column" doc:"The input column: binary (encoded image bytes) or struct<bytes: binary, path: string> (the Hugging Face datasets Image layout; path only names the row in errors)."`
+	Column        string    `yaml:"column" doc:"The input column: binary (encoded image bytes) or struct<bytes: binary, path: string> (the Hugging Face datasets Image layout; path only names the row in errors). Without a struct path, a utf8 path column of the input (files_source writes one) names the rows in errors."`
 	Into          string    `yaml:"into" doc:"Name of the output tensor column, fixed_size_list<float32> (uint8 with dtype: uint8) of channels x height x width values in layout order."`
 	Resize        Resize    `yaml:"resize" doc:"How each image becomes the output size (mode: exact, shorter_side, letterbox, fixed_height)."`
 	Interpolation string    `yaml:"interpolation" doc:"nearest, bilinear or bicubic, computed as Pillow's Image.resize (antialiased when shrinking: the kernel widens with the shrink factor)."`

@@ -48,6 +48,10 @@ type imageStage struct {
 	schema  *arrow.Schema
 	threads int
 	rows    int64 // input rows processed, to number rows in errors
+	// pathCol is a utf8 `path` column of the input (files_source writes
+	// one) that names rows in errors when the image column has no path of
+	// its own; -1 when there is none.
+	pathCol int
 }
 
 func newImage(conf Config, env *stages.Env) (stages.Stage, error) {
@@ -63,6 +67,7 @@ func newImage(conf Config, env *stages.Env) (stages.Stage, error) {
 	if s.col, s.layout, err = imageColumn(in, conf.Column); err != nil {
 		return nil, err
 	}
+	s.pathCol = pathColumn(in, s.layout)
 	if s.schema, err = s.outputSchema(in); err != nil {
 		return nil, err
 	}
@@ -120,9 +125,18 @@ func (s *imageStage) Close() error { return nil }
 func (s *imageStage) Process(ctx context.Context, in arrow.RecordBatch) (arrow.RecordBatch, error) {
 	n := int(in.NumRows())
 	get := s.layout.getter(in.Column(s.col))
+	if s.pathCol >= 0 {
+		get = withPaths(get, in.Column(s.pathCol).(stringValues))
+	}
 	out := newOutputs(s.mem, s.plan, n, s.conf.Resize.Mode == "letterbox")
 	if err := s.run(ctx, get, out, n); err != nil {
 		out.release()
+		if n == 1 {
+			// The runtime isolates a failing batch's rows by processing
+			// halves in order and sets aside a lone failing row: it counts
+			// as seen, so the rows after it keep their numbers.
+			s.rows++
+		}
 		return nil, err
 	}
 	rec := out.record(s.schema, in)
