@@ -146,12 +146,12 @@ func (s *castStage) Close() error { return nil }
 
 // Process returns a batch with the listed columns of in (borrowed) converted;
 // the other columns are in's arrays, retained.
-func (s *castStage) Process(ctx context.Context, in arrow.RecordBatch) (arrow.RecordBatch, error) {
+func (s *castStage) Process(ctx context.Context, in arrow.RecordBatch) (_ arrow.RecordBatch, err error) {
 	if err := checkInput(in, s.input); err != nil {
 		return nil, fmt.Errorf("cast: %w", err)
 	}
 	base := s.rows
-	s.rows += in.NumRows()
+	defer s.count(in.NumRows(), &err)
 	cols := make([]arrow.Array, in.NumCols())
 	defer func() {
 		for i, c := range cols {
@@ -254,4 +254,14 @@ func computeCtx(ctx context.Context, mem memory.Allocator) context.Context {
 	ec := compute.DefaultExecCtx()
 	ec.NumParallel = 1
 	return compute.WithAllocator(compute.SetExecCtx(ctx, ec), mem)
+}
+
+// count advances the row count that numbers rows in errors past a batch:
+// one that succeeded, or a lone row that failed (the runtime isolates a
+// failing batch's rows by processing halves in order and sets aside a lone
+// failing row), so that the rows after it keep their numbers.
+func (s *castStage) count(n int64, err *error) {
+	if *err == nil || n == 1 {
+		s.rows += n
+	}
 }

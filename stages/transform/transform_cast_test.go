@@ -116,3 +116,32 @@ func TestCastRowsCountAcrossBatches(t *testing.T) {
 		wantColumnError(t, err, "x")
 	}
 }
+
+// TestCastRowsNumberedUnderIsolation: the runtime isolates a failing
+// batch's rows by processing halves in order (pipeline.isolateRows); the
+// rows keep their numbers through it: a batch that fails does not count,
+// a lone failing row (set aside) does.
+func TestCastRowsNumberedUnderIsolation(t *testing.T) {
+	mem := stagetest.Mem(t)
+	schema := arrow.NewSchema([]arrow.Field{field("x", i64)}, nil)
+	st := stagetest.MustBuild(t, nil, mem, "cast", "columns: {x: uint8}", "", schema)
+	tr := st.(stages.Transform)
+	all := recJSON(t, mem, schema, `[{"x": 1}, {"x": -1}, {"x": 3}, {"x": -2}, {"x": 5}]`)
+	defer all.Release()
+	for _, step := range []struct {
+		lo, hi int64
+		want   string // "" for success
+	}{{0, 5, "row 1"}, {0, 2, "row 1"}, {0, 1, ""}, {1, 2, "row 1"}, {2, 5, "row 3"}, {2, 3, ""}, {3, 5, "row 3"}, {3, 4, "row 3"}, {4, 5, ""}} {
+		part := all.NewSlice(step.lo, step.hi)
+		out, err := tr.Process(context.Background(), part)
+		part.Release()
+		if step.want == "" {
+			if err != nil {
+				t.Fatalf("rows %d-%d: %v", step.lo, step.hi, err)
+			}
+			out.Release()
+			continue
+		}
+		wantErr(t, err, step.want)
+	}
+}

@@ -103,12 +103,12 @@ const packBlock = 512
 
 // Process returns in's passed-through columns (retained) followed by the
 // packed vector column, in a batch owned by the caller.
-func (s *vectorizeStage) Process(_ context.Context, in arrow.RecordBatch) (arrow.RecordBatch, error) {
+func (s *vectorizeStage) Process(_ context.Context, in arrow.RecordBatch) (_ arrow.RecordBatch, err error) {
 	if err := checkInput(in, s.input); err != nil {
 		return nil, fmt.Errorf("vectorize: %w", err)
 	}
 	base := s.rows
-	s.rows += in.NumRows()
+	defer s.count(in.NumRows(), &err)
 	n, k := int(in.NumRows()), len(s.packed)
 	for j, i := range s.packed {
 		if col := in.Column(i); col.NullN() > 0 {
@@ -190,4 +190,12 @@ func firstNull(arr arrow.Array) int {
 		}
 	}
 	return -1
+}
+
+// count advances the row count that numbers rows in errors (see
+// castStage.count).
+func (s *vectorizeStage) count(n int64, err *error) {
+	if *err == nil || n == 1 {
+		s.rows += n
+	}
 }
