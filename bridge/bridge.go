@@ -76,7 +76,7 @@ type Capabilities struct {
 	// Kernels are built-in operations the backend runs without a model
 	// file: Open's path is then the kernel's name ("matmul").
 	Kernels []string
-	Devices   []Device
+	Devices []Device
 	// StaticShapes is true when models must have fully static input shapes
 	// (the batcher pads to them).
 	StaticShapes bool
