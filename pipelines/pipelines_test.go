@@ -198,7 +198,7 @@ func smallInput(t *testing.T, job string) string {
 		return p
 	case "embed-text.yaml", "tokenize.yaml", "text-copy.yaml":
 		return textInput(t, dir, 200)
-	case "ocr.yaml":
+	case "ocr.yaml", "images.yaml":
 		return imageInput(t, dir)
 	}
 	return ""

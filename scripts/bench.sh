@@ -4,11 +4,12 @@
 # REPEAT times, and reports medians and the ratio job/baseline: these
 # machines are noisy, so only same-run ratios are meaningful.
 #
-#   scripts/bench.sh [copy|mlp|batching|adaptive|text] ...      (default: all)
+#   scripts/bench.sh [copy|mlp|batching|adaptive|text|image] ...  (default: all)
 #
 # Environment: ROWS (copy input rows, default 10000000), MLP_ROWS (default
-# 2000000), JSONL_ROWS (default 100000), REPEAT (default 3), BENCH_DIR
-# (default testdata/bench). ONNX Runtime is installed if missing.
+# 2000000), JSONL_ROWS (default 100000), IMAGE_COUNT (default 2000), REPEAT
+# (default 3), BENCH_DIR (default testdata/bench). ONNX Runtime is
+# installed if missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -242,8 +243,98 @@ bench_text() {
 	printf '  ratio bucket/arrival order: %.2f (target >= 1.5)\n' "$(echo "$plain / $bucket" | bc -l)"
 }
 
+IMAGE_COUNT=${IMAGE_COUNT:-2000}
+
+# image_timed CMD...: like timed, and also sets CPU_TAKEN (user+system
+# seconds of CMD and its children). PEAK_KB is the largest single process's
+# peak RSS (getrusage of children), not a sum over Pillow's processes.
+image_timed() {
+	local tf start end
+	tf=$(mktemp)
+	start=$(date +%s.%N)
+	/usr/bin/time -f '%M %U %S' -o "$tf" "$@" >/dev/null
+	end=$(date +%s.%N)
+	SECONDS_TAKEN=$(echo "$end - $start" | bc -l)
+	read -r PEAK_KB user sys < <(tail -1 "$tf")
+	CPU_TAKEN=$(echo "$user + $sys" | bc -l)
+	rm -f "$tf"
+}
+
+# image_input N: a folder of the first N generated JPEGs, as hard links
+# into $BENCH_DIR/images, where scripts/image-bench/gen.py writes each
+# image once (image i depends on i only), so that the N and 2N folders
+# share their first N files.
+image_input() {
+	local n=$1 dir="$BENCH_DIR/images-$1"
+	/usr/bin/python3 scripts/image-bench/gen.py "$BENCH_DIR/images" "$n"
+	if [[ "$(find "$dir" -name '*.jpg' 2>/dev/null | wc -l)" != "$n" ]]; then
+		rm -rf "$dir"
+		mkdir -p "$dir"
+		for i in $(seq 0 $((n - 1))); do printf 'img%05d.jpg\n' "$i"; done |
+			(cd "$BENCH_DIR/images" && xargs ln -t "$dir")
+	fi
+	echo "$dir"
+}
+
+bench_image() {
+	local n=$IMAGE_COUNT in in2 out="$BENCH_DIR/images-output"
+	in=$(image_input "$n")
+	in2=$(image_input $((n * 2)))
+	if [[ ! -d scripts/image-bench/node_modules/sharp ]]; then
+		(cd scripts/image-bench && npm ci --no-audit --no-fund >/dev/null)
+	fi
+	local names=(pipe sharp pillow pillow-draft)
+	declare -A cmd=(
+		[pipe]="env IN=$in OUT=$out $PIPE run -q pipelines/bench/images.yaml"
+		[sharp]="node scripts/image-bench/sharp.mjs $in 4"
+		[pillow]="/usr/bin/python3 scripts/image-bench/pillow.py $in --procs 2"
+		[pillow-draft]="/usr/bin/python3 scripts/image-bench/pillow.py $in --procs 2 --draft"
+	)
+	declare -A wall cpu kb
+	for _ in $(seq "$REPEAT"); do
+		for b in "${names[@]}"; do
+			rm -rf "$out" # complete output would make the rerun a no-op
+			# shellcheck disable=SC2086 # the command lines are split on purpose
+			image_timed ${cmd[$b]}
+			wall[$b]+="$SECONDS_TAKEN " cpu[$b]+="$CPU_TAKEN " kb[$b]+="$PEAK_KB "
+		done
+	done
+	declare -A mw mc mk
+	printf '\nimage: %d JPEGs (640x480..1920x1080, 1/4 progressive, 1/10 EXIF-oriented) -> shorter side 256, crop 224; median of %d, %d CPUs\n' \
+		"$n" "$REPEAT" "$(nproc)"
+	printf '  %-36s %10s %10s %12s %14s\n' "" "images/s" "seconds" "CPU-seconds" "peak RSS MiB"
+	local -A img_label=(
+		[pipe]="pipe run (images.yaml, float32 NCHW)"
+		[sharp]="sharp, 4 in flight (raw RGB)"
+		[pillow]="Pillow, 2 processes (float32)"
+		[pillow-draft]="Pillow draft mode, 2 processes"
+	)
+	for b in "${names[@]}"; do
+		# The lists are space-separated: split on purpose.
+		# shellcheck disable=SC2086
+		mw[$b]=$(printf '%s\n' ${wall[$b]} | median)
+		# shellcheck disable=SC2086
+		mc[$b]=$(printf '%s\n' ${cpu[$b]} | median)
+		# shellcheck disable=SC2086
+		mk[$b]=$(printf '%s\n' ${kb[$b]} | sort -n | tail -1)
+		printf '  %-36s %10.1f %10.2f %12.2f %14.0f\n' "${img_label[$b]}" "$(echo "$n / ${mw[$b]}" | bc -l)" "${mw[$b]}" "${mc[$b]}" \
+			"$(echo "${mk[$b]} / 1024" | bc -l)"
+	done
+	for b in sharp pillow pillow-draft; do
+		printf '  ratio pipe/%s: throughput %.2f, CPU-seconds %.2f, peak RSS %.2f\n' "$b" \
+			"$(echo "${mw[$b]} / ${mw[pipe]}" | bc -l)" "$(echo "${mc[pipe]} / ${mc[$b]}" | bc -l)" "$(echo "${mk[pipe]} / ${mk[$b]}" | bc -l)"
+	done
+	printf '  runs (s): pipe %s; sharp %s; Pillow %s; draft %s\n' "${wall[pipe]}" "${wall[sharp]}" "${wall[pillow]}" "${wall[pillow-draft]}"
+	# Memory must not grow with the number of files: same job, twice the input.
+	rm -rf "$out"
+	image_timed env IN="$in2" OUT="$out" $PIPE run -q pipelines/bench/images.yaml
+	printf '  pipe peak RSS: %.0f MiB at %d images (max of %d runs), %.0f MiB at %d (one run, %.1f images/s)\n' \
+		"$(echo "${mk[pipe]} / 1024" | bc -l)" "$n" "$REPEAT" "$(echo "$PEAK_KB / 1024" | bc -l)" $((n * 2)) "$(echo "$n * 2 / $SECONDS_TAKEN" | bc -l)"
+	rm -rf "$out"
+}
+
 targets=("$@")
-[[ ${#targets[@]} -eq 0 ]] && targets=(copy mlp batching adaptive text)
+[[ ${#targets[@]} -eq 0 ]] && targets=(copy mlp batching adaptive text image)
 go build -o $PIPE ./cmd/pipe
 PIPE_ORT_LIB=$(scripts/install-ort.sh)
 export PIPE_ORT_LIB
@@ -254,6 +345,7 @@ for t in "${targets[@]}"; do
 	batching) bench_batching ;;
 	adaptive) bench_adaptive ;;
 	text) bench_text ;;
+	image) bench_image ;;
 	*) echo "unknown benchmark $t" >&2; exit 2 ;;
 	esac
 done
