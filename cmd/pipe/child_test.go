@@ -94,7 +94,13 @@ func runChild(t *testing.T, o childOptions, args ...string) child {
 	cmd.Env = append(os.Environ(), o.Env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
+	err := cmd.Start()
+	peak := func() int64 { return 0 }
+	if err == nil {
+		peak = watchRSS(cmd.Process.Pid)
+		err = cmd.Wait()
+	}
+	hwm := peak()
 	c := child{Stdout: stdout.String(), Stderr: stderr.String(), TimedOut: ctx.Err() != nil}
 	var ee *exec.ExitError
 	switch {
@@ -106,6 +112,9 @@ func runChild(t *testing.T, o childOptions, args ...string) child {
 	}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		c.MaxRSS = maxRSSBytes(ru)
+	}
+	if hwm > 0 {
+		c.MaxRSS = hwm // see watchRSS
 	}
 	return c
 }

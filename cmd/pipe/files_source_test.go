@@ -20,8 +20,7 @@ import (
 
 // filesRSSBound is the peak resident memory the files_source job below may
 // reach with its resources (8MiB in flight, a 64MiB heap limit): its child
-// peaks near 100MiB; with the default 256MiB in flight and 1GiB heap limit
-// it once peaked at 413MiB on a loaded machine, within those settings. It guards against a source that
+// peaks near 75MiB. It guards against a source that
 // reads the folder whole or buffers per file; how many bytes a batch holds
 // is asserted exactly in stages/source. (On 126MiB of files the same job
 // peaks at about 200MiB, as a parquet_source -> parquet_sink copy of those
