@@ -14,9 +14,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/arrow-go/v18/parquet/file"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/pipe-ml/pipe/internal/failpoint"
 	"github.com/pipe-ml/pipe/internal/onnx"
@@ -163,7 +160,7 @@ func checkScaled(t *testing.T, dir string, k float32) {
 	}
 	rows := 0
 	for _, p := range files {
-		tbl := readSwapTable(t, p)
+		tbl := readPartTable(t, p)
 		rows += int(tbl.NumRows())
 		xs, ys := swapColumn(t, tbl, "x"), swapColumn(t, tbl, "y")
 		for c := range xs {
@@ -195,24 +192,6 @@ func checkScaledChunk(t *testing.T, file string, x, y array.ListLike, k float32)
 			}
 		}
 	}
-}
-
-func readSwapTable(t *testing.T, path string) arrow.Table {
-	t.Helper()
-	rdr, err := file.OpenParquetFile(path, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rdr.Close()
-	fr, err := pqarrow.NewFileReader(rdr, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tbl, err := fr.ReadTable(context.Background())
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return tbl
 }
 
 // swapColumn returns the chunks of a list column.
