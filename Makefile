@@ -1,8 +1,8 @@
 # pipe — build, run, test, benchmark.
 #
 #   make run     build bin/pipe, install ONNX Runtime if missing, run the quickstart job
-#   make test    install ONNX Runtime (and the tokenizer files, OCR models and
-#                ImageMagick the tests use) if missing, vet, run every test with
+#   make test    install ONNX Runtime (and the tokenizer files, OCR models,
+#                ImageMagick and Chromium the tests use) if missing, vet, run every test with
 #                the race detector, run each fuzz target briefly
 #   make bench   the benchmarks whose figures the README reports
 #   make test-arm64  cross-build the ONNX Runtime tests (bridge/ort, executor,
@@ -45,7 +45,8 @@ run: build
 test: vet fmt-check funclen
 	@lib=$$(scripts/install-ort.sh) && echo "onnxruntime: $$lib" && \
 	  PIPE_ORT_LIB=$$lib PIPE_TOKENIZERS_DIR=$$(scripts/install-tokenizers.sh) \
-	  PIPE_OCR_MODELS_DIR=$$(scripts/install-ocr-models.sh) $(GO) test -race -shuffle=on -timeout $(TESTTIMEOUT) ./...
+	  PIPE_OCR_MODELS_DIR=$$(scripts/install-ocr-models.sh) \
+	  PIPE_CHROMIUM=$$(scripts/install-chromium.sh) $(GO) test -race -shuffle=on -timeout $(TESTTIMEOUT) ./...
 	@$(MAKE) --no-print-directory fuzz
 
 vet:

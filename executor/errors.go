@@ -34,13 +34,35 @@ type PlacementError struct {
 	Err     error    // the last backend error, if any
 }
 
+// Error leads with the cause when a backend failed to open the model: the
+// runtime's own message ("model FILE: CAUSE"), once, then the backends
+// tried, whose reasons no longer repeat it. Without one it names the stage
+// and model, then the reasons.
 func (e *PlacementError) Error() string {
 	what := "no backend can run it"
 	if e.Strict {
 		what = "strict placement refused a fallback"
 	}
-	s := fmt.Sprintf("stage %q: model %s: %s: %s", e.Stage, e.Model, what, strings.Join(e.Reasons, "; "))
-	return s
+	if cause, raw := e.cause(); cause != "" {
+		reasons := make([]string, len(e.Reasons))
+		for i, r := range e.Reasons {
+			reasons[i] = strings.ReplaceAll(r, ": "+raw, "")
+		}
+		return fmt.Sprintf("model %s: %s; %s; backends tried: %s", e.Model, cause, what, strings.Join(reasons, "; "))
+	}
+	return fmt.Sprintf("stage %q: model %s: %s: %s", e.Stage, e.Model, what, strings.Join(e.Reasons, "; "))
+}
+
+// cause returns the native message of the backend error that failed to
+// open the model, without the model's path it may start with, and that
+// message as the reasons hold it; "" when there is none.
+func (e *PlacementError) cause() (cause, raw string) {
+	var be *bridge.Error
+	if !errors.As(e.Err, &be) || be.Msg == "" {
+		return "", ""
+	}
+	cause = strings.TrimPrefix(be.Msg, e.Model+": ")
+	return strings.TrimSuffix(cause, "."), be.Msg
 }
 
 // Unwrap returns ErrNoBackend and the last backend error.

@@ -14,6 +14,7 @@ import (
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
 
+	"github.com/pipe-ml/pipe/internal/units"
 	"github.com/pipe-ml/pipe/pipeline"
 )
 
@@ -37,10 +38,13 @@ func IsTerminal(w io.Writer) bool {
 }
 
 // Progress shows how far each stage of a running job has got: rows done,
-// rows per second and, where the sources know their row count, an ETA.
+// rows per second, a model stage's batch size and latency median over the
+// last interval and, where the sources know their row count, an ETA; and
+// the whole run's work units with the time left.
 type Progress struct {
 	stats []*pipeline.StageStats
 	track []*rateTracker
+	batch []*batchTracker // nil for stages that run no model
 	opts  ProgressOptions
 	start time.Time
 
@@ -52,6 +56,7 @@ type Progress struct {
 	bars   *mpb.Progress
 	bar    []*mpb.Bar
 	totals []int64 // the total each bar was given
+	all    *mpb.Bar
 }
 
 // rateTracker follows one stage's rows per second; it is written by the
@@ -98,8 +103,9 @@ func StartProgress(w io.Writer, stats []*pipeline.StageStats, opts ProgressOptio
 		}
 	}
 	p := &Progress{stats: stats, opts: opts, start: time.Now(), stop: make(chan struct{})}
-	for range stats {
+	for _, s := range stats {
 		p.track = append(p.track, &rateTracker{lastAt: p.start, sampled: true})
+		p.batch = append(p.batch, newBatchTracker(s.Batches))
 	}
 	if opts.Bars {
 		p.startBars(w)
@@ -116,16 +122,23 @@ func (p *Progress) startBars(w io.Writer) {
 		width = max(width, len(s.ID))
 	}
 	for i, s := range p.stats {
-		s, t := s, p.track[i]
+		s, t, b := s, p.track[i], p.batch[i]
 		bar := p.bars.New(0, mpb.BarStyle(),
 			mpb.PrependDecorators(decor.Name(s.ID, decor.WC{W: width + 1, C: decor.DindentRight})),
 			mpb.AppendDecorators(decor.Any(func(decor.Statistics) string {
-				return progressFigures(s, t.get(), time.Since(p.start))
-			}, decor.WC{W: 44, C: decor.DindentRight})),
+				return progressFigures(s, t.get(), time.Since(p.start)) + batchText(b)
+			}, decor.WC{W: 64, C: decor.DindentRight})),
 		)
 		p.bar = append(p.bar, bar)
 		p.totals = append(p.totals, 0)
 	}
+	p.all = p.bars.New(0, mpb.BarStyle(),
+		mpb.PrependDecorators(decor.Name("all", decor.WC{W: width + 1, C: decor.DindentRight})),
+		mpb.AppendDecorators(decor.Any(func(decor.Statistics) string {
+			o, _ := p.overall()
+			return o.String()
+		}, decor.WC{W: 64, C: decor.DindentRight})),
+	)
 	if p.opts.LogWriter != nil {
 		p.opts.LogWriter.route(p.bars)
 	}
@@ -185,11 +198,23 @@ func (p *Progress) loop() {
 	}
 }
 
+// overall returns the run's progress over its work units.
+func (p *Progress) overall() (overall, bool) {
+	rates := make([]float64, len(p.track))
+	for i, t := range p.track {
+		rates[i] = t.get()
+	}
+	return overallProgress(p.stats, rates, time.Since(p.start))
+}
+
 // sample updates rates and bars, or writes the log lines.
 func (p *Progress) sample(now time.Time, logged []bool) {
 	for i, s := range p.stats {
 		rows := s.RowsOut.Load()
 		p.track[i].update(rows, now)
+		if p.batch[i] != nil {
+			p.batch[i].update()
+		}
 		if p.bars != nil {
 			bar := p.bar[i]
 			if total := max(p.barTotal(s), rows); total != p.totals[i] {
@@ -211,6 +236,9 @@ func (p *Progress) sample(now time.Time, logged []bool) {
 			rate = float64(rows) / elapsed // the run's average
 		}
 		args := []any{"stage", s.ID, "rows", rows, "rows_per_second", math.Round(rate)}
+		if size, p50, ok := p.batch[i].figures(); ok {
+			args = append(args, "batch_rows", math.Round(size), "latency_p50", units.Seconds(p50))
+		}
 		if done {
 			logged[i] = true
 			args = append(args, "done", true)
@@ -218,6 +246,36 @@ func (p *Progress) sample(now time.Time, logged []bool) {
 			args = append(args, "eta", eta.String())
 		}
 		p.opts.Log.Info("progress", args...)
+	}
+	p.sampleOverall()
+}
+
+// sourcesDone reports whether every source has finished: the run is over
+// and the time left means nothing.
+func (p *Progress) sourcesDone() bool {
+	for _, s := range p.stats {
+		if s.Kind == "source" && !s.Done.Load() {
+			return false
+		}
+	}
+	return true
+}
+
+// sampleOverall moves the bar of the whole run, or logs its line while
+// units remain.
+func (p *Progress) sampleOverall() {
+	o, ok := p.overall()
+	switch {
+	case !ok:
+	case p.all != nil:
+		p.all.SetTotal(o.total, false)
+		p.all.SetCurrent(o.done)
+	case o.done < o.total && !p.sourcesDone():
+		args := []any{"units_done", o.done, "units_total", o.total}
+		if o.hasETA {
+			args = append(args, "eta", o.eta.String())
+		}
+		p.opts.Log.Info("progress of all units", args...)
 	}
 }
 
@@ -254,6 +312,11 @@ func (p *Progress) Stop() {
 		}
 		if p.opts.LogWriter != nil {
 			p.opts.LogWriter.route(nil)
+		}
+		if o, ok := p.overall(); ok && o.done == o.total {
+			p.all.SetTotal(-1, true)
+		} else {
+			p.all.Abort(false)
 		}
 		for i, bar := range p.bar {
 			if !bar.Completed() {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pipe-ml/pipe/pipeline"
+	"github.com/pipe-ml/pipe/stages"
 )
 
 // syncBuffer is a bytes.Buffer safe for the progress goroutines.
@@ -118,5 +119,83 @@ func TestLogLinesAboveBars(t *testing.T) {
 	}
 	if !strings.Contains(direct.String(), "after the bars") {
 		t.Errorf("log line after bars not written directly: %q", direct.String())
+	}
+}
+
+// modelStats is a source of 10 units of 100 rows and a model stage.
+func modelStats() []*pipeline.StageStats {
+	src := &pipeline.StageStats{ID: "read", Type: "parquet_source", Kind: "source"}
+	src.TotalRows.Store(1000)
+	src.UnitsTotal.Store(10)
+	m := &pipeline.StageStats{ID: "embed", Type: "model", Kind: "operator", Batches: pipeline.NewBatchStats()}
+	m.TotalRows.Store(-1)
+	return []*pipeline.StageStats{src, m}
+}
+
+func TestProgressModelAndOverallLines(t *testing.T) {
+	stats := modelStats()
+	var buf syncBuffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	p := StartProgress(nil, stats, ProgressOptions{Log: log, Interval: 20 * time.Millisecond})
+	for range 4 {
+		stats[1].Batches.ObserveBatch("embed", stages.BatchEvent{Rows: 32, Latency: 12 * time.Millisecond})
+	}
+	stats[0].RowsOut.Store(300)
+	stats[0].UnitsDone.Store(3)
+	time.Sleep(80 * time.Millisecond)
+	p.Stop()
+	out := buf.String()
+	for _, want := range []string{"stage=embed", "batch_rows=32", "latency_p50=1", "units_done=3 units_total=10", "eta="} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestProgressBarsShowBatchesAndUnits(t *testing.T) {
+	stats := modelStats()
+	var buf syncBuffer
+	p := StartProgress(&buf, stats, ProgressOptions{Bars: true, Interval: 10 * time.Millisecond})
+	stats[1].Batches.ObserveBatch("embed", stages.BatchEvent{Rows: 16, Latency: 3 * time.Millisecond})
+	stats[0].RowsOut.Store(500)
+	stats[0].UnitsDone.Store(5)
+	time.Sleep(60 * time.Millisecond)
+	p.Stop()
+	out := buf.String()
+	for _, want := range []string{"batch 16  p50 ", "all", "5/10 units", "ETA"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("bars lack %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestOverallProgress(t *testing.T) {
+	tests := []struct {
+		name      string
+		totalRows int64
+		rate      float64
+		done      int64
+		elapsed   time.Duration
+		want      string
+	}{
+		{"rows known: from the rate", 1000, 100, 4, 10 * time.Second, "4/10 units  ETA 6s"},
+		{"rows unknown: from the units' pace", -1, 0, 4, 8 * time.Second, "4/10 units  ETA 12s"},
+		{"rows unknown, no unit done yet", -1, 0, 0, 8 * time.Second, "0/10 units"},
+		{"all done", 1000, 100, 10, 8 * time.Second, "10/10 units"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			stats := modelStats()
+			stats[0].TotalRows.Store(tc.totalRows)
+			stats[0].RowsOut.Store(400)
+			stats[0].UnitsDone.Store(tc.done)
+			o, ok := overallProgress(stats, []float64{tc.rate, 0}, tc.elapsed)
+			if !ok || o.String() != tc.want {
+				t.Fatalf("overall = %q, %v; want %q", o.String(), ok, tc.want)
+			}
+		})
+	}
+	if _, ok := overallProgress(fakeStats(), []float64{0, 0}, time.Second); ok {
+		t.Error("overall before the units are planned: ok")
 	}
 }

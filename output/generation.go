@@ -17,6 +17,10 @@ import (
 // folder; the protocol counts it as one of pipe's own files.
 const ReportFile = "metrics.json"
 
+// HTMLReportFile is the page drawn from the run report, written beside it;
+// one of pipe's own files too.
+const HTMLReportFile = "report.html"
+
 // partName matches the part files pipe writes: unit, generation (empty for
 // 1) and file number.
 var partName = regexp.MustCompile(`^part-([0-9]{5,})-(?:g([0-9]+)-)?([0-9]{5,})\.parquet$`)
@@ -165,7 +169,7 @@ func (e *ForeignFilesError) Unwrap() error { return ErrForeignFiles }
 // files.
 var pipeEntries = map[string]bool{
 	stages.SuccessFile: true, stages.ManifestFile: true, stages.UnitsDir: true, stages.ShardsDir: true,
-	stages.StagingDir: true, LockDir: true, ReportFile: true,
+	stages.StagingDir: true, LockDir: true, ReportFile: true, HTMLReportFile: true,
 }
 
 // ForeignEntries lists the entries of the folder that pipe did not write:

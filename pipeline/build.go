@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/pipe-ml/pipe/executor"
 	"github.com/pipe-ml/pipe/internal/mempool"
@@ -47,6 +48,8 @@ type BuildOptions struct {
 	// Shard selects the work units this process runs (pipe run --shard);
 	// the zero value runs them all.
 	Shard Shard
+	// Tracer records the run's spans (see trace.go); nil records none.
+	Tracer trace.Tracer
 }
 
 // Pipeline is a built job: every stage constructed and checked, ready to
@@ -64,6 +67,7 @@ type Pipeline struct {
 	stopped  bool
 	ran      bool
 
+	tr        trace.Tracer         // BuildOptions.Tracer; nil: not traced
 	overwrite bool                 // BuildOptions.Overwrite
 	shard     Shard                // BuildOptions.Shard
 	unitRows  int64                // resources.unit_rows
@@ -138,7 +142,7 @@ func newPipeline(job *Job, opts BuildOptions) *Pipeline {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Pipeline{job: job, mem: mem, log: log, budget: opts.MaxBytesInFlight, stop: make(chan struct{}),
-		overwrite: opts.Overwrite, shard: opts.Shard, reg: reg, batches: opts.Batches, pins: stages.NewFilePins()}
+		overwrite: opts.Overwrite, shard: opts.Shard, reg: reg, batches: opts.Batches, pins: stages.NewFilePins(), tr: opts.Tracer}
 }
 
 // decodeResources decodes the job's `resources:` block (PIPE_* overrides
@@ -453,6 +457,10 @@ func decodeNode(n *node, job *Job, ps *problems) (any, bool) {
 			if line == 0 {
 				line, col = s.node.Line, s.node.Column
 			}
+			if flag := s.setForField(fe.Path, fe.Msg); flag != "" {
+				ps.addFlag(flag, s.ID, "%s: %s", fe.Path, fe.Msg)
+				continue
+			}
 			ps.add(line, col, s.ID, "%s: %s", fe.Path, fe.Msg)
 		} else {
 			ps.add(s.node.Line, s.node.Column, s.ID, "%v", err)
@@ -496,6 +504,10 @@ func (p *Pipeline) buildNode(n *node, conf any, ps *problems) error {
 		line, col := s.node.Line, s.node.Column
 		if s.With != nil {
 			line, col = s.With.Line, s.With.Column
+		}
+		if flag := s.setForMessage(err.Error()); flag != "" {
+			ps.addFlag(flag, s.ID, "%v", err)
+			return err
 		}
 		ps.add(line, col, s.ID, "%v", err)
 		return err

@@ -19,17 +19,24 @@ var (
 	ErrInterrupted = errors.New("run interrupted")
 )
 
-// Problem is one error or warning in a job file, positioned in the file.
+// Problem is one error or warning in a job file, positioned in the file,
+// or in a command-line flag when the value at fault came from one.
 type Problem struct {
 	File      string
 	Line, Col int
-	Stage     string // the stage id, when the problem belongs to one stage
-	Msg       string
+	// Flag is the command-line flag that gave the value at fault, such as
+	// "--set read.batch_rows=abc"; when set, it replaces the position.
+	Flag  string
+	Stage string // the stage id, when the problem belongs to one stage
+	Msg   string
 }
 
 func (p Problem) String() string {
 	pos := p.File
-	if p.Line > 0 {
+	switch {
+	case p.Flag != "":
+		pos = p.Flag
+	case p.Line > 0:
 		pos = fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
 	}
 	if p.Stage != "" {
@@ -63,6 +70,12 @@ type problems struct {
 
 func (ps *problems) add(line, col int, stage, format string, args ...any) {
 	ps.list = append(ps.list, Problem{File: ps.file, Line: line, Col: col, Stage: stage, Msg: fmt.Sprintf(format, args...)})
+}
+
+// addFlag adds a problem with a value given by the command-line flag
+// flag, positioned there rather than in the file.
+func (ps *problems) addFlag(flag, stage, format string, args ...any) {
+	ps.list = append(ps.list, Problem{File: ps.file, Flag: flag, Stage: stage, Msg: fmt.Sprintf(format, args...)})
 }
 
 func (ps *problems) err() error {

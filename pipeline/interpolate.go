@@ -144,6 +144,10 @@ func applySet(job *Job, expr string) error {
 		st.origins = map[string]string{}
 	}
 	markOrigins(value, key, OriginSet, st.origins)
+	if st.sets == nil {
+		st.sets = map[string]string{}
+	}
+	st.sets[key] = expr
 	return nil
 }
 

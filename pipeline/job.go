@@ -67,6 +67,9 @@ type StageDef struct {
 	inputNodes             []*yaml.Node
 	// origins says where each setting of With came from, by dotted key.
 	origins map[string]string
+	// sets holds the --set expression ("ID.KEY=VALUE") that gave each
+	// dotted key, so that a problem with its value names the flag.
+	sets map[string]string
 }
 
 // Line returns the line of the stage's entry in the job file.
@@ -134,7 +137,7 @@ func Load(data []byte, name, dir string, opts LoadOptions) (*Job, error) {
 	applyLayers(job, reg, defaults, lookup, ps)
 	for _, s := range opts.Set {
 		if err := applySet(job, s); err != nil {
-			ps.add(0, 0, "", "--set %s: %v", s, err)
+			ps.addFlag("--set "+s, "", "%v", err)
 		}
 	}
 	if err := ps.err(); err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/pipe-ml/pipe/observe/tracing"
 	"github.com/pipe-ml/pipe/stages"
 )
 
@@ -64,10 +65,26 @@ func (p *Pipeline) Run(ctx context.Context) (*Report, error) {
 	p.ran = true
 	defer p.locks.release()
 	rep := &Report{Job: p.job.Name, File: p.job.File, Started: time.Now()}
-	err = p.runUnits(ctx, rep)
+	ctx, span := p.startRun(ctx, rep)
+	defer func() { tracing.End(span, err) }()
+	series := newSeriesRecorder(p.Stats(), rep.Started, seriesEvery, seriesLimit)
+	series.run()
+	timeline := newUnitTimeline(rep.Started)
+	err = p.runUnits(ctx, rep, timeline)
 	for _, n := range p.nodes {
 		n.stats.Done.Store(true)
 	}
+	rep.Series, rep.Timeline = series.stop(time.Now()), timeline.list()
+	if cerr := p.closeRun(); err == nil {
+		err = cerr
+	}
+	err = p.finish(rep, err)
+	return rep, err
+}
+
+// closeRun closes the sharded source kept open for the passes and the
+// executor, returning their errors joined.
+func (p *Pipeline) closeRun() error {
 	var closeErrs []error
 	if p.keep != nil {
 		if cerr := p.keep.Close(); cerr != nil {
@@ -79,22 +96,27 @@ func (p *Pipeline) Run(ctx context.Context) (*Report, error) {
 			closeErrs = append(closeErrs, fmt.Errorf("executor: %w", cerr))
 		}
 	}
-	if err == nil {
-		err = errors.Join(closeErrs...)
-	}
-	// The shard's manifests, the run reports, and when every shard is done
-	// the folders' manifests and success markers, in that order.
+	return errors.Join(closeErrs...)
+}
+
+// finish writes what a run leaves once its passes are over: the shard's
+// manifests, the run reports, and when every shard is done the folders'
+// manifests and success markers, in that order. A run that failed or was
+// stopped writes only its reports, into the folders that exist.
+func (p *Pipeline) finish(rep *Report, err error) error {
 	complete := false
 	if err == nil {
 		complete, err = p.writeShardManifests(rep)
 	}
 	rep.Finished = time.Now()
 	rep.fill(p, err)
-	if err == nil {
-		if werr := p.writeReports(rep); werr != nil {
-			err = werr
-			rep.Error = werr.Error()
+	if werr := p.writeReports(rep, err == nil); werr != nil {
+		if err != nil {
+			p.log.Warn("could not write the run report", "err", werr)
+			return err
 		}
+		err = werr
+		rep.Status, rep.Error = "failed", werr.Error()
 	}
 	if err == nil && complete {
 		if cerr := p.commitFolders(); cerr != nil {
@@ -102,7 +124,7 @@ func (p *Pipeline) Run(ctx context.Context) (*Report, error) {
 			rep.Status, rep.Error = "failed", cerr.Error()
 		}
 	}
-	return rep, err
+	return err
 }
 
 // LockOutputs takes the run's locks on every output folder (see
@@ -224,6 +246,8 @@ func (p *Pipeline) runGuarded(ctx context.Context, ps *pass, n *node, w *wiring)
 			err = &StageError{Stage: n.def.ID, Err: err}
 		}
 	}()
+	ctx, span := p.startStage(ctx, ps, n)
+	defer func() { tracing.End(span, err) }()
 	return p.runNode(ctx, ps, n, w.ins[n], w.outs[n])
 }
 
@@ -398,7 +422,9 @@ func (p *Pipeline) runSource(ctx context.Context, n *node, src stages.Source, em
 }
 
 func (p *Pipeline) recvIn(ctx context.Context, n *node, e *edge) (arrow.RecordBatch, bool, error) {
+	start := time.Now()
 	rec, ok, err := e.recv(ctx)
+	n.stats.BlockedInNanos.Add(int64(time.Since(start)))
 	if ok {
 		n.stats.RowsIn.Add(rec.NumRows())
 		n.stats.BatchesIn.Add(1)

@@ -8,7 +8,10 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/pipe-ml/pipe/internal/failpoint"
+	"github.com/pipe-ml/pipe/observe/tracing"
 	"github.com/pipe-ml/pipe/output"
 	"github.com/pipe-ml/pipe/stages"
 )
@@ -32,6 +35,36 @@ type UnitsReport struct {
 	Committed bool `json:"committed"`
 	// Waiting lists the shards without a manifest when Committed is false.
 	Waiting []int `json:"waiting_for,omitempty"`
+	// Resumable is true when a rerun keeps the units committed by this
+	// run and earlier ones: the sinks write folders and the run does not
+	// overwrite.
+	Resumable bool `json:"resumable"`
+}
+
+// logResume says, once, what the run does with an earlier run's output:
+// it resumes (keeps the units committed with this fingerprint and replaces
+// the rest of what the earlier run left), or replaces an incomplete
+// earlier run's files.
+func (p *Pipeline) logResume(u *UnitsReport, todo int) {
+	if u.Skipped > 0 {
+		p.log.Info(fmt.Sprintf("resuming: %d of %d work units are already committed and kept; computing the other %d", u.Skipped, u.Assigned, todo),
+			"shard", p.shard.String())
+		return
+	}
+	leftovers := 0
+	for _, d := range p.fileDirs() {
+		f := output.Local(d.dir)
+		m := output.Committed(context.Background(), f)
+		if m == nil {
+			m = &output.Manifest{}
+		}
+		if names, err := output.Unlisted(context.Background(), f, m); err == nil {
+			leftovers += len(names)
+		}
+	}
+	if leftovers > 0 {
+		p.log.Info("output folder holds an incomplete earlier run; its uncommitted files will be replaced", "files", leftovers)
+	}
 }
 
 // unitPlan is how a run splits its job.
@@ -187,7 +220,7 @@ func (p *Pipeline) fileDirs() []fileDir {
 // pass of the graph over freshly built stages, passesInFlight at a time,
 // committing each unit's output on its own. The first failure cancels the
 // passes in flight; units committed before it stay committed.
-func (p *Pipeline) runUnits(ctx context.Context, rep *Report) error {
+func (p *Pipeline) runUnits(ctx context.Context, rep *Report, tl *unitTimeline) error {
 	plan, err := p.planUnits()
 	if err != nil {
 		p.closeBuilt(nil)
@@ -195,9 +228,8 @@ func (p *Pipeline) runUnits(ctx context.Context, rep *Report) error {
 	}
 	p.plan = plan
 	rep.Units = &UnitsReport{Total: len(plan.units), Shard: p.shard.String(), Assigned: len(plan.mine), Skipped: len(plan.mine) - len(plan.todo)}
-	if rep.Units.Skipped > 0 {
-		p.log.Info("resuming: units already committed are skipped", "skipped", rep.Units.Skipped, "remaining", len(plan.todo), "shard", p.shard.String())
-	}
+	rep.Units.Resumable = len(p.fileDirs()) > 0 && !p.overwrite
+	p.logResume(rep.Units, len(plan.todo))
 	// Progress: the rows still to read.
 	todo := make([]stages.Unit, len(plan.todo))
 	for i, u := range plan.todo {
@@ -209,6 +241,9 @@ func (p *Pipeline) runUnits(ctx context.Context, rep *Report) error {
 		if n.entry.Kind == stages.KindSource && (plan.sharder != nil || total >= 0) {
 			n.stats.TotalRows.Store(total)
 		}
+		if n.entry.Kind == stages.KindSource {
+			n.stats.UnitsTotal.Store(int64(len(plan.todo)))
+		}
 	}
 	p.closeBuilt(plan.src)
 	if len(plan.todo) > 0 {
@@ -216,7 +251,7 @@ func (p *Pipeline) runUnits(ctx context.Context, rep *Report) error {
 			return err
 		}
 	}
-	ran, err := p.runPasses(ctx, plan)
+	ran, err := p.runPasses(ctx, plan, tl)
 	rep.Units.Ran = ran
 	return err
 }
@@ -248,7 +283,7 @@ func (f *firstError) get() error {
 // and their model calls overlap only in that drain. A failing pass stops
 // new ones from starting; the others in flight finish and commit, so that a
 // rerun has less to redo.
-func (p *Pipeline) runPasses(ctx context.Context, plan *unitPlan) (int, error) {
+func (p *Pipeline) runPasses(ctx context.Context, plan *unitPlan, tl *unitTimeline) (int, error) {
 	var (
 		wg    sync.WaitGroup
 		first firstError
@@ -282,10 +317,15 @@ func (p *Pipeline) runPasses(ctx context.Context, plan *unitPlan) (int, error) {
 		prev = ps
 		wg.Go(func() {
 			defer func() { <-slots }()
-			err := p.runPassSafely(ctx, ps)
+			span := tl.begin(u, plan.units[u].Key)
+			uctx, uspan := p.startUnit(ctx, plan, u)
+			err := p.runPassSafely(uctx, ps)
+			tracing.End(uspan, err)
+			tl.end(span, err)
 			switch {
 			case err == nil:
 				ran.Add(1)
+				p.unitDone()
 			case len(plan.units) > 1 && !errors.Is(err, ErrInterrupted):
 				first.set(fmt.Errorf("work unit %d (%s): %w", u, plan.units[u].Key, err))
 			default:
@@ -295,6 +335,15 @@ func (p *Pipeline) runPasses(ctx context.Context, plan *unitPlan) (int, error) {
 	}
 	wg.Wait()
 	return int(ran.Load()), first.get()
+}
+
+// unitDone counts a committed unit on every source's figures.
+func (p *Pipeline) unitDone() {
+	for _, n := range p.nodes {
+		if n.entry.Kind == stages.KindSource {
+			n.stats.UnitsDone.Add(1)
+		}
+	}
 }
 
 // runPassSafely runs a pass, turning a panic outside the stages'
@@ -340,7 +389,10 @@ func (p *Pipeline) closeBuilt(keep *node) {
 // rejecter where the stage has an on_error policy.
 type pass struct {
 	unit int
-	st   []inst
+	// spans holds each stage's span on the pass, for the batch events of
+	// traced runs (nil when the run is not traced).
+	spans []atomic.Pointer[trace.Span]
+	st    []inst
 	// read is closed when the pass's sources have read everything (or the
 	// pass ended): the next unit's pass may start then.
 	read     chan struct{}
@@ -413,6 +465,7 @@ func (p *Pipeline) instantiate(plan *unitPlan, unit int) (*pass, error) {
 			if in.reject != nil {
 				env.Reject = in.reject
 			}
+			p.traceBatches(ps, n, env)
 			st, err = buildSafely(n.entry, n.conf, env)
 		}
 		if err == nil && n.entry.Kind != stages.KindSink && !st.Schema().Equal(n.schema) {
@@ -476,6 +529,11 @@ func (p *Pipeline) recordUnit(ps *pass) error {
 		files, rows, err := output.DescribeFiles(ctx, f, ps.lister(d).OutputFiles())
 		if err != nil {
 			return &StageError{Stage: d.id(), Err: fmt.Errorf("record unit %d: %w", unit, err)}
+		}
+		if !d.dlq {
+			for _, fl := range files {
+				d.n.stats.BytesOut.Add(fl.Bytes) // a sink's bytes out: what it wrote
+			}
 		}
 		r := &output.UnitRecord{Version: output.ManifestVersion, Fingerprint: fp, Unit: unit, Key: p.plan.units[unit].Key, Rows: rows, Files: files}
 		if err := output.WriteUnitRecord(ctx, f, r); err != nil {

@@ -267,6 +267,27 @@ type StageEstimate struct {
 	Stage, Note, Warning string
 }
 
+// StageInputs is the answer of one file source that lists its files
+// ([stages.InputLister]).
+type StageInputs struct {
+	Stage   string
+	Matched []string
+	Skipped []stages.FileNote
+}
+
+// Inputs returns the files matched and skipped by the sources that list
+// them, in the order the stages run; `pipe validate` prints them.
+func (p *Pipeline) Inputs() []StageInputs {
+	var out []StageInputs
+	for _, n := range p.nodes {
+		if l, ok := n.stage.(stages.InputLister); ok {
+			m, s := l.InputFiles()
+			out = append(out, StageInputs{Stage: n.def.ID, Matched: m, Skipped: s})
+		}
+	}
+	return out
+}
+
 // Estimates returns the estimates of the stages that make one, in the
 // order the stages run.
 func (p *Pipeline) Estimates() []StageEstimate {

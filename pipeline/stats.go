@@ -20,13 +20,20 @@ type StageStats struct {
 	// BlockedNanos is time spent waiting for downstream to accept a batch:
 	// backpressure.
 	BlockedNanos atomic.Int64
-	Errors       atomic.Int64
+	// BlockedInNanos is time spent waiting for a batch from upstream
+	// (summed over a stage's inputs).
+	BlockedInNanos atomic.Int64
+	Errors         atomic.Int64
 	// Rejected counts rows the stage set aside (on_error skip or
 	// dead_letter).
 	Rejected atomic.Int64
 	// TotalRows is the number of rows a source will produce, when known
 	// from metadata; -1 otherwise.
 	TotalRows atomic.Int64
+	// UnitsTotal is, on a source, the number of work units the run
+	// computes (those not already committed); UnitsDone how many of them
+	// are committed so far. 0 before the run plans its units.
+	UnitsTotal, UnitsDone atomic.Int64
 	// Done is set when the stage has finished.
 	Done atomic.Bool
 	// Batches holds the figures of a model stage's batches; nil for stage
@@ -39,6 +46,9 @@ func (s *StageStats) Busy() time.Duration { return time.Duration(s.BusyNanos.Loa
 
 // Blocked returns the time the stage waited on downstream.
 func (s *StageStats) Blocked() time.Duration { return time.Duration(s.BlockedNanos.Load()) }
+
+// BlockedIn returns the time the stage waited on upstream.
+func (s *StageStats) BlockedIn() time.Duration { return time.Duration(s.BlockedInNanos.Load()) }
 
 // Stats returns the live statistics of every stage, in topological order.
 func (p *Pipeline) Stats() []*StageStats {

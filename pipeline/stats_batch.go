@@ -30,6 +30,15 @@ type BatchStats struct {
 	backend string // of the latest batch
 }
 
+// NewBatchStats returns empty batch figures. The runtime makes those of
+// its model stages itself; others (tests, pipe bench) record into theirs
+// with ObserveBatch.
+func NewBatchStats() *BatchStats { return newBatchStats() }
+
+// ObserveBatch records one batch of a stage: BatchStats is a
+// [stages.BatchObserver].
+func (b *BatchStats) ObserveBatch(_ string, ev stages.BatchEvent) { b.observe(ev) }
+
 func newBatchStats() *BatchStats {
 	return &BatchStats{Latency: newDurationHistogram(), Wait: newDurationHistogram(), Size: newSizeHistogram()}
 }
@@ -118,6 +127,20 @@ func (h *Histogram) Observe(v float64) {
 			return
 		}
 	}
+}
+
+// Quantile returns the q-th quantile (0 to 1) of the observations counted
+// in counts, buckets bounded by upper as [Histogram.Snapshot] returns them,
+// interpolated within its bucket; 0 when counts are all 0.
+func Quantile(upper []float64, counts []int64, q float64) float64 {
+	var total int64
+	for _, c := range counts {
+		total += c
+	}
+	if total == 0 || len(upper) != len(counts) {
+		return 0
+	}
+	return quantile(upper, counts, total, q)
 }
 
 // Snapshot returns the bucket upper bounds, the count in each bucket

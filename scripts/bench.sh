@@ -4,7 +4,7 @@
 # REPEAT times, and reports medians and the ratio job/baseline: these
 # machines are noisy, so only same-run ratios are meaningful.
 #
-#   scripts/bench.sh [copy|mlp|batching|adaptive|text|image] ...  (default: all)
+#   scripts/bench.sh [copy|mlp|batching|adaptive|text|image|serve] ...  (default: all but serve)
 #
 # Environment: ROWS (copy input rows, default 10000000), MLP_ROWS (default
 # 2000000), JSONL_ROWS (default 100000), IMAGE_COUNT (default 2000), REPEAT
@@ -333,6 +333,163 @@ bench_image() {
 	rm -rf "$out"
 }
 
+# The serving benchmark's settings: SERVE_SECONDS of load per setting, the
+# dynamic batching settings tried (max_rows:max_delay, the delay in ms), and
+# the model's intra-op threads (THREADS, the same for ONNX Runtime alone
+# and for pipe serve).
+SERVE_SECONDS=${SERVE_SECONDS:-10}
+SERVE_SETTINGS=${SERVE_SETTINGS:-64:5ms 32:2ms 128:10ms}
+SERVE_PID=""
+
+# serve_start MAX_ROWS MAX_DELAY FLAGS...: starts pipe serve on the deep
+# MLP with that batching on a free loopback port; sets SERVE_PID and
+# SERVE_URL once it listens (the load generator waits for readiness).
+serve_start() {
+	local rows=$1 delay=$2 log="$BENCH_DIR/serve.log"
+	shift 2
+	MODEL="$BENCH_DIR/deep_mlp.onnx" MAX_ROWS=$rows MAX_DELAY=$delay THREADS=$SERVE_THREADS \
+		$PIPE serve pipelines/bench/serve-deep.yaml --models=false --http 127.0.0.1:0 --grpc off \
+		--drain-timeout 5s "$@" >"$log" 2>&1 &
+	SERVE_PID=$!
+	for _ in $(seq 600); do
+		SERVE_URL=$(sed -n 's#.*REST  \(http://[^/]*\)/.*#\1#p' "$log")
+		[[ -n "$SERVE_URL" ]] && return 0
+		if ! kill -0 "$SERVE_PID" 2>/dev/null; then break; fi
+		sleep 0.1
+	done
+	echo "serve: pipe serve did not start:" >&2
+	cat "$log" >&2
+	serve_stop
+	return 1
+}
+
+# serve_stop stops the server started last: SIGTERM, SIGKILL after 10s.
+serve_stop() {
+	[[ -z "$SERVE_PID" ]] && return 0
+	kill -TERM "$SERVE_PID" 2>/dev/null || true
+	for _ in $(seq 100); do
+		kill -0 "$SERVE_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$SERVE_PID" 2>/dev/null || true
+	wait "$SERVE_PID" 2>/dev/null || true
+	SERVE_PID=""
+}
+
+# kv KEY: the value of KEY=... in the line on stdin.
+kv() { sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
+
+# serve_cpu: the server's CPU seconds so far (user + system).
+serve_cpu() { awk -v t="$(getconf CLK_TCK)" '{print ($14 + $15) / t}' "/proc/$SERVE_PID/stat"; }
+
+# serve_load ARGS...: one serveload run against the server started last,
+# after a second of the same load whose results are dropped. Sets
+# SERVE_LINE (serveload's summary) and SERVE_CPU_US (the server's CPU
+# microseconds per request of the measured run).
+serve_load() {
+	bin/serveload -url "$SERVE_URL" -model bench-serve-deep -warmup 0s -duration 1s "$@" >/dev/null
+	local before
+	before=$(serve_cpu)
+	SERVE_LINE=$(bin/serveload -url "$SERVE_URL" -model bench-serve-deep -warmup 0s -duration "${SERVE_SECONDS}s" "$@")
+	SERVE_CPU_US=$(echo "($(serve_cpu) - $before) * 1000000 / $(echo "$SERVE_LINE" | kv requests)" | bc -l)
+}
+
+# ort_call N: the ONNX Runtime call of a batch of N rows, medians of 3
+# runs of ortloop: sets ORT_MS (wall time per call) and ORT_CPU_US (CPU
+# time per call).
+ort_call() {
+	local calls=$((500 / $1 + 20)) walls=() cpus=() line
+	for _ in 1 2 3; do
+		line=$(bin/ortloop -model "$BENCH_DIR/deep_mlp.onnx" -rows $(($1 * calls)) -batch "$1" -threads "$SERVE_THREADS")
+		walls+=("$(echo "$line" | kv seconds)") cpus+=("$(echo "$line" | kv cpu_seconds)")
+	done
+	ORT_MS=$(echo "$(printf '%s\n' "${walls[@]}" | median) * 1000 / $calls" | bc -l)
+	ORT_CPU_US=$(echo "$(printf '%s\n' "${cpus[@]}" | median) * 1000000 / $calls" | bc -l)
+}
+
+# serve_row LABEL BOUND: one row of the serve table, from SERVE_LINE and
+# SERVE_CPU_US.
+serve_row() {
+	local bound=${2:+$(printf '%.2f' "$2")}
+	printf '  %-22s %8.0f %9s %9s %9s %9s %11.0f' "$1" "$(echo "$SERVE_LINE" | kv ok_per_second)" \
+		"$(echo "$SERVE_LINE" | kv p50_ms)" "$(echo "$SERVE_LINE" | kv p90_ms)" "$(echo "$SERVE_LINE" | kv p99_ms)" \
+		"${bound:--}" "$SERVE_CPU_US"
+	[[ "$(echo "$SERVE_LINE" | kv codes)" =~ ^200:[0-9]+$ ]] ||
+		printf '  codes %s, errors %s' "$(echo "$SERVE_LINE" | kv codes)" "$(echo "$SERVE_LINE" | kv errors)"
+	printf '\n'
+}
+
+bench_serve() {
+	go build -o bin/serveload ./internal/cmd/serveload
+	go build -o bin/ortloop ./internal/cmd/ortloop
+	go run ./internal/cmd/deepmlp -out "$BENCH_DIR/deep_mlp.onnx" >/dev/null
+	SERVE_THREADS=${THREADS:-1}
+	trap serve_stop EXIT
+	trap 'serve_stop; exit 130' INT TERM
+	local -A call
+	local s rows one_cpu_ort
+	for rows in 1 $(for s in $SERVE_SETTINGS; do echo "${s%%:*}"; done | sort -un); do
+		ort_call "$rows"
+		call[$rows]=$ORT_MS
+		[[ $rows == 1 ]] && one_cpu_ort=$ORT_CPU_US
+	done
+	printf '\nserve: one-row KServe v2 JSON requests over loopback to pipe serve, deep MLP 32-2048-2048-2048-8 (34 MB),\n'
+	printf '  %d intra-op thread(s), 64 closed-loop clients for %ss per setting (vegeta attacker, bin/serveload), %d CPUs\n' \
+		"$SERVE_THREADS" "$SERVE_SECONDS" "$(nproc)"
+	printf '  ORT alone (ortloop, median of 3): one-row call %.3f ms (%.0f us CPU)' "${call[1]}" "$one_cpu_ort"
+	for rows in $(printf '%s\n' "${!call[@]}" | sort -n); do
+		[[ $rows == 1 ]] || printf ', batch of %d %.2f ms' "$rows" "${call[$rows]}"
+	done
+	printf '\n  %-22s %8s %9s %9s %9s %9s %11s\n' "setting" "req/s" "p50 ms" "p90 ms" "p99 ms" "bound ms" "CPU us/req"
+	serve_start 1 5ms
+	serve_load -clients 1
+	local one_client=$SERVE_LINE one_cpu=$SERVE_CPU_US
+	serve_load -clients 64
+	serve_stop
+	serve_row "max_rows: 1" ""
+	local base=$SERVE_LINE best_rps=0 best_set="" best_line=""
+	for s in $SERVE_SETTINGS; do
+		serve_start "${s%%:*}" "${s#*:}"
+		serve_load -clients 64
+		serve_stop
+		# The issue's bound: max_delay plus twice the batch's compute time.
+		serve_row "max_rows: ${s%%:*}, ${s#*:}" "$(echo "$(echo "${s#*:}" | tr -d ms) + 2 * ${call[${s%%:*}]}" | bc -l)"
+		if (($(echo "$(echo "$SERVE_LINE" | kv ok_per_second) > $best_rps" | bc -l))); then
+			best_rps=$(echo "$SERVE_LINE" | kv ok_per_second) best_set=$s best_line=$SERVE_LINE
+		fi
+	done
+	printf '  bound: max_delay + 2 x the batch'"'"'s ORT call; CPU us/req: the server'"'"'s CPU time over requests\n'
+	printf '  gain: best dynamic (%s) / max_rows 1: %.2fx (target >= 4x)\n' "$best_set" \
+		"$(echo "$best_rps / $(echo "$base" | kv ok_per_second)" | bc -l)"
+	printf '  server overhead per request, 1 client, max_rows 1: latency p50 %s ms - ORT one-row call %.3f ms = %.3f ms;\n' \
+		"$(echo "$one_client" | kv p50_ms)" "${call[1]}" "$(echo "$(echo "$one_client" | kv p50_ms) - ${call[1]}" | bc -l)"
+	printf '    CPU: server %.0f us/req - ORT one-row call %.0f us = %.0f us (%s req/s)\n' "$one_cpu" "$one_cpu_ort" \
+		"$(echo "$one_cpu - $one_cpu_ort" | bc -l)" "$(echo "$one_client" | kv ok_per_second)"
+	serve_overload "$best_set" "$best_line"
+	trap - EXIT INT TERM
+}
+
+# serve_overload SETTING LINE: open loop at twice the rate SETTING
+# sustained (LINE, its closed-loop run), with --max-queue 64 (or max_rows
+# when larger, so that a full batch can be admitted).
+serve_overload() {
+	local rate queue=$((${1%%:*} > 64 ? ${1%%:*} : 64)) l
+	rate=$(printf '%.0f' "$(echo "2 * $(echo "$2" | kv ok_per_second)" | bc -l)")
+	serve_start "${1%%:*}" "${1#*:}" --max-queue "$queue"
+	serve_load -rate "$rate"
+	serve_stop
+	l=$SERVE_LINE
+	printf '  overload: open loop at %d req/s (2x; %s sent/s), %s, --max-queue %d: accepted %.0f req/s, p50 %s ms, p99 %s ms (closed loop p99 %s ms)\n' \
+		"$rate" "$(echo "$l" | kv sent_per_second)" "$1" "$queue" "$(echo "$l" | kv ok_per_second)" "$(echo "$l" | kv p50_ms)" \
+		"$(echo "$l" | kv p99_ms)" "$(echo "$2" | kv p99_ms)"
+	printf '    429: %s of %s requests, latency p50 %s ms, p99 %s ms; codes %s, transport errors %s\n' \
+		"$(echo "$l" | kv rejected)" "$(echo "$l" | kv requests)" "$(echo "$l" | kv rejected_p50_ms)" \
+		"$(echo "$l" | kv rejected_p99_ms)" "$(echo "$l" | kv codes)" "$(echo "$l" | kv errors)"
+	if (($(echo "$(echo "$l" | kv sent_per_second) < 0.9 * $rate" | bc -l))); then
+		printf '    the load generator sent below 90%% of the rate: this machine'"'"'s CPUs were saturated\n'
+	fi
+}
+
 targets=("$@")
 [[ ${#targets[@]} -eq 0 ]] && targets=(copy mlp batching adaptive text image)
 go build -o $PIPE ./cmd/pipe
@@ -346,6 +503,7 @@ for t in "${targets[@]}"; do
 	adaptive) bench_adaptive ;;
 	text) bench_text ;;
 	image) bench_image ;;
+	serve) bench_serve ;;
 	*) echo "unknown benchmark $t" >&2; exit 2 ;;
 	esac
 done

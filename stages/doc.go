@@ -55,7 +55,9 @@
 // writing into a folder, where the run report goes), [Reporter] (figures
 // of its own for the run report) with [ReportMerger] (figures that add up
 // across work units), [Sharder] (a source whose input splits into work
-// units, for resume and shards) and [FileLister] (a sink listing the files
-// it committed; it must honour [Env.PartPrefix]). Operators that isolate
+// units, for resume and shards), [InputLister] (a file source listing the
+// files its paths matched and skipped, for `pipe validate`) and
+// [FileLister] (a sink listing the files it committed; it must honour
+// [Env.PartPrefix]). Operators that isolate
 // rows they cannot process set RejectsRows and hand them to [Env.Reject].
 package stages

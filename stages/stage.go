@@ -112,6 +112,13 @@ type Aborter interface {
 	Abort() error
 }
 
+// ColumnReader is implemented by stages that read only some columns of
+// their input and pass the others through untouched: serving a model stage
+// on its own asks clients for these columns alone.
+type ColumnReader interface {
+	ReadColumns() []string
+}
+
 // OutputDirer is implemented by sinks that write into a folder, so that the
 // runtime can put the run report (metrics.json) beside the data.
 type OutputDirer interface {

@@ -80,6 +80,7 @@ Arrow IPC) through a YAML-defined graph of stages and models, and writes Parquet
 		newBenchCmd(g),
 		newK8sCmd(g),
 		newCommitCmd(g),
+		newServeCmd(g),
 	)
 	return root
 }

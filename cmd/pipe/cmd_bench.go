@@ -189,7 +189,7 @@ func (b *bench) sweep(ctx context.Context, g *globals, grid sweep.Grid, f *bench
 		return nil, fmt.Errorf("stage %q receives no rows; nothing to measure", b.id)
 	}
 	rep := &sweep.Report{Job: jobFile, Stage: b.id, Model: filepath.Base(string(b.base.Model)), Rows: rows,
-		Warmup: f.warmup, Repeats: f.repeat, Started: time.Now()}
+		Warmup: f.warmup, Repeats: f.repeat, Started: time.Now(), Machine: sweep.Machine()}
 	combos := grid.Combinations()
 	for i, c := range combos {
 		fmt.Fprintf(g.stderr, "[%d/%d] %s\n", i+1, len(combos), c)

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -60,6 +61,9 @@ type k8sOptions struct {
 	set                  []string
 	env                  []string
 	loadOnly             bool
+	serve                bool
+	replicas             int
+	tokenSecret          string
 
 	// Set by check and resolve.
 	hasMaxFailed, hasTTL bool
@@ -71,7 +75,7 @@ func newK8sCmd(g *globals) *cobra.Command {
 	o := &k8sOptions{}
 	c := &cobra.Command{
 		Use:   "k8s JOB --shards N --image IMAGE",
-		Short: "Print a Kubernetes Indexed Job (or CronJob) that runs a job in N shards",
+		Short: "Print a Kubernetes Indexed Job (or CronJob) that runs a job in N shards, or a Deployment serving it",
 		Long: `Print, on stdout, the Kubernetes objects that run JOB in N shards, ready for
 kubectl apply -f -:
 
@@ -103,13 +107,28 @@ Failures. Each index is retried --backoff-limit-per-index times; a pod that
 exits 2 (an invalid job: retrying cannot help) fails the whole Job; pods
 evicted or preempted are replaced without counting as failures. A Job's pod
 template cannot change: delete a finished Job before applying it again, or
-let --ttl-seconds-after-finished do it.`,
+let --ttl-seconds-after-finished do it.
+
+Serving. With --serve, pipe k8s prints the ConfigMap, a Deployment of
+--replicas pods running pipe serve JOB on ports 8000 (REST, named http) and
+8001 (gRPC, named grpc), and a Service exposing both. Pods are ready once
+their models are loaded (readiness probe on /v2/health/ready, a start-up
+probe allowing five minutes, liveness on /v2/health/live) and get 45 seconds
+to drain on termination. The job is checked to be servable (its input and
+response stages, no stage dropping rows) but not built.`,
 		Example: `  pipe k8s job.yaml --shards 8 --image registry.example/pipe:1.0 \
       --volume-claim scoring-data --cpu 2 --memory 4Gi | kubectl apply -f -
   pipe k8s job.yaml --shards 4 --image pipe:1.0 --volume-claim data \
-      --schedule "0 3 * * *" --set read.paths=[/data/in/*.parquet] --load-only`,
+      --schedule "0 3 * * *" --set read.paths=[/data/in/*.parquet] --load-only
+  pipe k8s job.yaml --serve --replicas 2 --image pipe:1.0 --volume-claim models`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.serve {
+				if err := o.checkServe(); err != nil {
+					return err
+				}
+				return runK8sServe(g, o, args[0])
+			}
 			o.hasMaxFailed = cmd.Flags().Changed("max-failed-indexes")
 			o.hasTTL = cmd.Flags().Changed("ttl-seconds-after-finished")
 			if err := o.check(); err != nil {
@@ -118,7 +137,12 @@ let --ttl-seconds-after-finished do it.`,
 			return runK8s(g, o, args[0])
 		},
 	}
-	f := c.Flags()
+	o.addFlags(c.Flags())
+	return c
+}
+
+// addFlags registers the flags of pipe k8s.
+func (o *k8sOptions) addFlags(f *pflag.FlagSet) {
 	f.IntVar(&o.shards, "shards", 0, "number of shards: the Job's completions (required)")
 	f.StringVar(&o.image, "image", "", "container image with the pipe binary on its PATH (required)")
 	f.IntVar(&o.parallelism, "parallelism", 0, "shards running at once, 1..N (default N)")
@@ -138,7 +162,9 @@ let --ttl-seconds-after-finished do it.`,
 	f.StringArrayVar(&o.set, "set", nil, "override a stage setting in every pod: ID.KEY=VALUE (repeatable; passed to pipe run)")
 	f.StringArrayVar(&o.env, "env", nil, "environment variable of the pods: KEY=VALUE (repeatable)")
 	f.BoolVar(&o.loadOnly, "load-only", false, "check only the job file (YAML, keys, variables, --set), not its stages")
-	return c
+	f.BoolVar(&o.serve, "serve", false, "print a Deployment and a Service running pipe serve (see below) instead of a batch Job")
+	f.IntVar(&o.replicas, "replicas", 1, "with --serve: pods of the Deployment")
+	f.StringVar(&o.tokenSecret, "token-secret", "", "with --serve: Secret whose key \"token\" becomes PIPE_SERVE_TOKEN, the bearer token clients must send")
 }
 
 // runK8s validates the job and prints the objects; nothing is printed on error.

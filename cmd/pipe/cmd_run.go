@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"syscall"
 	"text/tabwriter"
@@ -17,6 +19,7 @@ import (
 	"github.com/pipe-ml/pipe/executor"
 	"github.com/pipe-ml/pipe/internal/applehealth"
 	"github.com/pipe-ml/pipe/observe"
+	"github.com/pipe-ml/pipe/observe/tracing"
 	"github.com/pipe-ml/pipe/pipeline"
 	"github.com/pipe-ml/pipe/stages"
 )
@@ -45,6 +48,13 @@ the same fingerprint does nothing and exits 0; complete output of another
 fingerprint is refused (exit 2) unless --overwrite or the sink's overwrite: true.
 A run replacing complete output writes its files under new names and leaves the
 old output whole until its own _manifest.json replaces the old one.
+
+Each sink's folder also gets metrics.json (every stage's figures, sampled over
+time too) and report.html, a self-contained page drawn from it: throughput over
+time, where each stage's time went, model batch sizes and latencies, and the work
+units' timeline. A failed or stopped run writes both as well (and no _SUCCESS),
+and ends saying what a rerun will do: resume from the committed units, or start
+over.
 
 One run writes a folder at a time (a lock in _pipe_lock/): a second run exits 2
 at once, naming the holder. A folder holding files pipe did not write is
@@ -104,7 +114,12 @@ func runJob(g *globals, cmd *cobra.Command, path string, f *runFlags) error {
 		return usage("--metrics-addr: %v", err)
 	}
 	defer watch.Stop()
-	opts := pipeline.BuildOptions{Log: log, MaxBytesInFlight: maxBytes, Health: applehealth.Read, Overwrite: f.overwrite}
+	tr, err := tracing.Setup(context.Background(), "pipe", pipeline.Version)
+	if err != nil {
+		return usage("%v", err)
+	}
+	defer shutdownTracing(tr, log)
+	opts := pipeline.BuildOptions{Log: log, MaxBytesInFlight: maxBytes, Health: applehealth.Read, Overwrite: f.overwrite, Tracer: tr.Tracer()}
 	if opts.Shard, err = f.parseShard(); err != nil {
 		return err
 	}
@@ -164,11 +179,28 @@ func runWatched(ctx context.Context, g *globals, log *slog.Logger, p *pipeline.P
 			_ = writeBackends(g.stderr, usedBackends(ex.Backends()), false)
 		}
 	}
-	if errors.Is(err, pipeline.ErrInterrupted) {
-		return fmt.Errorf("%w: the unit in progress was not committed; rerun to resume", err)
+	if rep != nil && rep.TraceID != "" {
+		log.Info("run traced", tracing.LogTraceID, rep.TraceID)
 	}
-	return err
+	if err == nil || rep == nil {
+		return err
+	}
+	if errors.Is(err, pipeline.ErrInterrupted) {
+		err = fmt.Errorf("%w: the unit in progress was not committed", err)
+	}
+	return &runError{err: err, rerun: rep.Rerun()}
 }
+
+// runError is a run that failed or was stopped, with what a rerun will
+// do, said last.
+type runError struct {
+	err   error
+	rerun string
+}
+
+func (e *runError) Error() string { return e.err.Error() + "\n" + e.rerun }
+
+func (e *runError) Unwrap() error { return e.err }
 
 func newValidateCmd(g *globals) *cobra.Command {
 	var (
@@ -225,12 +257,48 @@ Exits 0 when the job can run, 2 with every problem listed when it cannot.`,
 			default:
 				fmt.Fprintf(g.stdout, "work units: %d (--shard i/n splits them)\n", len(units))
 			}
+			printInputs(g, p.Inputs(), filepath.Dir(args[0]))
 			return nil
 		},
 	}
 	c.Flags().StringArrayVar(&set, "set", nil, "override a stage setting: ID.KEY=VALUE")
 	c.Flags().StringVar(&explain, "explain", "", "print the effective settings of stage ID and where each came from")
 	return c
+}
+
+// printInputs prints, for each source that lists its files, the files its
+// paths matched and those it skipped in its folders, with the reason; at
+// most maxListed of each, named relative to the job's folder dir.
+func printInputs(g *globals, ins []pipeline.StageInputs, dir string) {
+	const maxListed = 8
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	name := func(p string) string {
+		if r, err := filepath.Rel(dir, p); err == nil && !strings.HasPrefix(r, "..") {
+			return filepath.ToSlash(r)
+		}
+		return p
+	}
+	list := func(names []string) string {
+		if len(names) > maxListed {
+			names = append(names[:maxListed:maxListed], fmt.Sprintf("... and %d more", len(names)-maxListed))
+		}
+		return strings.Join(names, ", ")
+	}
+	for _, in := range ins {
+		var m, s []string
+		for _, p := range in.Matched {
+			m = append(m, name(p))
+		}
+		fmt.Fprintf(g.stdout, "files: %s: %d matched (%s)\n", in.Stage, len(m), list(m))
+		for _, n := range in.Skipped {
+			s = append(s, name(n.Path)+": "+n.Reason)
+		}
+		if len(s) > 0 {
+			fmt.Fprintf(g.stdout, "files: %s: %d skipped (%s)\n", in.Stage, len(s), list(s))
+		}
+	}
 }
 
 // printEstimates prints the memory estimate of every stage that makes one

@@ -75,6 +75,13 @@ func newHarness(t *testing.T) *harness {
 		t.Fatalf("clean run: exit %d\n%s", code, stderr)
 	}
 	h.clean = time.Since(start)
+	// The first run pays for a cold binary and page cache; the chaos test
+	// draws its kill times from a warm run's time, the shorter of two.
+	start = time.Now()
+	if code, stderr := h.run(filepath.Join(t.TempDir(), "warm"), nil); code != 0 {
+		t.Fatalf("second clean run: exit %d\n%s", code, stderr)
+	}
+	h.clean = min(h.clean, time.Since(start))
 	if _, err := output.VerifyOutput(t.Context(), output.Local(out)); err != nil {
 		t.Fatalf("clean run: %v", err)
 	}

@@ -56,10 +56,11 @@ func checkJSON(t *testing.T, what string, data []byte) {
 }
 
 // jsonOutputs are the commands whose --json output TestJSONOutputs checks.
-var jsonOutputs = []string{"backends", "bench"}
+var jsonOutputs = []string{"backends", "bench", "inspect"}
 
 // TestJSONOutputs runs every command that prints JSON and checks it:
-// `pipe backends --json`, `pipe bench --json FILE`, the log lines of
+// `pipe backends --json`, `pipe bench --json FILE`, `pipe inspect --json
+// OUTPUT_FOLDER`, the log lines of
 // `--log-format json` and metrics.json. A command that gains a --json flag
 // must be added here.
 func TestJSONOutputs(t *testing.T) {
@@ -92,6 +93,14 @@ func TestJSONOutputs(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkJSON(t, "bench", data)
+	})
+	t.Run("inspect", func(t *testing.T) {
+		job := unitsJob(t)
+		if code, out, errs := pipe("run", "-q", job); code != 0 {
+			t.Fatalf("exit %d\n%s%s", code, out, errs)
+		}
+		inspectJSON(t, filepath.Join(filepath.Dir(job), "out")) // checks it
+		inspectJSON(t, t.TempDir())                             // empty lists, no nulls
 	})
 	t.Run("run logs and metrics.json", func(t *testing.T) {
 		job := benchJob(t)

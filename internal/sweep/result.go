@@ -113,7 +113,9 @@ type Report struct {
 	Warmup  int       `json:"warmup_runs"`
 	Repeats int       `json:"repeats"`
 	Started time.Time `json:"started"`
-	Results []Result  `json:"results"`
+	// Machine names what the sweep ran on (see [Machine]).
+	Machine string   `json:"machine"`
+	Results []Result `json:"results"`
 }
 
 // Best returns the best result, if any.

@@ -6,6 +6,8 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -202,5 +204,62 @@ func TestTableFigures(t *testing.T) {
 		if len(line) < 8 || line[4] != tt.want || line[6] != "1.5ms" {
 			t.Errorf("%d rows in %v: table line %q, want rate %s and p50 1.5ms", tt.rows, tt.elapsed, line, tt.want)
 		}
+	}
+}
+
+func TestMachine(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	tests := []struct {
+		name, cpuinfo, want string
+	}{
+		{"x86", "processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 7R13 Processor\n\nprocessor\t: 1\nmodel name\t: AMD EPYC 7R13 Processor\n", "AMD EPYC 7R13 Processor, 8 cores, linux/amd64"},
+		{"arm without a model name", "processor\t: 0\nBogoMIPS\t: 50.00\nHardware\t: BCM2835\n", "BCM2835, 8 cores, linux/amd64"},
+		{"nothing known", "processor\t: 0\n", "unknown CPU, 8 cores, linux/amd64"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := machineFrom(cpuModel(write(tc.name, tc.cpuinfo)), 8, "linux", "amd64")
+			if got != tc.want {
+				t.Fatalf("machine = %q, want %q", got, tc.want)
+			}
+		})
+	}
+	if got := cpuModel(filepath.Join(dir, "missing")); got != "" {
+		t.Errorf("cpuModel of a missing file = %q", got)
+	}
+}
+
+// TestHTMLLatencyLogScale checks the latency chart is on a log axis with
+// labelled decades and the machine is named.
+func TestHTMLLatencyLogScale(t *testing.T) {
+	rs := []Result{
+		Summarize(Combination{Backend: "cpu", Batch: 1, Instances: 1}, []Measurement{{Rows: 10, Elapsed: time.Millisecond}}, []time.Duration{200 * time.Microsecond}),
+		Summarize(Combination{Backend: "cpu", Batch: 512, Instances: 1}, []Measurement{{Rows: 10, Elapsed: time.Second}}, []time.Duration{900 * time.Millisecond}),
+	}
+	rep := &Report{Job: "j", Stage: "m", Machine: "Test CPU, 4 cores, linux/arm64", Results: rs}
+	var buf bytes.Buffer
+	if err := rep.WriteHTML(&buf); err != nil {
+		t.Fatal(err)
+	}
+	text := buf.String()
+	start := strings.Index(text, `class="chart latency"`)
+	if start < 0 {
+		t.Fatal("no latency chart")
+	}
+	chart := text[start : start+strings.Index(text[start:], "</svg>")]
+	for _, want := range []string{"log scale", ">0.1<", ">1<", ">10<", ">100<", ">1k<"} {
+		if !strings.Contains(chart, want) {
+			t.Errorf("latency chart lacks %q", want)
+		}
+	}
+	if !strings.Contains(text, "Machine: Test CPU, 4 cores, linux/arm64.") {
+		t.Error("the page does not name the machine")
 	}
 }

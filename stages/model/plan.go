@@ -18,7 +18,8 @@ import (
 type plan struct {
 	inputs  []inputPlan // in the model's input order
 	outputs []outputPlan
-	keep    []int // input columns passed through
+	keep    []int    // input columns passed through
+	reads   []string // input columns the model reads (Stage.ReadColumns)
 	schema  *arrow.Schema
 	// staticBatch is the model's fixed batch size, 0 when it is dynamic.
 	staticBatch int64
@@ -138,7 +139,34 @@ func newPlan(conf *Config, in *arrow.Schema, info bridge.ModelInfo) (*plan, erro
 		return nil, fmt.Errorf("%s", strings.Join(pl.errs, "; "))
 	}
 	pl.p.schema = arrow.NewSchema(fields, nil)
+	pl.p.reads = pl.readColumns()
 	return pl.p, nil
+}
+
+// readColumns lists the input columns the model's inputs and pooled
+// outputs' masks read, in input order.
+func (pl *planner) readColumns() []string {
+	used := map[int]bool{}
+	for _, ip := range pl.p.inputs {
+		if ip.col >= 0 {
+			used[ip.col] = true
+		}
+		for _, c := range ip.cols {
+			used[c] = true
+		}
+	}
+	for _, op := range pl.p.outputs {
+		if op.pool != "" && op.maskCol >= 0 {
+			used[op.maskCol] = true
+		}
+	}
+	var names []string
+	for i, f := range pl.in.Fields() {
+		if used[i] {
+			names = append(names, f.Name)
+		}
+	}
+	return names
 }
 
 // planner builds a plan step by step, collecting every problem so that

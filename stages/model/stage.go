@@ -20,6 +20,7 @@ import (
 
 	"github.com/pipe-ml/pipe/batcher"
 	"github.com/pipe-ml/pipe/bridge"
+	"github.com/pipe-ml/pipe/executor"
 	"github.com/pipe-ml/pipe/stages"
 )
 
@@ -102,6 +103,10 @@ func New(conf Config, env *stages.Env) (*Stage, error) {
 	}
 	// Strict reaches the backend through the executor (ExtraStrict).
 	r, err := openRunner(context.Background(), ex, conf, sum, env, opts)
+	var pe *executor.PlacementError
+	if errors.As(err, &pe) {
+		return nil, err // it names the model, and leads with the cause
+	}
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", path, err)
 	}

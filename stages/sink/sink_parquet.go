@@ -305,7 +305,8 @@ func NewParquet(conf ParquetConfig, env *stages.Env) (*ParquetSink, error) {
 		return nil, fmt.Errorf("%w: %s holds %d (%s ...); set overwrite: true to replace them", ErrOutputExists, dir, len(old), old[0])
 	}
 	if crashed && len(old) > 0 && env.Log != nil {
-		env.Log.Info("output folder holds an incomplete earlier run; it will be replaced", "path", dir, "files", len(old))
+		// The runtime says what becomes of them (resumed or replaced).
+		env.Log.Debug("output folder holds an incomplete earlier run", "path", dir, "files", len(old))
 	}
 	return newParquetSink(conf, env, dir, staging, "", old, overwrite, complete, crashed, props, arrowProps)
 }

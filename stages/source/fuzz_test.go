@@ -89,6 +89,17 @@ func readOnce(t *testing.T, name, path string, leakCheck bool, rej *fuzzRejecter
 	}
 }
 
+// fuzzName is name, with the ending of the compression data starts with.
+func fuzzName(name string, data []byte) string {
+	switch sniff(data) {
+	case compGzip:
+		return name + ".gz"
+	case compZstd:
+		return name + ".zst"
+	}
+	return name
+}
+
 func FuzzCSV(f *testing.F) {
 	for _, s := range []string{
 		"a,b\n1,2\n", "a,b\n1,x\n", "a\n\"unterminated\n", "a,a\n1,2\n", "\uFEFFa;b\n1;2\n", "a,b\n1\n",
@@ -97,12 +108,17 @@ func FuzzCSV(f *testing.F) {
 		f.Add([]byte(s), true, uint8(','))
 	}
 	f.Add([]byte("1\tx\n2\ty\n"), false, uint8('\t'))
+	// Compressed inputs: data that starts like gzip or zstd is written to
+	// a file named so, and read through the decompressor.
+	f.Add(gz(f, "a,b\n1,2\n3,x\n"), true, uint8(','))
+	f.Add(zst(f, "a,b\n1,2\n"), true, uint8(','))
+	f.Add(gz(f, "a,b\n1,2\n")[:12], true, uint8(','))
 	f.Fuzz(func(t *testing.T, data []byte, header bool, delim uint8) {
 		d := string(rune(delim))
 		if _, err := parseDelimiter(d); err != nil {
 			d = ","
 		}
-		fuzzRead(t, "fuzz.csv", data, true, func(path string, mem memory.Allocator) (stages.Source, error) {
+		fuzzRead(t, fuzzName("fuzz.csv", data), data, true, func(path string, mem memory.Allocator) (stages.Source, error) {
 			return NewCSV(CSVConfig{Paths: []stages.Path{stages.Path(path)}, Header: header, Delimiter: d, InferRows: 3,
 				NullValues: []string{"", "NA"}, BatchRows: 2}, mem)
 		})
@@ -118,12 +134,14 @@ func FuzzJSONL(f *testing.F) {
 		f.Add([]byte(s), false)
 	}
 	f.Add([]byte(`{"a": 1, "b": "x"}`), true)
+	f.Add(gz(f, `{"a": 1, "b": "x"}`+"\n"+`{"a": "y"}`), false)
+	f.Add(zst(f, `{"a": 1}`), true)
 	f.Fuzz(func(t *testing.T, data []byte, explicit bool) {
 		c := JSONLConfig{InferRows: 3, BatchRows: 2}
 		if explicit {
 			c.Schema = []SchemaColumn{{Name: "a", Type: "int64"}, {Name: "b", Type: "string"}, {Name: "t", Type: "timestamp"}, {Name: "v", Type: "vector[2]"}}
 		}
-		fuzzRead(t, "fuzz.jsonl", data, true, func(path string, mem memory.Allocator) (stages.Source, error) {
+		fuzzRead(t, fuzzName("fuzz.jsonl", data), data, true, func(path string, mem memory.Allocator) (stages.Source, error) {
 			c.Paths = []stages.Path{stages.Path(path)}
 			return NewJSONL(c, mem)
 		})

@@ -36,7 +36,8 @@ type Info struct {
 	// Batches is the number of record batches of an Arrow IPC file.
 	Batches int
 	// Compression is the body compression of an Arrow IPC file ("lz4",
-	// "zstd" or empty).
+	// "zstd" or empty), or how a CSV or JSON lines file is compressed
+	// ("gzip", "zstd" or empty).
 	Compression string
 	// CreatedBy is the writer recorded in a Parquet footer.
 	CreatedBy string
@@ -55,9 +56,9 @@ func (i *Info) String() string {
 	}
 	if i.Format == FormatIPCFile || i.Format == FormatIPCStream {
 		fmt.Fprintf(&b, "batches: %d\n", i.Batches)
-		if i.Compression != "" {
-			fmt.Fprintf(&b, "compression: %s\n", i.Compression)
-		}
+	}
+	if i.Compression != "" {
+		fmt.Fprintf(&b, "compression: %s\n", i.Compression)
 	}
 	b.WriteString("schema:\n")
 	if i.Schema != nil {
@@ -73,7 +74,8 @@ func (i *Info) String() string {
 }
 
 // Inspect detects the format of the file at path (from its magic bytes,
-// then its extension) and returns its format, schema and row count. CSV files
+// then its extension) and returns its format, schema and row count. CSV and
+// JSON lines files may be compressed (x.csv.gz, x.jsonl.zst). CSV files
 // are read with a header line and "," (";" or tab for .tsv) as delimiter;
 // their schema and that of JSON lines files is inferred from the first 1000
 // records.
@@ -115,7 +117,11 @@ func detectFormat(path string) (Format, error) {
 	case bytes.HasPrefix(head, []byte{0xff, 0xff, 0xff, 0xff}):
 		return FormatIPCStream, nil
 	}
-	ext := strings.ToLower(filepath.Ext(path))
+	comp, name := compressionOf(path)
+	ext := strings.ToLower(filepath.Ext(name))
+	if comp != compNone {
+		return textFormat(path, ext)
+	}
 	switch ext {
 	case ".parquet", ".parq", ".pq":
 		return FormatParquet, nil
@@ -123,13 +129,24 @@ func detectFormat(path string) (Format, error) {
 		return FormatIPCFile, nil
 	case ".arrows", ".stream":
 		return FormatIPCStream, nil
+	}
+	if bytes.HasPrefix(bytes.TrimLeft(head, " \t\r\n"), []byte("{")) {
+		if f, err := textFormat(path, ext); err == nil {
+			return f, nil
+		}
+		return FormatJSONL, nil
+	}
+	return textFormat(path, ext)
+}
+
+// textFormat is the text format that ext (of a name without its
+// compressed ending) names.
+func textFormat(path, ext string) (Format, error) {
+	switch ext {
 	case ".csv", ".tsv", ".txt":
 		return FormatCSV, nil
 	case ".jsonl", ".ndjson", ".json":
 		return FormatJSONL, nil
 	}
-	if bytes.HasPrefix(bytes.TrimLeft(head, " \t\r\n"), []byte("{")) {
-		return FormatJSONL, nil
-	}
-	return "", fileErr(path, fmt.Errorf("unknown format: not Parquet or Arrow IPC, and extension %q is not .csv, .tsv, .jsonl, .ndjson or .json", ext))
+	return "", fileErr(path, fmt.Errorf("unknown format: not Parquet or Arrow IPC, and extension %q is not .csv, .tsv, .jsonl, .ndjson or .json (optionally followed by .gz or .zst)", ext))
 }

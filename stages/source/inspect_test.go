@@ -22,6 +22,12 @@ func TestInspect(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "a.tsv"), "id\ts\n1\tx\n")
 	writeFile(t, filepath.Join(dir, "a.jsonl"), "{\"id\": 1}\n\n{\"id\": 2}\n{\"id\": 3}\n")
 	writeFile(t, filepath.Join(dir, "a.bin"), "\x00\x01")
+	writeBytes(t, filepath.Join(dir, "a.csv.gz"), gz(t, "id,s\n1,\"multi\nline\"\n2,y\n"))
+	writeBytes(t, filepath.Join(dir, "a.tsv.zst"), zst(t, "id\ts\n1\tx\n"))
+	writeBytes(t, filepath.Join(dir, "a.jsonl.zst"), zst(t, "{\"id\": 1}\n\n{\"id\": 2}\n{\"id\": 3}\n"))
+	writeBytes(t, filepath.Join(dir, "a.ndjson.gz"), gz(t, "{\"id\": 1}\n"))
+	writeBytes(t, filepath.Join(dir, "a.bin.gz"), gz(t, "x"))
+	writeBytes(t, filepath.Join(dir, "gz.csv"), gz(t, "id\n1\n"))
 	tests := []struct {
 		file   string
 		format Format
@@ -36,6 +42,12 @@ func TestInspect(t *testing.T) {
 		{"a.tsv", FormatCSV, 1, "id: int64", ""},
 		{"a.jsonl", FormatJSONL, 3, "id: int64", ""},
 		{"a.bin", "", 0, "", "a.bin: unknown format"},
+		{"a.csv.gz", FormatCSV, 2, "compression: gzip\nschema:\n  id: int64\n  s: utf8", ""},
+		{"a.tsv.zst", FormatCSV, 1, "compression: zstd\nschema:\n  id: int64\n  s: utf8", ""},
+		{"a.jsonl.zst", FormatJSONL, 3, "compression: zstd", ""},
+		{"a.ndjson.gz", FormatJSONL, 1, "compression: gzip", ""},
+		{"a.bin.gz", "", 0, "", `a.bin.gz: unknown format|".bin" is not`},
+		{"gz.csv", "", 0, "", "gz.csv: bad compressed file|rename it gz.csv.gz"},
 		{"missing.csv", "", 0, "", "missing.csv"},
 	}
 	for _, tt := range tests {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strconv"
 	"unicode/utf8"
 	"unsafe"
@@ -43,7 +42,7 @@ func newJSONInfer() *jsonInfer {
 
 // file reads lines of path, at most *left non-blank ones, decrementing it.
 func (in *jsonInfer) file(path string, left *int, maxLine int64) error {
-	f, err := os.Open(path)
+	f, err := openText(path)
 	if err != nil {
 		return err
 	}

@@ -244,7 +244,7 @@ func (s *CSV) Shard(unitRows int64, units []int) (stages.Source, error) {
 		return nil, err
 	}
 	out := &CSV{mem: s.mem, conf: s.conf, comma: s.comma, header: s.header, schema: s.schema,
-		cols: s.cols, inferred: s.inferred, nulls: s.nulls, keyBase: s.keyBase, fi: -1}
+		cols: s.cols, inferred: s.inferred, nulls: s.nulls, keyBase: s.keyBase, log: s.log, fi: -1}
 	for _, k := range units {
 		out.paths = append(out.paths, s.paths[k])
 	}
@@ -262,7 +262,7 @@ func (s *JSONL) Shard(unitRows int64, units []int) (stages.Source, error) {
 	if err := pickUnits("jsonl_source", len(s.paths), unitRows, units); err != nil {
 		return nil, err
 	}
-	out := &JSONL{mem: s.mem, conf: s.conf, schema: s.schema, inferred: s.inferred, keyBase: s.keyBase, fi: -1}
+	out := &JSONL{mem: s.mem, conf: s.conf, schema: s.schema, inferred: s.inferred, keyBase: s.keyBase, log: s.log, fi: -1}
 	for _, k := range units {
 		out.paths = append(out.paths, s.paths[k])
 	}

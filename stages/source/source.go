@@ -23,6 +23,10 @@ const defaultBatchRows = 65536
 var (
 	// ErrNoMatch: a path or pattern in `paths` matches no file.
 	ErrNoMatch = errors.New("matches no file")
+	// ErrNeedSchema: a text source (CSV, JSON lines) has no rows to infer
+	// its schema from (its files are empty, or CSV files only a header)
+	// and none is declared.
+	ErrNeedSchema = errors.New("cannot infer a schema")
 	// ErrSchemaMismatch: a file's schema differs from the first file's.
 	ErrSchemaMismatch = errors.New("schema differs from the first file")
 	// ErrCorruptInput: a reader panicked on a malformed file; the panic was
@@ -126,38 +130,43 @@ func checkBatchRows(n int) error {
 // extension is one of exts, sorted, skipping names that start with "." or
 // "_". A file is listed once even when several entries match it.
 func expandPaths(paths []stages.Path, exts []string) ([]string, error) {
+	l, err := listPaths(paths, exts)
+	if err != nil {
+		return nil, err
+	}
+	return l.matched, nil
+}
+
+// pathList is what the `paths` of a file source expand to.
+type pathList struct {
+	matched []string
+	// skipped are the files inside the folders that are not read.
+	skipped []stages.FileNote
+	seen    map[string]bool
+}
+
+func (l *pathList) add(p string) {
+	if !l.seen[p] {
+		l.seen[p] = true
+		l.matched = append(l.matched, p)
+	}
+}
+
+// listPaths is expandPaths that also returns the files it skipped inside
+// folders, with the reason.
+func listPaths(paths []stages.Path, exts []string) (*pathList, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("paths: at least one file or pattern is required")
 	}
-	var out []string
-	seen := map[string]bool{}
-	add := func(p string) {
-		if !seen[p] {
-			seen[p] = true
-			out = append(out, p)
-		}
-	}
+	l := &pathList{seen: map[string]bool{}}
 	for _, p := range paths {
 		s := string(p)
 		if s == "" {
 			return nil, errors.New("paths: empty path")
 		}
-		var matches []string
-		if strings.ContainsAny(s, "*?[") {
-			m, err := filepath.Glob(s)
-			if err != nil {
-				return nil, fmt.Errorf("paths: pattern %q: %w", s, err)
-			}
-			sort.Strings(m)
-			// As shells do: "*" does not match a leading dot.
-			dot := strings.HasPrefix(filepath.Base(s), ".")
-			for _, x := range m {
-				if dot || !strings.HasPrefix(filepath.Base(x), ".") {
-					matches = append(matches, x)
-				}
-			}
-		} else {
-			matches = []string{s}
+		matches, err := globPath(s)
+		if err != nil {
+			return nil, err
 		}
 		n := 0
 		for _, m := range matches {
@@ -169,16 +178,16 @@ func expandPaths(paths []stages.Path, exts []string) ([]string, error) {
 				continue
 			}
 			if !st.IsDir() {
-				add(m)
+				l.add(m)
 				n++
 				continue
 			}
-			files, err := dataFiles(m, exts)
+			files, err := dataFiles(m, exts, &l.skipped)
 			if err != nil {
 				return nil, fmt.Errorf("paths: %w", err)
 			}
 			for _, f := range files {
-				add(f)
+				l.add(f)
 				n++
 			}
 		}
@@ -186,18 +195,42 @@ func expandPaths(paths []stages.Path, exts []string) ([]string, error) {
 			return nil, fmt.Errorf("paths: %q %w", s, ErrNoMatch)
 		}
 	}
-	return out, nil
+	return l, nil
 }
 
-// dataFiles lists the files under dir with one of the extensions, sorted.
-func dataFiles(dir string, exts []string) ([]string, error) {
+// globPath returns the matches of s, sorted, when it is a glob pattern
+// ("*" not matching a leading dot, as shells do), else s itself.
+func globPath(s string) ([]string, error) {
+	if !strings.ContainsAny(s, "*?[") {
+		return []string{s}, nil
+	}
+	m, err := filepath.Glob(s)
+	if err != nil {
+		return nil, fmt.Errorf("paths: pattern %q: %w", s, err)
+	}
+	sort.Strings(m)
+	var matches []string
+	dot := strings.HasPrefix(filepath.Base(s), ".")
+	for _, x := range m {
+		if dot || !strings.HasPrefix(filepath.Base(x), ".") {
+			matches = append(matches, x)
+		}
+	}
+	return matches, nil
+}
+
+// dataFiles lists the files under dir with one of the extensions, sorted,
+// and appends the files (and folders) it leaves out to skipped.
+func dataFiles(dir string, exts []string, skipped *[]stages.FileNote) ([]string, error) {
 	var out []string
+	var left []stages.FileNote
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		name := d.Name()
 		if p != dir && (strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_")) {
+			left = append(left, stages.FileNote{Path: p, Reason: "name starts with " + name[:1]})
 			if d.IsDir() {
 				return filepath.SkipDir
 			}
@@ -206,15 +239,16 @@ func dataFiles(dir string, exts []string) ([]string, error) {
 		if d.IsDir() {
 			return nil
 		}
-		for _, e := range exts {
-			if strings.HasSuffix(strings.ToLower(name), e) {
-				out = append(out, p)
-				break
-			}
+		if hasExtension(p, exts) {
+			out = append(out, p)
+		} else {
+			left = append(left, stages.FileNote{Path: p, Reason: "extension"})
 		}
 		return nil
 	})
 	sort.Strings(out)
+	sort.Slice(left, func(i, j int) bool { return left[i].Path < left[j].Path })
+	*skipped = append(*skipped, left...)
 	return out, err
 }
 

@@ -7,7 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
+	"log/slog"
 	"strings"
 	"unicode/utf8"
 
@@ -20,7 +20,7 @@ import (
 
 // CSVConfig is the `with:` block of a csv_source stage.
 type CSVConfig struct {
-	Paths      []stages.Path   `yaml:"paths" required:"true" doc:"CSV files, folders or glob patterns, read in the order written (each pattern's matches sorted)."`
+	Paths      []stages.Path   `yaml:"paths" required:"true" doc:"CSV files, folders or glob patterns, read in the order written (each pattern's matches sorted). A folder gives its .csv and .tsv files (also .gz, .zst), recursively, skipping names that start with \".\" or \"_\"."`
 	Header     bool            `yaml:"header" doc:"The first line of each file names the columns."`
 	Delimiter  string          `yaml:"delimiter" doc:"The field separator: one character; \"tab\" or \"\\t\" for tabs."`
 	Schema     []SchemaColumn  `yaml:"schema" doc:"Explicit columns as a list of {name, type}; matched by name against the header, or by position without one. Inferred when absent."`
@@ -46,9 +46,14 @@ func init() {
 				"`schema` (or more `infer_rows`) to fix it. Every column is nullable; `null_values` lists the " +
 				"texts read as null. A value of a string column, or a header name, that is not valid UTF-8 is an " +
 				"error naming the file, line and column.\n\n" +
+				"Files: a name ending with .gz or .zst (`x.csv.gz`) is decompressed as it is read; its first " +
+				"bytes must match its name, so a misnamed file, or a corrupt or truncated one, is an error naming " +
+				"it. An empty file, or one holding only a header, is 0 rows and a warning; with no `schema` and " +
+				"no rows in any file, there is nothing to infer the types from and building fails, naming the " +
+				"file. `pipe validate` lists the files matched and those skipped in folders (and why).\n\n" +
 				"Memory: a record longer than `max_record_bytes` is an error naming the file and line; a batch " +
 				"holds at most `batch_rows` rows and about `batch_bytes` bytes, so a wide file gets smaller batches.\n\n" +
-				"Work units (resumable and sharded runs): one per file, of unknown size until read. The " +
+				"Work units (resumable and sharded runs): one per file (compressed or not), of unknown size until read. The " +
 				"schema is inferred once, from the first files, whatever unit is read.",
 			Example: "- id: read\n  type: csv_source\n  with:\n    paths: [data/tx.csv]\n    schema:\n" +
 				"      - {name: id, type: int64}\n      - {name: amount, type: float32}\n      - {name: country, type: string}\n",
@@ -65,6 +70,8 @@ func init() {
 			}
 			s.keyBase = env.JobDir
 			s.reject = env.Reject
+			s.log = env.Log
+			logInputs(env.Log, s.paths, s.skipped)
 			return s, nil
 		},
 		// With on_error skip or dead_letter, records whose values do not
@@ -80,7 +87,8 @@ type CSV struct {
 	conf     CSVConfig
 	comma    rune
 	paths    []string
-	header   []string // column names of the files (generated without a header)
+	skipped  []stages.FileNote // files in the folders of paths not read
+	header   []string          // column names of the files (generated without a header); nil when all are empty
 	schema   *arrow.Schema
 	cols     []int // cols[i] is the field index in a record of schema column i
 	inferred bool
@@ -93,10 +101,15 @@ type CSV struct {
 	broken error
 	// reject receives undecodable records (on_error); nil: they fail.
 	reject stages.Rejecter
+	// log receives the warnings about files that hold no rows; nil: none.
+	log *slog.Logger
 }
 
 // SetRejecter implements [stages.RejecterTaker].
 func (s *CSV) SetRejecter(r stages.Rejecter) { s.reject = r }
+
+// InputFiles implements [stages.InputLister].
+func (s *CSV) InputFiles() (matched []string, skipped []stages.FileNote) { return s.paths, s.skipped }
 
 // NewCSV builds a CSV source. It reads the header of every file and, when
 // the schema is to be inferred, the first infer_rows records.
@@ -120,29 +133,19 @@ func NewCSV(c CSVConfig, mem memory.Allocator) (*CSV, error) {
 	if c.InferRows < 1 && len(c.Schema) == 0 {
 		return nil, fmt.Errorf("infer_rows must be at least 1, got %d", c.InferRows)
 	}
-	paths, err := expandPaths(c.Paths, []string{".csv", ".tsv"})
+	list, err := listPaths(c.Paths, withCompressed(".csv", ".tsv"))
 	if err != nil {
 		return nil, err
 	}
 	if mem == nil {
 		mem = memory.DefaultAllocator
 	}
-	s := &CSV{mem: mem, conf: c, comma: comma, paths: paths, fi: -1, nulls: map[string]bool{}}
+	s := &CSV{mem: mem, conf: c, comma: comma, paths: list.matched, skipped: list.skipped, fi: -1, nulls: map[string]bool{}}
 	for _, v := range c.NullValues {
 		s.nulls[v] = true
 	}
-	for i, p := range paths {
-		h, err := s.readHeader(p)
-		if err != nil {
-			return nil, err
-		}
-		if i == 0 {
-			s.header = h
-			continue
-		}
-		if d := headerDiff(s.header, h, c.Header); d != "" {
-			return nil, fileErr(p, fmt.Errorf("%w %s: %s", ErrSchemaMismatch, paths[0], d))
-		}
+	if err := s.readHeaders(); err != nil {
+		return nil, err
 	}
 	if len(c.Schema) > 0 {
 		if err := s.useSchema(c.Schema); err != nil {
@@ -174,17 +177,20 @@ const csvBuf = 1 << 16
 // csvFile is an open CSV file whose records are bounded by max_record_bytes.
 type csvFile struct {
 	path string
-	f    *os.File
+	f    *textFile
 	r    *csv.Reader
 	lim  *readLimiter
 	max  int64
 	skip int64 // bytes of a byte order mark, read before r
 	off  int64 // r's input offset at the start of the next record
+	// records counts the records read, the header included.
+	records int64
 }
 
-// openCSV opens path and returns a reader past any UTF-8 byte order mark.
+// openCSV opens path (decompressing it, see [openText]) and returns a
+// reader past any UTF-8 byte order mark.
 func (s *CSV) openCSV(path string) (*csvFile, error) {
-	f, err := os.Open(path)
+	f, err := openText(path)
 	if err != nil {
 		return nil, err
 	}
@@ -223,6 +229,9 @@ func (c *csvFile) read() ([]string, error) {
 	}
 	c.off = end
 	c.grant()
+	if rec != nil {
+		c.records++
+	}
 	return rec, err
 }
 
@@ -235,8 +244,29 @@ func (c *csvFile) tooLong(size int64) error {
 
 func (c *csvFile) close() { _ = c.f.Close() }
 
+// readHeaders reads the header of every file: the first file that is not
+// empty sets the columns, and the others must match it.
+func (s *CSV) readHeaders() error {
+	first := ""
+	for _, p := range s.paths {
+		h, err := s.readHeader(p)
+		if err != nil {
+			return err
+		}
+		if s.header == nil {
+			s.header, first = h, p
+			continue
+		}
+		if d := headerDiff(s.header, h, s.conf.Header); d != "" {
+			return fileErr(p, fmt.Errorf("%w %s: %s", ErrSchemaMismatch, first, d))
+		}
+	}
+	return nil
+}
+
 // readHeader returns the column names of path: its header, or c0, c1, ...
-// for the fields of its first record; nil for an empty file.
+// for the fields of its first record; nil for an empty file (0 bytes, or
+// compressed nothing).
 func (s *CSV) readHeader(path string) ([]string, error) {
 	cf, err := s.openCSV(path)
 	if err != nil {
@@ -245,10 +275,7 @@ func (s *CSV) readHeader(path string) ([]string, error) {
 	defer cf.close()
 	rec, err := cf.read()
 	if errors.Is(err, io.EOF) {
-		if s.conf.Header {
-			return nil, fileErr(path, errors.New("empty file: no header line"))
-		}
-		return nil, nil
+		return nil, nil // an empty file fits any header; read, it warns
 	}
 	if err != nil {
 		return nil, csvErr(path, err)
@@ -301,7 +328,9 @@ func (s *CSV) useSchema(cols []SchemaColumn) error {
 	}
 	s.schema = sc
 	s.cols = make([]int, len(cols))
-	if !s.conf.Header {
+	if !s.conf.Header || s.header == nil {
+		// Without a header, or when every file is empty (nothing to
+		// map), columns are taken by position.
 		if s.header != nil && len(s.header) != len(cols) {
 			return fileErr(s.paths[0], fmt.Errorf("schema lists %d columns, the file has %d fields per line", len(cols), len(s.header)))
 		}
@@ -328,9 +357,11 @@ func (s *CSV) useSchema(cols []SchemaColumn) error {
 }
 
 // infer reads up to infer_rows records across the files and sets the schema.
+// Files that hold no record (empty, or only a header) give no type: when no
+// file holds one, inferring fails, naming the files and the schema setting.
 func (s *CSV) infer() error {
 	if s.header == nil {
-		return fileErr(s.paths[0], errors.New("cannot infer a schema from an empty file; give a schema"))
+		return noRowsErr(s.paths, "are empty")
 	}
 	kinds := make([]inferKind, len(s.header))
 	for i := range kinds {
@@ -341,37 +372,12 @@ func (s *CSV) infer() error {
 		if left == 0 {
 			break
 		}
-		err := func() error {
-			cf, err := s.openCSV(p)
-			if err != nil {
-				return err
-			}
-			defer cf.close()
-			cf.r.FieldsPerRecord = len(s.header)
-			if s.conf.Header {
-				if _, err := cf.read(); err != nil {
-					return csvErr(p, err)
-				}
-			}
-			for ; left > 0; left-- {
-				rec, err := cf.read()
-				if errors.Is(err, io.EOF) {
-					return nil
-				}
-				if err != nil {
-					return csvErr(p, err)
-				}
-				for i, v := range rec {
-					if !s.nulls[v] {
-						kinds[i].observe(v)
-					}
-				}
-			}
-			return nil
-		}()
-		if err != nil {
+		if err := s.inferFile(p, kinds, &left); err != nil {
 			return err
 		}
+	}
+	if left == s.conf.InferRows {
+		return noRowsErr(s.paths, "hold no rows, only a header")
 	}
 	fields := make([]arrow.Field, len(s.header))
 	s.cols = make([]int, len(s.header))
@@ -382,6 +388,49 @@ func (s *CSV) infer() error {
 	s.schema = arrow.NewSchema(fields, nil)
 	s.inferred = true
 	return nil
+}
+
+// inferFile observes up to *left records of path into kinds, decrementing
+// *left.
+func (s *CSV) inferFile(path string, kinds []inferKind, left *int) error {
+	cf, err := s.openCSV(path)
+	if err != nil {
+		return err
+	}
+	defer cf.close()
+	cf.r.FieldsPerRecord = len(s.header)
+	if s.conf.Header {
+		if _, err := cf.read(); errors.Is(err, io.EOF) {
+			return nil // an empty file
+		} else if err != nil {
+			return csvErr(path, err)
+		}
+	}
+	for ; *left > 0; *left-- {
+		rec, err := cf.read()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return csvErr(path, err)
+		}
+		for i, v := range rec {
+			if !s.nulls[v] {
+				kinds[i].observe(v)
+			}
+		}
+	}
+	return nil
+}
+
+// noRowsErr is the error of inferring a schema from files that hold no
+// rows; what says what they hold.
+func noRowsErr(paths []string, what string) error {
+	if len(paths) == 1 {
+		what = strings.NewReplacer("are ", "is ", "hold ", "holds ").Replace(what)
+		return fileErr(paths[0], fmt.Errorf("%w: the file %s; set `schema` to read it", ErrNeedSchema, what))
+	}
+	return fileErr(paths[0], fmt.Errorf("%w: this file and the %d others %s; set `schema` to read them", ErrNeedSchema, len(paths)-1, what))
 }
 
 // csvErr converts an encoding/csv error into a [*FileError].
@@ -418,7 +467,7 @@ func (s *CSV) Next(ctx context.Context) (arrow.RecordBatch, error) {
 			s.next++
 			cf, err := s.openCSV(s.paths[s.fi])
 			if err != nil {
-				return nil, s.fail(fileErr(s.paths[s.fi], err))
+				return nil, s.fail(openErr(s.paths[s.fi], err))
 			}
 			s.cf = cf
 			if s.conf.Header {
@@ -437,8 +486,20 @@ func (s *CSV) Next(ctx context.Context) (arrow.RecordBatch, error) {
 		if rec != nil {
 			return rec, nil
 		}
-		s.closeFile()
+		s.endFile()
 	}
+}
+
+// endFile closes the file read to its end, with a warning when it held no
+// record besides its header: a file with no rows is not an error.
+func (s *CSV) endFile() {
+	switch {
+	case s.cf.records == 0:
+		warnNoRows(s.log, s.cf.path, "the file is empty")
+	case s.conf.Header && s.cf.records == 1:
+		warnNoRows(s.log, s.cf.path, "the file holds only a header")
+	}
+	s.closeFile()
 }
 
 // readBatch reads up to batch_rows records of the open file; nil at its end.
@@ -559,7 +620,7 @@ func describeCSV(path string) (*Info, error) {
 	c := CSVConfig{Paths: []stages.Path{stages.Path(path)}, Header: true, Delimiter: ",", InferRows: 1000,
 		NullValues: []string{"", "NA", "NULL", "null"}, BatchRows: defaultBatchRows,
 		BatchBytes: defaultBatchBytes, MaxRecordBytes: defaultMaxRecordBytes}
-	if strings.HasSuffix(strings.ToLower(path), ".tsv") {
+	if _, name := compressionOf(path); strings.HasSuffix(strings.ToLower(name), ".tsv") {
 		c.Delimiter = "\t"
 	}
 	s, err := NewCSV(c, memory.DefaultAllocator)
@@ -572,7 +633,7 @@ func describeCSV(path string) (*Info, error) {
 		return nil, err
 	}
 	defer cf.close()
-	info := &Info{Path: path, Format: FormatCSV, Schema: s.schema}
+	info := &Info{Path: path, Format: FormatCSV, Schema: s.schema, Compression: cf.f.compressed()}
 	for {
 		_, err := cf.read()
 		if errors.Is(err, io.EOF) {

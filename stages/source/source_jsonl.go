@@ -8,7 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
+	"log/slog"
 	"unicode/utf8"
 	"unsafe"
 
@@ -21,7 +21,7 @@ import (
 
 // JSONLConfig is the `with:` block of a jsonl_source stage.
 type JSONLConfig struct {
-	Paths        []stages.Path   `yaml:"paths" required:"true" doc:"JSON lines files, folders or glob patterns, read in the order written (each pattern's matches sorted)."`
+	Paths        []stages.Path   `yaml:"paths" required:"true" doc:"JSON lines files, folders or glob patterns, read in the order written (each pattern's matches sorted). A folder gives its .jsonl, .ndjson and .json files (also .gz, .zst), recursively, skipping names that start with \".\" or \"_\"."`
 	Schema       []SchemaColumn  `yaml:"schema" doc:"Explicit columns as a list of {name, type}. Inferred when absent."`
 	InferRows    int             `yaml:"infer_rows" doc:"Lines read to infer the schema when none is given."`
 	BatchRows    int             `yaml:"batch_rows" doc:"Largest number of rows in one emitted batch."`
@@ -47,9 +47,14 @@ func init() {
 				"become string columns holding the JSON text. A value of the wrong type is an error naming the file, " +
 				"line and column. A string value or key that is not valid UTF-8 is an error naming the file, line " +
 				"and column.\n\n" +
+				"Files: a name ending with .gz or .zst (`x.jsonl.gz`) is decompressed as it is read; its first " +
+				"bytes must match its name, so a misnamed file, or a corrupt or truncated one, is an error naming " +
+				"it. An empty file (or only blank lines) is 0 rows and a warning; with no `schema` and no object " +
+				"in any file, building fails, naming the file. `pipe validate` lists the files matched and those " +
+				"skipped in folders (and why).\n\n" +
 				"Memory: a line longer than `max_line_bytes` is an error naming the file and line; a batch holds " +
 				"at most `batch_rows` rows and about `batch_bytes` bytes, so a wide schema gets smaller batches.\n\n" +
-				"Work units (resumable and sharded runs): one per file, of unknown size until read. The " +
+				"Work units (resumable and sharded runs): one per file (compressed or not), of unknown size until read. The " +
 				"schema is inferred once, from the first files, whatever unit is read.",
 			Example: "- id: read\n  type: jsonl_source\n  with:\n    paths: [\"events/*.jsonl\"]\n    schema:\n" +
 				"      - {name: id, type: int64}\n      - {name: text, type: string}\n",
@@ -65,6 +70,8 @@ func init() {
 			}
 			s.reject = env.Reject
 			s.keyBase = env.JobDir
+			s.log = env.Log
+			logInputs(env.Log, s.paths, s.skipped)
 			return s, nil
 		},
 	})
@@ -76,16 +83,18 @@ type JSONL struct {
 	mem      memory.Allocator
 	conf     JSONLConfig
 	paths    []string
+	skipped  []stages.FileNote // files in the folders of paths not read
 	schema   *arrow.Schema
 	inferred bool
 	keyBase  string // the job folder, for unit keys
 
-	next   int
-	fi     int
-	f      *os.File
-	sc     *bufio.Scanner
-	line   int64
-	broken error
+	next    int
+	fi      int
+	f       *textFile
+	sc      *bufio.Scanner
+	line    int64
+	objects int64 // non-blank lines of the open file
+	broken  error
 
 	// Kept across batches: a JSON-lines stream read one row per batch
 	// would otherwise build 1 + (columns) builders per row. int64 and
@@ -99,10 +108,15 @@ type JSONL struct {
 
 	// reject receives undecodable lines (on_error); nil: they fail.
 	reject stages.Rejecter
+	// log receives the warnings about files that hold no rows; nil: none.
+	log *slog.Logger
 }
 
 // SetRejecter implements [stages.RejecterTaker].
 func (s *JSONL) SetRejecter(r stages.Rejecter) { s.reject = r }
+
+// InputFiles implements [stages.InputLister].
+func (s *JSONL) InputFiles() (matched []string, skipped []stages.FileNote) { return s.paths, s.skipped }
 
 // NewJSONL builds a JSON lines source. Without an explicit schema it reads
 // the first infer_rows lines to infer one.
@@ -122,14 +136,14 @@ func NewJSONL(c JSONLConfig, mem memory.Allocator) (*JSONL, error) {
 		return nil, err
 	}
 	c.BatchBytes, c.MaxLineBytes = stages.ByteSize(bb), stages.ByteSize(ml)
-	paths, err := expandPaths(c.Paths, []string{".jsonl", ".ndjson", ".json"})
+	list, err := listPaths(c.Paths, withCompressed(".jsonl", ".ndjson", ".json"))
 	if err != nil {
 		return nil, err
 	}
 	if mem == nil {
 		mem = memory.DefaultAllocator
 	}
-	s := &JSONL{mem: mem, conf: c, paths: paths, fi: -1}
+	s := &JSONL{mem: mem, conf: c, paths: list.matched, skipped: list.skipped, fi: -1}
 	if len(c.Schema) > 0 {
 		if s.schema, err = explicitSchema(c.Schema); err != nil {
 			return nil, err
@@ -180,7 +194,10 @@ func (s *JSONL) infer() error {
 		}
 	}
 	if len(in.order) == 0 {
-		return fileErr(s.paths[0], errors.New("cannot infer a schema: no object with keys in the first lines; give a schema"))
+		if in.lines == 0 {
+			return noRowsErr(s.paths, "are empty or blank")
+		}
+		return fileErr(s.paths[0], fmt.Errorf("%w: no object with keys in the first lines; set `schema`", ErrNeedSchema))
 	}
 	fields := make([]arrow.Field, len(in.order))
 	for i, c := range in.order {
@@ -210,11 +227,11 @@ func (s *JSONL) Next(ctx context.Context) (arrow.RecordBatch, error) {
 			}
 			s.fi = s.next
 			s.next++
-			f, err := os.Open(s.paths[s.fi])
+			f, err := openText(s.paths[s.fi])
 			if err != nil {
-				return nil, s.fail(fileErr(s.paths[s.fi], err))
+				return nil, s.fail(openErr(s.paths[s.fi], err))
 			}
-			s.f, s.sc, s.line = f, newLineScanner(f, int64(s.conf.MaxLineBytes)), 0
+			s.f, s.sc, s.line, s.objects = f, newLineScanner(f, int64(s.conf.MaxLineBytes)), 0, 0
 		}
 		rec, err := s.readBatch(ctx)
 		if err != nil {
@@ -223,8 +240,20 @@ func (s *JSONL) Next(ctx context.Context) (arrow.RecordBatch, error) {
 		if rec != nil {
 			return rec, nil
 		}
-		s.closeFile()
+		s.endFile()
 	}
+}
+
+// endFile closes the file read to its end, with a warning when it held no
+// line but blank ones: a file with no rows is not an error.
+func (s *JSONL) endFile() {
+	switch {
+	case s.line == 0:
+		warnNoRows(s.log, s.paths[s.fi], "the file is empty")
+	case s.objects == 0:
+		warnNoRows(s.log, s.paths[s.fi], "the file holds only blank lines")
+	}
+	s.closeFile()
 }
 
 // readBatch reads up to batch_rows objects of the open file; nil at its end.
@@ -283,6 +312,7 @@ lines:
 		if len(line) == 0 {
 			continue
 		}
+		s.objects++
 		clear(s.vals)
 		if err := scanObject(line, record); err != nil {
 			ferr := &FileError{Path: path, RowGroup: -1, Batch: -1, Line: s.line, Err: err}
@@ -477,12 +507,12 @@ func describeJSONL(path string) (*Info, error) {
 		return nil, err
 	}
 	defer s.Close()
-	f, err := os.Open(path)
+	f, err := openText(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	info := &Info{Path: path, Format: FormatJSONL, Schema: s.schema}
+	info := &Info{Path: path, Format: FormatJSONL, Schema: s.schema, Compression: f.compressed()}
 	sc := newLineScanner(f, defaultMaxRecordBytes)
 	var line int64
 	for sc.Scan() {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -124,9 +123,10 @@ func (l *readLimiter) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// lineAt returns the 1-based line of path that holds byte offset off.
+// lineAt returns the 1-based line of path that holds byte offset off (of
+// its decompressed text when it is compressed).
 func lineAt(path string, off int64) int64 {
-	f, err := os.Open(path)
+	f, err := openText(path)
 	if err != nil {
 		return 0
 	}
