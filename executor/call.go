@@ -256,82 +256,109 @@ func (c *Call) runOnce() (next *Call) {
 				c.m.spec.Stage, c.m.cands[c.idx].name, p, debug.Stack()))
 		}
 	}()
-	m := c.m
-	e := m.e
 	for {
-		cd := m.cands[c.idx]
+		cd := c.m.cands[c.idx]
 		if c.ctx.Err() != nil {
 			return c.finish(nil, c.canceled(cd.name))
 		}
-		ok, probe := cd.tr.br.allow(e.clock.Now())
+		ok, probe := cd.tr.br.allow(c.m.e.clock.Now())
 		if !ok {
 			if left, next := c.moveOn(cd, errBreakerOpen); left {
 				return next
 			}
 			continue
 		}
-		var out []bridge.Tensor
-		var d time.Duration
-		ent, err := m.entryFor(c.ctx, c.idx)
-		opened := err == nil
-		if opened {
-			cd.met.inFlight.Inc()
-			start := e.clock.Now()
-			if c.began.IsZero() {
-				c.began = start
-			}
-			out, err = ent.sess.Run(c.ctx, c.in, c.mem)
-			d = e.clock.Now().Sub(start)
-			cd.met.inFlight.Dec()
-			cd.met.runs.Inc()
-			cd.met.latency.Observe(d.Seconds())
+		out, d, opened, err := c.runOn(cd)
+		if done, next := c.settle(cd, probe, out, d, err); done {
+			return next
 		}
-		class := bridge.ClassOf(err)
-		switch {
-		case err == nil:
-			m.out.observe(out, c.rows)
-			cd.tr.h.success(d, c.rows)
-			cd.tr.br.record(outcomeSuccess, probe, e.clock.Now())
-			if ref, ok := m.claimCanary(cd); ok {
-				c.runCanary(cd, ref, out)
-			}
-			return c.finish(out, nil)
-		case class == bridge.ClassCanceled || c.ctx.Err() != nil:
-			cd.tr.br.record(outcomeNeutral, probe, e.clock.Now())
-			if c.ctx.Err() != nil {
-				err = c.canceled(cd.name)
-			}
-			return c.finish(nil, err)
-		case class == bridge.ClassInvalidInput:
-			// The rows are wrong, not the backend: never retried, never
-			// moved; the stage isolates them.
-			cd.tr.br.record(outcomeNeutral, probe, e.clock.Now())
-			return c.finish(nil, err)
-		}
-		if opened {
-			cd.met.runErrors.Inc()
-		}
-		cd.tr.h.failure()
-		cd.tr.br.record(outcomeFailure, probe, e.clock.Now())
-		if class.Retryable() {
-			c.attempt++
-			if c.attempt >= m.retry.MaxAttempts {
-				return c.finish(nil, err)
-			}
-			cd.met.retries.Inc()
-			if !c.sleep(m.retry.backoff(c.attempt-1, e.opts.Rand())) {
-				return c.finish(nil, c.canceled(cd.name))
-			}
-			continue
-		}
-		if !opened || class == bridge.ClassUnavailable || class == bridge.ClassModelCorrupt {
-			// The backend cannot run this model at all: new calls skip it.
-			m.markFailed(c.idx, m.nextUsable(c.idx, e.clock.Now()), err)
-		}
-		if left, next := c.moveOn(cd, err); left {
+		if done, next := c.afterFailure(cd, probe, opened, err); done {
 			return next
 		}
 	}
+}
+
+// runOn runs the call once on cd's session, opening it first if need be,
+// and records the run's metrics. opened reports whether the session
+// opened; d is how long the run took.
+func (c *Call) runOn(cd *cand) (out []bridge.Tensor, d time.Duration, opened bool, err error) {
+	e := c.m.e
+	ent, err := c.m.entryFor(c.ctx, c.idx)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	cd.met.inFlight.Inc()
+	start := e.clock.Now()
+	if c.began.IsZero() {
+		c.began = start
+	}
+	out, err = ent.sess.Run(c.ctx, c.in, c.mem)
+	d = e.clock.Now().Sub(start)
+	cd.met.inFlight.Dec()
+	cd.met.runs.Inc()
+	cd.met.latency.Observe(d.Seconds())
+	return out, d, true, err
+}
+
+// settle finishes the call when a run on cd succeeded, was canceled, or
+// failed for the rows' sake rather than the backend's; done reports
+// whether it did.
+func (c *Call) settle(cd *cand, probe bool, out []bridge.Tensor, d time.Duration, err error) (done bool, next *Call) {
+	m := c.m
+	now := m.e.clock.Now
+	class := bridge.ClassOf(err)
+	switch {
+	case err == nil:
+		m.out.observe(out, c.rows)
+		cd.tr.h.success(d, c.rows)
+		cd.tr.br.record(outcomeSuccess, probe, now())
+		if ref, ok := m.claimCanary(cd); ok {
+			c.runCanary(cd, ref, out)
+		}
+		return true, c.finish(out, nil)
+	case class == bridge.ClassCanceled || c.ctx.Err() != nil:
+		cd.tr.br.record(outcomeNeutral, probe, now())
+		if c.ctx.Err() != nil {
+			err = c.canceled(cd.name)
+		}
+		return true, c.finish(nil, err)
+	case class == bridge.ClassInvalidInput:
+		// The rows are wrong, not the backend: never retried, never
+		// moved; the stage isolates them.
+		cd.tr.br.record(outcomeNeutral, probe, now())
+		return true, c.finish(nil, err)
+	}
+	return false, nil
+}
+
+// afterFailure records that the backend failed the call with err, then
+// retries in place after a backoff (done false), moves the call on (see
+// moveOn), or finishes it once retries are spent.
+func (c *Call) afterFailure(cd *cand, probe, opened bool, err error) (done bool, next *Call) {
+	m := c.m
+	e := m.e
+	if opened {
+		cd.met.runErrors.Inc()
+	}
+	cd.tr.h.failure()
+	cd.tr.br.record(outcomeFailure, probe, e.clock.Now())
+	class := bridge.ClassOf(err)
+	if class.Retryable() {
+		c.attempt++
+		if c.attempt >= m.retry.MaxAttempts {
+			return true, c.finish(nil, err)
+		}
+		cd.met.retries.Inc()
+		if !c.sleep(m.retry.backoff(c.attempt-1, e.opts.Rand())) {
+			return true, c.finish(nil, c.canceled(cd.name))
+		}
+		return false, nil
+	}
+	if !opened || class == bridge.ClassUnavailable || class == bridge.ClassModelCorrupt {
+		// The backend cannot run this model at all: new calls skip it.
+		m.markFailed(c.idx, m.nextUsable(c.idx, e.clock.Now()), err)
+	}
+	return c.moveOn(cd, err)
 }
 
 // nextUsable returns the first candidate after i that is not failed and

@@ -68,9 +68,11 @@ func batchText(t *batchTracker) string {
 }
 
 // overall is the progress of the whole run: work units committed of
-// those to compute, and the time left, from the sources' known rows and
-// their rate when every source knows its rows, from the units' pace
-// otherwise. ok is false before the run planned its units.
+// those to compute, and the time left: from the sources' known rows and
+// their rate when every source knows its rows; else from the bytes of
+// their files read so far (CSV, JSON lines) when every source knows its
+// files' sizes; else from the units' pace. ok is false before the run
+// planned its units.
 type overall struct {
 	done, total int64
 	eta         time.Duration
@@ -79,12 +81,20 @@ type overall struct {
 
 func overallProgress(stats []*pipeline.StageStats, rates []float64, elapsed time.Duration) (o overall, ok bool) {
 	var left, rate float64
-	rowsKnown := true
+	var bytesLeft, bytesRead float64
+	rowsKnown, bytesKnown := true, true
 	for i, s := range stats {
 		if s.Kind != "source" {
 			continue
 		}
 		o.total, o.done = max(o.total, s.UnitsTotal.Load()), max(o.done, s.UnitsDone.Load())
+		if bt := s.BytesTotal.Load(); bt > 0 {
+			br := min(s.BytesRead.Load(), bt)
+			bytesLeft += float64(bt - br)
+			bytesRead += float64(br)
+		} else {
+			bytesKnown = false
+		}
 		total := s.TotalRows.Load()
 		if total < 0 {
 			rowsKnown = false
@@ -99,6 +109,8 @@ func overallProgress(stats []*pipeline.StageStats, rates []float64, elapsed time
 	switch {
 	case rowsKnown && rate > 0:
 		o.eta, o.hasETA = time.Duration(left/rate*float64(time.Second)), true
+	case bytesKnown && bytesRead > 0:
+		o.eta, o.hasETA = time.Duration(float64(elapsed)*bytesLeft/bytesRead), true
 	case o.done > 0 && o.done < o.total:
 		o.eta, o.hasETA = time.Duration(float64(elapsed)*float64(o.total-o.done)/float64(o.done)), true
 	}

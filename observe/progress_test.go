@@ -173,15 +173,18 @@ func TestOverallProgress(t *testing.T) {
 	tests := []struct {
 		name      string
 		totalRows int64
+		bytes     [2]int64 // total, read
 		rate      float64
 		done      int64
 		elapsed   time.Duration
 		want      string
 	}{
-		{"rows known: from the rate", 1000, 100, 4, 10 * time.Second, "4/10 units  ETA 6s"},
-		{"rows unknown: from the units' pace", -1, 0, 4, 8 * time.Second, "4/10 units  ETA 12s"},
-		{"rows unknown, no unit done yet", -1, 0, 0, 8 * time.Second, "0/10 units"},
-		{"all done", 1000, 100, 10, 8 * time.Second, "10/10 units"},
+		{"rows known: from the rate", 1000, [2]int64{}, 100, 4, 10 * time.Second, "4/10 units  ETA 6s"},
+		{"rows unknown: from the units' pace", -1, [2]int64{}, 0, 4, 8 * time.Second, "4/10 units  ETA 12s"},
+		{"rows unknown, no unit done yet", -1, [2]int64{}, 0, 0, 8 * time.Second, "0/10 units"},
+		{"rows unknown, bytes known: from the bytes read", -1, [2]int64{4000, 1000}, 0, 0, 8 * time.Second, "0/10 units  ETA 24s"},
+		{"bytes read ahead past the total", -1, [2]int64{4000, 5000}, 0, 9, 8 * time.Second, "9/10 units  ETA 0s"},
+		{"all done", 1000, [2]int64{}, 100, 10, 8 * time.Second, "10/10 units"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -189,6 +192,8 @@ func TestOverallProgress(t *testing.T) {
 			stats[0].TotalRows.Store(tc.totalRows)
 			stats[0].RowsOut.Store(400)
 			stats[0].UnitsDone.Store(tc.done)
+			stats[0].BytesTotal.Store(tc.bytes[0])
+			stats[0].BytesRead.Store(tc.bytes[1])
 			o, ok := overallProgress(stats, []float64{tc.rate, 0}, tc.elapsed)
 			if !ok || o.String() != tc.want {
 				t.Fatalf("overall = %q, %v; want %q", o.String(), ok, tc.want)

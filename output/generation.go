@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"path"
 	"regexp"
 	"slices"
 	"strconv"
@@ -72,17 +73,55 @@ func RemoveStale(ctx context.Context, f Folder, m *Manifest) error {
 
 // removeParts removes the part files pipe wrote in the folder for which
 // drop is true. Files already gone are not an error.
+// Part files in partition folders (col=value/, see [PartitionFolder]) count,
+// named by their slash-separated paths.
 func removeParts(ctx context.Context, f Folder, drop func(name string, gen int) bool) error {
-	ents, err := f.List(ctx, "")
+	return walkParts(ctx, f, "", 0, func(name string, e Entry) error {
+		gen, ok := partGeneration(e.Name)
+		if !ok || !e.Regular() || !drop(name, gen) {
+			return nil
+		}
+		if err := f.Remove(ctx, name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return nil
+	})
+}
+
+// maxPartitionDepth bounds how deep partition folders are looked into.
+const maxPartitionDepth = 32
+
+// PartitionFolder reports whether an entry name is a partition folder's,
+// col=value, as a parquet_sink with partition_by writes them: a column
+// name not starting with _ or . (which readers skip), then =.
+func PartitionFolder(name string) bool {
+	i := strings.IndexByte(name, '=')
+	return i > 0 && name[0] != '_' && name[0] != '.'
+}
+
+// walkParts calls fn with the slash-separated name of every entry that is
+// not a partition folder in folder dir and, recursively, in its partition
+// folders. A partition folder that cannot be listed is skipped, as [Folder]
+// globs are.
+func walkParts(ctx context.Context, f Folder, dir string, depth int, fn func(name string, e Entry) error) error {
+	ents, err := f.List(ctx, dir)
 	if err != nil {
+		if dir != "" {
+			return nil
+		}
 		return err
 	}
 	for _, e := range ents {
-		gen, ok := partGeneration(e.Name)
-		if !ok || !e.Regular() || !drop(e.Name, gen) {
+		name := path.Join(dir, e.Name)
+		if e.Type.IsDir() && PartitionFolder(e.Name) {
+			if depth < maxPartitionDepth {
+				if err := walkParts(ctx, f, name, depth+1, fn); err != nil {
+					return err
+				}
+			}
 			continue
 		}
-		if err := f.Remove(ctx, e.Name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := fn(name, e); err != nil {
 			return err
 		}
 	}
@@ -93,16 +132,16 @@ func removeParts(ctx context.Context, f Folder, drop func(name string, gen int) 
 // unfinished run's, or an old generation's whose removal was cut short.
 // Readers that take the list of files from the manifest never see them.
 func Unlisted(ctx context.Context, f Folder, m *Manifest) ([]string, error) {
-	ents, err := f.List(ctx, "")
-	if err != nil {
-		return nil, err
-	}
 	listed := m.names()
 	var out []string
-	for _, e := range ents {
-		if strings.HasPrefix(e.Name, "part-") && strings.HasSuffix(e.Name, ".parquet") && !listed[e.Name] {
-			out = append(out, e.Name)
+	err := walkParts(ctx, f, "", 0, func(name string, e Entry) error {
+		if strings.HasPrefix(e.Name, "part-") && strings.HasSuffix(e.Name, ".parquet") && !listed[name] {
+			out = append(out, name)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	slices.Sort(out)
 	return out, nil
@@ -186,7 +225,7 @@ func ForeignEntries(ctx context.Context, f Folder, ours map[string]bool) (names 
 	}
 	for _, e := range ents {
 		n := e.Name
-		if _, ok := partGeneration(n); ok || pipeEntries[n] || ours[f.Path(n)] || isAtomicTemp(n) {
+		if _, ok := partGeneration(n); ok || pipeEntries[n] || ours[f.Path(n)] || isAtomicTemp(n) || (e.Type.IsDir() && PartitionFolder(n)) {
 			continue
 		}
 		count++

@@ -39,7 +39,8 @@ func ReadUnitRecord(ctx context.Context, f Folder, unit int) (*UnitRecord, error
 		return nil, fmt.Errorf("%s: not a version %d record of unit %d", f.Path(name), ManifestVersion, unit)
 	}
 	for _, fl := range r.Files {
-		if !filepath.IsLocal(filepath.FromSlash(fl.Name)) || !strings.HasPrefix(fl.Name, unitPrefix(unit)+"-") {
+		// Partitioned sinks list files in col=value/ folders.
+		if !filepath.IsLocal(filepath.FromSlash(fl.Name)) || !strings.HasPrefix(path.Base(fl.Name), unitPrefix(unit)+"-") {
 			return nil, fmt.Errorf("%s: file name %q is not one of the unit's", f.Path(name), fl.Name)
 		}
 	}

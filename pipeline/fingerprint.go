@@ -91,6 +91,7 @@ func fingerprint(job *Job, nodes []*node, unitRows int64, pins *stages.FilePins)
 			for _, p := range paths {
 				fpInputs(h, p)
 			}
+			fpObjects(h, n.stage)
 		default:
 			for _, p := range paths {
 				fpContents(h, p, pins)
@@ -267,6 +268,21 @@ func fpInputs(h hash.Hash, path string) {
 			fpInt(h, fi.ModTime().UnixNano())
 			return nil
 		})
+	}
+}
+
+// fpObjects writes the URL, size and ETag of every object the source st
+// reads (s3:// inputs, which fpInputs cannot stat).
+func fpObjects(h hash.Hash, st stages.Stage) {
+	v, ok := st.(stages.ObjectVersioner)
+	if !ok {
+		return
+	}
+	for _, o := range v.ObjectVersions() {
+		fpString(h, "object")
+		fpString(h, o.URL)
+		fpInt(h, o.Size)
+		fpString(h, o.ETag)
 	}
 }
 

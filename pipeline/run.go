@@ -400,6 +400,13 @@ func (p *Pipeline) emit(ctx context.Context, n *node, out []*edge, rec arrow.Rec
 }
 
 func (p *Pipeline) runSource(ctx context.Context, n *node, src stages.Source, emit stages.Emit) error {
+	rp, _ := src.(stages.ReadProgresser)
+	var read int64 // what rp said last
+	defer func() {
+		if rp != nil {
+			n.stats.BytesRead.Add(rp.BytesRead() - read)
+		}
+	}()
 	for {
 		select {
 		case <-p.stop:
@@ -409,6 +416,11 @@ func (p *Pipeline) runSource(ctx context.Context, n *node, src stages.Source, em
 		start := time.Now()
 		rec, err := src.Next(ctx)
 		n.stats.BusyNanos.Add(int64(time.Since(start)))
+		if rp != nil {
+			r := rp.BytesRead()
+			n.stats.BytesRead.Add(r - read)
+			read = r
+		}
 		if errors.Is(err, io.EOF) {
 			return nil
 		}

@@ -243,6 +243,7 @@ func (p *Pipeline) runUnits(ctx context.Context, rep *Report, tl *unitTimeline) 
 		}
 		if n.entry.Kind == stages.KindSource {
 			n.stats.UnitsTotal.Store(int64(len(plan.todo)))
+			n.stats.BytesTotal.Store(stages.SumBytes(todo))
 		}
 	}
 	p.closeBuilt(plan.src)

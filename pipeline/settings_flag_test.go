@@ -38,7 +38,7 @@ func TestSetProblemsNameTheFlag(t *testing.T) {
 		{"constructor", "10", []string{"read.batch_rows=0"},
 			`--set read.batch_rows=0: stage "read": batch_rows must be at least 1, got 0`},
 		{"unknown key", "10", []string{"read.bogus=1"},
-			`--set read.bogus=1: stage "read": with: unknown key "bogus"; valid keys: batch_bytes, batch_rows, delimiter, header, infer_rows, max_record_bytes, null_values, paths, schema`},
+			`--set read.bogus=1: stage "read": with: unknown key "bogus"; valid keys: batch_bytes, batch_rows, delimiter, header, infer_rows, max_record_bytes, null_values, partition_types, partitioning, partitions, paths, schema`},
 		{"under a scalar", "10", []string{"read.header.x=1"},
 			`--set read.header.x=1: stage "read": with.header: expected true or false, got a mapping`},
 		{"missing file", "10", []string{"read.paths=[gone.csv]"},

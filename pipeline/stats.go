@@ -34,6 +34,10 @@ type StageStats struct {
 	// computes (those not already committed); UnitsDone how many of them
 	// are committed so far. 0 before the run plans its units.
 	UnitsTotal, UnitsDone atomic.Int64
+	// BytesTotal is, on a source whose units are whole files of unknown
+	// row counts (CSV, JSON lines), the size of the files the run reads;
+	// BytesRead how many of those bytes its passes have read so far.
+	BytesTotal, BytesRead atomic.Int64
 	// Done is set when the stage has finished.
 	Done atomic.Bool
 	// Batches holds the figures of a model stage's batches; nil for stage

@@ -161,83 +161,104 @@ func decodeStrict(n *yaml.Node, v reflect.Value, path string) []error {
 		}
 		return decodeStrict(n, v.Elem(), path)
 	case reflect.Struct:
-		if n.Kind != yaml.MappingNode {
-			return []error{fieldErr(n, path, "expected a mapping, got %s", describe(n))}
-		}
-		keys := structKeys(t)
-		var errs []error
-		seen := map[string]bool{}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, val := n.Content[i], n.Content[i+1]
-			idx, ok := keys[k.Value]
-			if !ok {
-				msg := fmt.Sprintf("unknown key %q", k.Value)
-				if s := Nearest(k.Value, keyNames(keys)); s != "" {
-					msg += fmt.Sprintf(" (did you mean %q?)", s)
-				} else {
-					msg += "; valid keys: " + joinNames(sortedKeys(keys))
-				}
-				errs = append(errs, &FieldError{Line: k.Line, Col: k.Column, Path: path, Msg: msg})
-				continue
-			}
-			seen[k.Value] = true
-			errs = append(errs, decodeStrict(val, v.FieldByIndex(idx), path+"."+k.Value)...)
-		}
-		for name, idx := range keys {
-			if !seen[name] && t.FieldByIndex(idx).Tag.Get("required") == "true" {
-				errs = append(errs, fieldErr(n, path, "missing required key %q", name))
-			}
-		}
-		errs = append(errs, checkRequiredNested(n, v, keys, seen, path)...)
-		return errs
+		return decodeStruct(n, v, path)
 	case reflect.Slice:
-		if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
-			v.SetZero()
-			return nil
-		}
-		if n.Kind != yaml.SequenceNode {
-			// A single scalar where a list of scalars is expected is taken as
-			// a one-element list: paths: a.parquet.
-			if n.Kind == yaml.ScalarNode && isLeaf(t.Elem()) {
-				s := reflect.MakeSlice(t, 1, 1)
-				if errs := decodeStrict(n, s.Index(0), path); len(errs) > 0 {
-					return errs
-				}
-				v.Set(s)
-				return nil
-			}
-			return []error{fieldErr(n, path, "expected a list, got %s", describe(n))}
-		}
-		s := reflect.MakeSlice(t, len(n.Content), len(n.Content))
-		var errs []error
-		for i, c := range n.Content {
-			errs = append(errs, decodeStrict(c, s.Index(i), fmt.Sprintf("%s[%d]", path, i))...)
-		}
-		v.Set(s)
-		return errs
+		return decodeSlice(n, v, path)
 	case reflect.Map:
-		if n.Kind != yaml.MappingNode {
-			return []error{fieldErr(n, path, "expected a mapping, got %s", describe(n))}
-		}
-		if t.Key().Kind() != reflect.String {
-			return decodeLeaf(n, v, path)
-		}
-		m := reflect.MakeMapWithSize(t, len(n.Content)/2)
-		var errs []error
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, val := n.Content[i], n.Content[i+1]
-			if k.Kind != yaml.ScalarNode {
-				errs = append(errs, fieldErr(k, path, "expected a string key, got %s", describe(k)))
-				continue
-			}
-			ev := reflect.New(t.Elem()).Elem()
-			errs = append(errs, decodeStrict(val, ev, path+"."+k.Value)...)
-			m.SetMapIndex(reflect.ValueOf(k.Value).Convert(t.Key()), ev)
-		}
-		v.Set(m)
-		return errs
+		return decodeMap(n, v, path)
 	}
 	return decodeLeaf(n, v, path)
+}
+
+// decodeStruct decodes the mapping n into the struct v key by key: an
+// unknown key is an error with a suggestion, and so is a missing required
+// key.
+func decodeStruct(n *yaml.Node, v reflect.Value, path string) []error {
+	if n.Kind != yaml.MappingNode {
+		return []error{fieldErr(n, path, "expected a mapping, got %s", describe(n))}
+	}
+	t := v.Type()
+	keys := structKeys(t)
+	var errs []error
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		idx, ok := keys[k.Value]
+		if !ok {
+			msg := fmt.Sprintf("unknown key %q", k.Value)
+			if s := Nearest(k.Value, keyNames(keys)); s != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", s)
+			} else {
+				msg += "; valid keys: " + joinNames(sortedKeys(keys))
+			}
+			errs = append(errs, &FieldError{Line: k.Line, Col: k.Column, Path: path, Msg: msg})
+			continue
+		}
+		seen[k.Value] = true
+		errs = append(errs, decodeStrict(val, v.FieldByIndex(idx), path+"."+k.Value)...)
+	}
+	for name, idx := range keys {
+		if !seen[name] && t.FieldByIndex(idx).Tag.Get("required") == "true" {
+			errs = append(errs, fieldErr(n, path, "missing required key %q", name))
+		}
+	}
+	errs = append(errs, checkRequiredNested(n, v, keys, seen, path)...)
+	return errs
+}
+
+// decodeSlice decodes the sequence n into the slice v; null empties it,
+// and a single scalar where a list of scalars is expected is taken as a
+// one-element list: paths: a.parquet.
+func decodeSlice(n *yaml.Node, v reflect.Value, path string) []error {
+	t := v.Type()
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
+		v.SetZero()
+		return nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		if n.Kind == yaml.ScalarNode && isLeaf(t.Elem()) {
+			s := reflect.MakeSlice(t, 1, 1)
+			if errs := decodeStrict(n, s.Index(0), path); len(errs) > 0 {
+				return errs
+			}
+			v.Set(s)
+			return nil
+		}
+		return []error{fieldErr(n, path, "expected a list, got %s", describe(n))}
+	}
+	s := reflect.MakeSlice(t, len(n.Content), len(n.Content))
+	var errs []error
+	for i, c := range n.Content {
+		errs = append(errs, decodeStrict(c, s.Index(i), fmt.Sprintf("%s[%d]", path, i))...)
+	}
+	v.Set(s)
+	return errs
+}
+
+// decodeMap decodes the mapping n into the map v; a map whose keys are not
+// strings is decoded as a leaf.
+func decodeMap(n *yaml.Node, v reflect.Value, path string) []error {
+	t := v.Type()
+	if n.Kind != yaml.MappingNode {
+		return []error{fieldErr(n, path, "expected a mapping, got %s", describe(n))}
+	}
+	if t.Key().Kind() != reflect.String {
+		return decodeLeaf(n, v, path)
+	}
+	m := reflect.MakeMapWithSize(t, len(n.Content)/2)
+	var errs []error
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		if k.Kind != yaml.ScalarNode {
+			errs = append(errs, fieldErr(k, path, "expected a string key, got %s", describe(k)))
+			continue
+		}
+		ev := reflect.New(t.Elem()).Elem()
+		errs = append(errs, decodeStrict(val, ev, path+"."+k.Value)...)
+		m.SetMapIndex(reflect.ValueOf(k.Value).Convert(t.Key()), ev)
+	}
+	v.Set(m)
+	return errs
 }
 
 // checkRequiredNested reports required keys missing inside nested blocks
@@ -394,14 +415,14 @@ func resolvePaths(v reflect.Value, base string) {
 		if v.Type().Elem() == pathType {
 			for _, k := range v.MapKeys() {
 				p := v.MapIndex(k).String()
-				if p != "" && !filepath.IsAbs(p) {
+				if p != "" && !filepath.IsAbs(p) && !IsObjectURL(p) {
 					v.SetMapIndex(k, reflect.ValueOf(Path(filepath.Join(base, p))))
 				}
 			}
 		}
 	case reflect.String:
 		if v.Type() == pathType && v.CanSet() {
-			if p := v.String(); p != "" && !filepath.IsAbs(p) {
+			if p := v.String(); p != "" && !filepath.IsAbs(p) && !IsObjectURL(p) {
 				v.SetString(filepath.Join(base, p))
 			}
 		}

@@ -88,3 +88,17 @@ func (f *FilePins) store(path string, p FilePin) FilePin {
 	f.pins[path] = p
 	return p
 }
+
+// PinAs pins path (an s3:// URL, say) to the content of the local file
+// that holds it, hashing local on path's first use, and returns path's
+// pin: later calls return the first pin, whatever local holds now.
+func (f *FilePins) PinAs(path, local string) (FilePin, error) {
+	if p, ok := f.lookup(path); ok {
+		return p, nil
+	}
+	p, err := f.Pin(local)
+	if err != nil {
+		return FilePin{}, err
+	}
+	return f.store(path, p), nil
+}

@@ -14,3 +14,19 @@ type FileNote struct {
 type InputLister interface {
 	InputFiles() (matched []string, skipped []FileNote)
 }
+
+// ObjectVersion is the version of one object a source reads (an s3://
+// input): what a job's fingerprint counts for it in place of the
+// modification time of a file.
+type ObjectVersion struct {
+	URL  string
+	Size int64
+	ETag string
+}
+
+// ObjectVersioner is implemented by sources that read objects: they list
+// the version of each object their paths matched, in reading order, as the
+// listing saw it. Sources whose paths name only files list none.
+type ObjectVersioner interface {
+	ObjectVersions() []ObjectVersion
+}

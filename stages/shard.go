@@ -11,6 +11,30 @@ type Unit struct {
 	// Rows is the unit's row count when known before reading (Parquet and
 	// IPC footers, generators); -1 when unknown.
 	Rows int64
+	// Bytes is the size of the unit's files when the unit is whole files
+	// whose rows are not known before reading (CSV, JSON lines): progress
+	// and ETAs go by bytes read then (see [ReadProgresser]). 0 otherwise.
+	Bytes int64
+}
+
+// ReadProgresser is implemented by sources that can say how many bytes of
+// their files they have read (compressed bytes for compressed files), so
+// that a run whose row count is unknown still has an ETA.
+type ReadProgresser interface {
+	BytesRead() int64
+}
+
+// SumBytes returns the bytes of units, or 0 when any unit's size is
+// unknown.
+func SumBytes(units []Unit) int64 {
+	var n int64
+	for _, u := range units {
+		if u.Bytes <= 0 {
+			return 0
+		}
+		n += u.Bytes
+	}
+	return n
 }
 
 // SumRows returns the rows of units, or -1 when any unit's count is

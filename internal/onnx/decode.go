@@ -327,94 +327,34 @@ func decodeValueInfo(b []byte, off int) (*ValueInfo, error) {
 	return v, nil
 }
 
+// decodeType decodes a TypeProto at off in b; depth counts the enclosing
+// types, so a hostile model cannot nest them without bound.
 func decodeType(b []byte, off, depth int) (*Type, error) {
 	if depth >= maxTypeDepth {
 		return nil, &DecodeError{Offset: off, Msg: fmt.Sprintf("types nested deeper than %d", maxTypeDepth)}
 	}
 	t := &Type{}
 	err := fields(b, off, func(f field) error {
+		if f.num != 1 && f.num != 4 && f.num != 5 {
+			return nil
+		}
+		if err := f.want(protowire.BytesType); err != nil {
+			return err
+		}
+		var err error
 		switch f.num {
 		case 1:
-			if err := f.want(protowire.BytesType); err != nil {
-				return err
-			}
-			tt := &TensorType{}
-			err := fields(f.b, f.off, func(f field) error {
-				switch f.num {
-				case 1:
-					var v int64
-					if err := f.varint(&v); err != nil {
-						return err
-					}
-					tt.ElemType = DataType(v)
-				case 2:
-					if err := f.want(protowire.BytesType); err != nil {
-						return err
-					}
-					s, err := decodeShape(f.b, f.off)
-					if err != nil {
-						return nest("shape", err)
-					}
-					tt.Shape = s
-				}
-				return nil
-			})
-			if err != nil {
+			if t.Tensor, err = decodeTensorType(f.b, f.off); err != nil {
 				return nest("tensor_type", err)
 			}
-			t.Tensor = tt
 		case 4:
-			if err := f.want(protowire.BytesType); err != nil {
-				return err
-			}
-			st := &SequenceType{}
-			err := fields(f.b, f.off, func(f field) error {
-				if f.num != 1 {
-					return nil
-				}
-				if err := f.want(protowire.BytesType); err != nil {
-					return err
-				}
-				e, err := decodeType(f.b, f.off, depth+1)
-				if err != nil {
-					return nest("elem_type", err)
-				}
-				st.Elem = e
-				return nil
-			})
-			if err != nil {
+			if t.Sequence, err = decodeSequenceType(f.b, f.off, depth); err != nil {
 				return nest("sequence_type", err)
 			}
-			t.Sequence = st
 		case 5:
-			if err := f.want(protowire.BytesType); err != nil {
-				return err
-			}
-			mt := &MapType{}
-			err := fields(f.b, f.off, func(f field) error {
-				switch f.num {
-				case 1:
-					var v int64
-					if err := f.varint(&v); err != nil {
-						return err
-					}
-					mt.Key = DataType(v)
-				case 2:
-					if err := f.want(protowire.BytesType); err != nil {
-						return err
-					}
-					e, err := decodeType(f.b, f.off, depth+1)
-					if err != nil {
-						return nest("value_type", err)
-					}
-					mt.Value = e
-				}
-				return nil
-			})
-			if err != nil {
+			if t.Map, err = decodeMapType(f.b, f.off, depth); err != nil {
 				return nest("map_type", err)
 			}
-			t.Map = mt
 		}
 		return nil
 	})
@@ -422,6 +362,89 @@ func decodeType(b []byte, off, depth int) (*Type, error) {
 		return nil, err
 	}
 	return t, nil
+}
+
+// decodeTensorType decodes a TypeProto.Tensor at off in b.
+func decodeTensorType(b []byte, off int) (*TensorType, error) {
+	tt := &TensorType{}
+	err := fields(b, off, func(f field) error {
+		switch f.num {
+		case 1:
+			var v int64
+			if err := f.varint(&v); err != nil {
+				return err
+			}
+			tt.ElemType = DataType(v)
+		case 2:
+			if err := f.want(protowire.BytesType); err != nil {
+				return err
+			}
+			s, err := decodeShape(f.b, f.off)
+			if err != nil {
+				return nest("shape", err)
+			}
+			tt.Shape = s
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return tt, nil
+}
+
+// decodeSequenceType decodes a TypeProto.Sequence at off in b, nested in
+// depth enclosing types.
+func decodeSequenceType(b []byte, off, depth int) (*SequenceType, error) {
+	st := &SequenceType{}
+	err := fields(b, off, func(f field) error {
+		if f.num != 1 {
+			return nil
+		}
+		if err := f.want(protowire.BytesType); err != nil {
+			return err
+		}
+		e, err := decodeType(f.b, f.off, depth+1)
+		if err != nil {
+			return nest("elem_type", err)
+		}
+		st.Elem = e
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// decodeMapType decodes a TypeProto.Map at off in b, nested in depth
+// enclosing types.
+func decodeMapType(b []byte, off, depth int) (*MapType, error) {
+	mt := &MapType{}
+	err := fields(b, off, func(f field) error {
+		switch f.num {
+		case 1:
+			var v int64
+			if err := f.varint(&v); err != nil {
+				return err
+			}
+			mt.Key = DataType(v)
+		case 2:
+			if err := f.want(protowire.BytesType); err != nil {
+				return err
+			}
+			e, err := decodeType(f.b, f.off, depth+1)
+			if err != nil {
+				return nest("value_type", err)
+			}
+			mt.Value = e
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return mt, nil
 }
 
 func decodeShape(b []byte, off int) (*Shape, error) {

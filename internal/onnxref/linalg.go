@@ -27,44 +27,20 @@ func gemm(c *call, vs []*value) ([]*value, error) {
 	if len(a.shape) != 2 || len(b.shape) != 2 {
 		return nil, fmt.Errorf("%w: Gemm wants 2-D A and B, got %v and %v", ErrEval, a.shape, b.shape)
 	}
-	alpha, err := c.float("alpha", 1)
-	if err != nil {
-		return nil, err
-	}
-	beta, err := c.float("beta", 1)
-	if err != nil {
-		return nil, err
-	}
-	ta, err := c.int("transA", 0)
-	if err != nil {
-		return nil, err
-	}
-	tb, err := c.int("transB", 0)
+	g, err := gemmAttrs(c)
 	if err != nil {
 		return nil, err
 	}
 	m, k := int(a.shape[0]), int(a.shape[1])
-	if ta != 0 {
+	if g.ta != 0 {
 		m, k = k, m
 	}
 	kb, n := int(b.shape[0]), int(b.shape[1])
-	if tb != 0 {
+	if g.tb != 0 {
 		kb, n = n, kb
 	}
 	if k != kb {
-		return nil, fmt.Errorf("%w: Gemm inner dimensions differ: A %v (transA=%d), B %v (transB=%d)", ErrEval, a.shape, ta, b.shape, tb)
-	}
-	at := func(i, p int) float64 {
-		if ta != 0 {
-			return a.f[p*m+i]
-		}
-		return a.f[i*k+p]
-	}
-	bt := func(p, j int) float64 {
-		if tb != 0 {
-			return b.f[j*k+p]
-		}
-		return b.f[p*n+j]
+		return nil, fmt.Errorf("%w: Gemm inner dimensions differ: A %v (transA=%d), B %v (transB=%d)", ErrEval, a.shape, g.ta, b.shape, g.tb)
 	}
 	shape := []int64{int64(m), int64(n)}
 	var ci []int
@@ -76,20 +52,64 @@ func gemm(c *call, vs []*value) ([]*value, error) {
 		ci = broadcastIndex(cv.shape, shape)
 	}
 	y := newValue(a.dt, shape)
+	g.multiply(y, a, b, k, cv, ci)
+	return []*value{y}, nil
+}
+
+// A gemmOpts holds Gemm's attributes.
+type gemmOpts struct {
+	alpha, beta float64
+	ta, tb      int64 // transA, transB: nonzero transposes
+}
+
+// gemmAttrs reads Gemm's attributes.
+func gemmAttrs(c *call) (gemmOpts, error) {
+	var g gemmOpts
+	var err error
+	if g.alpha, err = c.float("alpha", 1); err != nil {
+		return gemmOpts{}, err
+	}
+	if g.beta, err = c.float("beta", 1); err != nil {
+		return gemmOpts{}, err
+	}
+	if g.ta, err = c.int("transA", 0); err != nil {
+		return gemmOpts{}, err
+	}
+	if g.tb, err = c.int("transB", 0); err != nil {
+		return gemmOpts{}, err
+	}
+	return g, nil
+}
+
+// multiply fills y [M,N] with alpha·A'·B' over the inner dimension k, plus
+// beta·C when cv is not nil, ci mapping each element of y to one of C.
+func (g gemmOpts) multiply(y, a, b *value, k int, cv *value, ci []int) {
+	m, n := int(y.shape[0]), int(y.shape[1])
+	at := func(i, p int) float64 {
+		if g.ta != 0 {
+			return a.f[p*m+i]
+		}
+		return a.f[i*k+p]
+	}
+	bt := func(p, j int) float64 {
+		if g.tb != 0 {
+			return b.f[j*k+p]
+		}
+		return b.f[p*n+j]
+	}
 	for i := range m {
 		for j := range n {
 			s := 0.0
 			for p := range k {
 				s += at(i, p) * bt(p, j)
 			}
-			s *= alpha
+			s *= g.alpha
 			if cv != nil {
-				s += beta * cv.f[ci[i*n+j]]
+				s += g.beta * cv.f[ci[i*n+j]]
 			}
 			y.f[i*n+j] = s
 		}
 	}
-	return []*value{y}, nil
 }
 
 // matmul is numpy's matmul: the last two dimensions multiply, leading

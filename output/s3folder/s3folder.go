@@ -13,20 +13,17 @@ import (
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/pipe-ml/pipe/internal/s3conf"
 	"github.com/pipe-ml/pipe/output"
 	"github.com/pipe-ml/pipe/stages"
 )
 
 // MaxAttempts is the number of attempts the SDK's standard retryer makes
-// for one call (the SDK's default is 3): throttling, 5xx and connection
-// failures before a response are retried with jittered exponential backoff
-// capped at 20 s.
-const MaxAttempts = 5
+// for one call (see [s3conf.MaxAttempts]).
+const MaxAttempts = s3conf.MaxAttempts
 
 // Options configure [Open]. The zero value talks to AWS S3 in the region the
 // environment or shared config names.
@@ -97,24 +94,10 @@ func Open(ctx context.Context, rawURL string, o Options) (*Folder, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := []func(*config.LoadOptions) error{
-		config.WithRetryer(func() aws.Retryer {
-			return retry.NewStandard(func(so *retry.StandardOptions) { so.MaxAttempts = MaxAttempts })
-		}),
-	}
-	if o.Region != "" {
-		opts = append(opts, config.WithRegion(o.Region))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	client, err := s3conf.NewClient(ctx, s3conf.Options{Endpoint: o.Endpoint, Region: o.Region, PathStyle: o.PathStyle})
 	if err != nil {
-		return nil, fmt.Errorf("%s: AWS config: %w", rawURL, err)
+		return nil, fmt.Errorf("%s: %w", rawURL, err)
 	}
-	client := s3.NewFromConfig(cfg, func(so *s3.Options) {
-		if o.Endpoint != "" {
-			so.BaseEndpoint = aws.String(o.Endpoint)
-		}
-		so.UsePathStyle = o.PathStyle
-	})
 	return New(client, bucket, prefix, o.Conditional), nil
 }
 

@@ -41,7 +41,7 @@ func needORT(t *testing.T) {
 	t.Fatalf("ONNX Runtime is needed (make ort, or PIPE_TEST_NO_ORT=1): %v", err)
 }
 
-func modelsDir(t *testing.T) string {
+func modelsDir(t testing.TB) string {
 	t.Helper()
 	d, err := filepath.Abs("../../testdata/models")
 	if err != nil {
@@ -52,7 +52,7 @@ func modelsDir(t *testing.T) string {
 
 // chainJob is the quickstart's graph: generated rows, an MLP, a scoring
 // head, a Parquet sink.
-func chainJob(t *testing.T, extra string) *pipeline.Job {
+func chainJob(t testing.TB, extra string) *pipeline.Job {
 	t.Helper()
 	m := modelsDir(t)
 	src := fmt.Sprintf(`version: 1

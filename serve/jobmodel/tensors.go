@@ -105,7 +105,8 @@ func toRecord(mem memory.Allocator, s *arrow.Schema, in []serve.Tensor) (arrow.R
 			c.Release()
 		}
 	}()
-	for _, f := range s.Fields() {
+	for i := range s.NumFields() {
+		f := s.Field(i) // not Fields(), which copies them per request
 		t := byName[f.Name]
 		if t == nil {
 			return nil, &serve.InputError{Input: f.Name, Expected: "an input for every column of the request", Got: "none"}

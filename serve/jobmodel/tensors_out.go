@@ -19,7 +19,8 @@ func toTensors(s *arrow.Schema, parts []arrow.RecordBatch, want []serve.Requeste
 		rows += p.NumRows()
 	}
 	var out []serve.Tensor
-	for i, f := range s.Fields() {
+	for i := range s.NumFields() {
+		f := s.Field(i)
 		if len(want) > 0 && !slices.ContainsFunc(want, func(o serve.RequestedOutput) bool { return o.Name == f.Name }) {
 			continue
 		}

@@ -52,9 +52,17 @@ func isBinary(t arrow.DataType) bool {
 	return false
 }
 
-// imageGetter returns row i's bytes (nil for a null) and its path ("" if
-// none).
-type imageGetter func(i int) ([]byte, string)
+// rowImage is where one row's image is: its bytes (nil for a null), or,
+// when file is set, the file its path names. path names the row in errors
+// either way ("" if none).
+type rowImage struct {
+	bytes []byte
+	path  string
+	file  bool
+}
+
+// imageGetter returns row i's image.
+type imageGetter func(i int) rowImage
 
 type binaryValues interface {
 	arrow.Array
@@ -66,15 +74,17 @@ type stringValues interface {
 	Value(int) string
 }
 
-// getter reads the image column of one batch.
+// getter reads the image column of one batch. A struct row with null bytes
+// and a non-empty path is a file to read (the Hugging Face layout of
+// images kept outside the table).
 func (l inputLayout) getter(a arrow.Array) imageGetter {
 	if !l.isStruct {
 		b := a.(binaryValues)
-		return func(i int) ([]byte, string) {
+		return func(i int) rowImage {
 			if b.IsNull(i) {
-				return nil, ""
+				return rowImage{}
 			}
-			return b.Value(i), ""
+			return rowImage{bytes: b.Value(i)}
 		}
 	}
 	st := a.(*array.Struct)
@@ -83,15 +93,20 @@ func (l inputLayout) getter(a arrow.Array) imageGetter {
 	if l.path >= 0 {
 		p = st.Field(l.path).(stringValues)
 	}
-	return func(i int) ([]byte, string) {
-		var path string
+	return func(i int) rowImage {
+		var r rowImage
 		if p != nil && p.IsValid(i) && st.IsValid(i) {
-			path = p.Value(i)
+			r.path = p.Value(i)
 		}
-		if st.IsNull(i) || b.IsNull(i) {
-			return nil, path
+		if st.IsNull(i) {
+			return r
 		}
-		return b.Value(i), path
+		if b.IsNull(i) {
+			r.file = r.path != ""
+			return r
+		}
+		r.bytes = b.Value(i)
+		return r
 	}
 }
 
@@ -113,13 +128,15 @@ func pathColumn(in *arrow.Schema, l inputLayout) int {
 	return -1
 }
 
-// withPaths names each row of get by the path column p.
+// withPaths names each row of get by the path column p; the path only
+// names the row, it is never read.
 func withPaths(get imageGetter, p stringValues) imageGetter {
-	return func(i int) ([]byte, string) {
-		b, _ := get(i)
-		if p.IsNull(i) {
-			return b, ""
+	return func(i int) rowImage {
+		r := get(i)
+		r.path = ""
+		if p.IsValid(i) {
+			r.path = p.Value(i)
 		}
-		return b, p.Value(i)
+		return r
 	}
 }

@@ -4,28 +4,32 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+
+	"github.com/pipe-ml/pipe/stages"
 )
 
 // Config is the `with:` block of an image stage.
 type Config struct {
-	Column        string    `yaml:"column" doc:"The input column: binary (encoded image bytes) or struct<bytes: binary, path: string> (the Hugging Face datasets Image layout; path only names the row in errors). Without a struct path, a utf8 path column of the input (files_source writes one) names the rows in errors."`
-	Into          string    `yaml:"into" doc:"Name of the output tensor column, fixed_size_list<float32> (uint8 with dtype: uint8) of channels x height x width values in layout order."`
-	Resize        Resize    `yaml:"resize" doc:"How each image becomes the output size (mode: exact, shorter_side, letterbox, fixed_height)."`
-	Interpolation string    `yaml:"interpolation" doc:"nearest, bilinear or bicubic, computed as Pillow's Image.resize (antialiased when shrinking: the kernel widens with the shrink factor)."`
-	Layout        string    `yaml:"layout" doc:"nchw (channels first, as torchvision) or nhwc (channels last)."`
-	Channels      string    `yaml:"channels" doc:"Channel order: rgb, or bgr (OpenCV-trained models)."`
-	Scale         float64   `yaml:"scale" doc:"Each 0-255 pixel value is multiplied by this before mean and std (default 1/255, torchvision's ToTensor)."`
-	Mean          []float64 `yaml:"mean" doc:"Per-channel mean subtracted after scale, in channels order; none by default (ImageNet: [0.485, 0.456, 0.406])."`
-	Std           []float64 `yaml:"std" doc:"Per-channel standard deviation divided by after mean; none by default (ImageNet: [0.229, 0.224, 0.225])."`
-	DType         string    `yaml:"dtype" doc:"float32, or uint8: the raw 0-255 pixels for quantized models (scale, mean and std must be left unset)."`
-	Background    []int     `yaml:"background" doc:"RGB colour (0-255 each) that transparent pixels are composited on, before resizing: c' = (c*a + bg*(255-a) + 127) / 255."`
-	MaxPixels     int64     `yaml:"max_pixels" doc:"An image whose header declares more pixels than this is a row error, found before any pixel is decoded."`
-	Threads       int       `yaml:"threads" doc:"Images decoded and resized at once per batch (each holds one decoded image); 0: one per CPU."`
+	Column        string          `yaml:"column" doc:"The input column: binary (encoded image bytes) or struct<bytes: binary, path: string> (the Hugging Face datasets Image layout). A struct row whose bytes are null is read from the file its path names (datasets saved with decode=False or external files), relative to the job file's folder unless absolute; otherwise the path only names the row in errors. Without a struct path, a utf8 path column of the input (files_source writes one) names the rows in errors."`
+	Into          string          `yaml:"into" doc:"Name of the output tensor column, fixed_size_list<float32> (uint8 with dtype: uint8) of channels x height x width values in layout order."`
+	Prefix        string          `yaml:"prefix" doc:"Prefix of the other columns the stage adds (width, height; valid_width with fixed_height; scale, pad_x, pad_y with letterbox), so that chained image stages do not clash: prefix cls_ adds cls_width, cls_height. None by default."`
+	MaxFileBytes  stages.ByteSize `yaml:"max_file_bytes" doc:"Largest image file read for a struct row whose bytes are null (its path names the file); a larger one is a row error naming the row, the path and both sizes. Up to 1GiB."`
+	Resize        Resize          `yaml:"resize" doc:"How each image becomes the output size (mode: exact, shorter_side, letterbox, fixed_height)."`
+	Interpolation string          `yaml:"interpolation" doc:"nearest, bilinear or bicubic, computed as Pillow's Image.resize (antialiased when shrinking: the kernel widens with the shrink factor)."`
+	Layout        string          `yaml:"layout" doc:"nchw (channels first, as torchvision) or nhwc (channels last)."`
+	Channels      string          `yaml:"channels" doc:"Channel order: rgb, or bgr (OpenCV-trained models)."`
+	Scale         float64         `yaml:"scale" doc:"Each 0-255 pixel value is multiplied by this before mean and std (default 1/255, torchvision's ToTensor)."`
+	Mean          []float64       `yaml:"mean" doc:"Per-channel mean subtracted after scale, in channels order; none by default (ImageNet: [0.485, 0.456, 0.406])."`
+	Std           []float64       `yaml:"std" doc:"Per-channel standard deviation divided by after mean; none by default (ImageNet: [0.229, 0.224, 0.225])."`
+	DType         string          `yaml:"dtype" doc:"float32, or uint8: the raw 0-255 pixels for quantized models (scale, mean and std must be left unset)."`
+	Background    []int           `yaml:"background" doc:"RGB colour (0-255 each) that transparent pixels are composited on, before resizing: c' = (c*a + bg*(255-a) + 127) / 255."`
+	MaxPixels     int64           `yaml:"max_pixels" doc:"An image whose header declares more pixels than this is a row error, found before any pixel is decoded."`
+	Threads       int             `yaml:"threads" doc:"Images decoded and resized at once per batch (each holds one decoded image); 0: one per CPU."`
 }
 
 // Resize is the `resize:` block.
 type Resize struct {
-	Mode     string `yaml:"mode" doc:"exact (width x height, aspect ignored), shorter_side (torchvision Resize(size) then CenterCrop(crop)), letterbox (fit inside width x height keeping aspect, centred, padded: YOLO) or fixed_height (height fixed, width by aspect up to max_width, right-padded: OCR line recognisers)."`
+	Mode     string `yaml:"mode" doc:"exact (width x height, aspect ignored), shorter_side (torchvision Resize(size) then CenterCrop(crop)), letterbox (fit inside width x height keeping aspect, centred, padded: YOLO) or fixed_height (height fixed, width ceil(height * w / h) up to max_width, right-padded: OCR line recognisers; adds valid_width int32, the unpadded width in pixels, to mask the padding)."`
 	Width    int    `yaml:"width" doc:"exact, letterbox: output width."`
 	Height   int    `yaml:"height" doc:"exact, letterbox, fixed_height: output height."`
 	Size     int    `yaml:"size" doc:"shorter_side: length of the shorter side after resizing (the longer is int(size * long / short))."`
@@ -34,11 +38,18 @@ type Resize struct {
 	PadValue *int   `yaml:"pad_value" doc:"letterbox, fixed_height: pixel value (0-255, before scale, mean and std) of the padding; default 114 for letterbox, 0 for fixed_height."`
 }
 
+const (
+	// defaultMaxFileBytes is the default of max_file_bytes, as files_source's.
+	defaultMaxFileBytes = 64 << 20
+	// maxFileBytesLimit bounds max_file_bytes.
+	maxFileBytesLimit = 1 << 30
+)
+
 func defaults() Config {
 	return Config{
 		Column: "bytes", Into: "pixel_values", Interpolation: "bilinear", Layout: "nchw",
 		Channels: "rgb", Scale: 1.0 / 255, DType: "float32", Background: []int{255, 255, 255},
-		MaxPixels: 50_000_000,
+		MaxPixels: 50_000_000, MaxFileBytes: defaultMaxFileBytes,
 	}
 }
 
@@ -74,6 +85,9 @@ func check(conf Config) (*plan, error) {
 	}
 	if conf.MaxPixels <= 0 {
 		return nil, fmt.Errorf("max_pixels: %d is not positive", conf.MaxPixels)
+	}
+	if conf.MaxFileBytes <= 0 || conf.MaxFileBytes > maxFileBytesLimit {
+		return nil, fmt.Errorf("max_file_bytes: %v is not between 1 and 1GiB", conf.MaxFileBytes)
 	}
 	if len(conf.Background) != 3 || !inByte(conf.Background...) {
 		return nil, fmt.Errorf("background: %v is not three values 0-255", conf.Background)

@@ -37,8 +37,12 @@ func TestConfigErrors(t *testing.T) {
 		{"{resize: {mode: exact, width: 4, height: 4}, scale: 0}", "scale"},
 		{"{resize: {mode: exact, width: 4, height: 4}, background: [0, 0]}", "background"},
 		{"{resize: {mode: exact, width: 4, height: 4}, max_pixels: 0}", "max_pixels"},
+		{"{resize: {mode: exact, width: 4, height: 4}, max_file_bytes: 0}", "max_file_bytes"},
+		{"{resize: {mode: exact, width: 4, height: 4}, max_file_bytes: 2GiB}", "max_file_bytes"},
 		{"{resize: {mode: exact, width: 4, height: 4}, column: img}", `column "img"`},
 		{"{resize: {mode: exact, width: 4, height: 4}, into: bytes}", `column "bytes"`},
+		{"{resize: {mode: exact, width: 4, height: 4}, into: height}", `column "height": is both into`},
+		{"{resize: {mode: fixed_height, height: 4, max_width: 8}, into: r_valid_width, prefix: r_}", `column "r_valid_width": is both into`},
 	}
 	for _, c := range cases {
 		_, err := stagetest.Build(t, nil, mem, "image", c.with, t.TempDir(), bin)
@@ -68,7 +72,11 @@ func TestOutputSchema(t *testing.T) {
 		{"{resize: {mode: letterbox, width: 64, height: 32}, layout: nhwc, dtype: uint8, into: x}", "fixed_size_list<item: uint8>[6144]", "32,64,3",
 			[]string{"bytes", "x", "width", "height", "scale", "pad_x", "pad_y"}},
 		{"{resize: {mode: fixed_height, height: 48, max_width: 320}}", "fixed_size_list<item: float32>[46080]", "3,48,320",
-			[]string{"bytes", "pixel_values", "width", "height"}},
+			[]string{"bytes", "pixel_values", "width", "height", "valid_width"}},
+		{"{resize: {mode: fixed_height, height: 48, max_width: 320}, prefix: rec_}", "fixed_size_list<item: float32>[46080]", "3,48,320",
+			[]string{"bytes", "pixel_values", "rec_width", "rec_height", "rec_valid_width"}},
+		{"{resize: {mode: letterbox, width: 8, height: 8}, prefix: lb_, into: x}", "fixed_size_list<item: float32>[192]", "3,8,8",
+			[]string{"bytes", "x", "lb_width", "lb_height", "lb_scale", "lb_pad_x", "lb_pad_y"}},
 	}
 	for _, c := range cases {
 		s := stagetest.MustBuild(t, nil, mem, "image", c.with, t.TempDir(), bin)

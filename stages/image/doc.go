@@ -2,6 +2,16 @@
 // (binary, or the Hugging Face datasets struct<bytes, path>) becomes the
 // pixel tensor a vision model takes, as torchvision's PIL transforms make
 // it (Resize, CenterCrop, ToTensor, Normalize), plus each image's size.
+// A struct row whose bytes are null is read from the file its path names
+// (files.go), relative to the job's folder, up to max_file_bytes.
+//
+// # Output columns
+//
+// After the input's columns: `into`, then width and height (the decoded
+// size), then per resize mode scale, pad_x and pad_y (letterbox) or
+// valid_width (fixed_height: the unpadded width after resizing). All but
+// `into` take the `prefix` setting, so two image stages can be chained; a
+// name already in the input is refused when the stage is built.
 //
 // # Pipeline of one row
 //
@@ -59,8 +69,9 @@
 //
 // A bad config or a column that is neither binary nor struct<bytes: binary>
 // is reported by the constructor. A null, empty, unknown, corrupt,
-// truncated or too large image is a [*RowError] naming the column, the row
-// (numbered from the stage's first input row) and the path when the
-// struct layout has one, so that on_error skip and dead_letter can set the
-// row aside. A batch with several bad rows reports the lowest.
+// truncated or too large image, or a path-only row whose file is missing
+// ([ErrNoFile]) or over max_file_bytes ([ErrFileTooLarge]), is a
+// [*RowError] naming the column, the row (numbered from the stage's first
+// input row) and the path when the struct layout has one, so that on_error
+// skip and dead_letter can set the row aside. A batch with several bad rows reports the lowest.
 package image

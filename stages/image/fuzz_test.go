@@ -29,7 +29,7 @@ func FuzzImageDecode(f *testing.F) {
 	f.Add(pngHeader(100000, 100000))
 	f.Add(exifJPEG(binary.LittleEndian, "II", 0x0112, 3, 1, 6))
 	p, err := check(Config{Resize: Resize{Mode: "shorter_side", Size: 12, Crop: 10}, Interpolation: "bicubic",
-		Layout: "nchw", Channels: "rgb", DType: "float32", Scale: 1.0 / 255, Background: []int{1, 2, 3}, MaxPixels: 1})
+		Layout: "nchw", Channels: "rgb", DType: "float32", Scale: 1.0 / 255, Background: []int{1, 2, 3}, MaxPixels: 1, MaxFileBytes: 1})
 	if err != nil {
 		f.Fatal(err)
 	}

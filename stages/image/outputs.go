@@ -16,7 +16,7 @@ type outputs struct {
 	plan     *plan
 	per      int              // values per row
 	tensor   *memory.Buffer   // float32 or uint8 values, n*per
-	ints     []*memory.Buffer // width, height[, pad_x, pad_y] int32
+	ints     []*memory.Buffer // width, height, then pad_x, pad_y (letterbox) or valid_width (fixed_height), int32
 	scale    *memory.Buffer   // letterbox only
 	f32      []float32
 	u8       []byte
@@ -25,7 +25,7 @@ type outputs struct {
 	n        int
 }
 
-func newOutputs(mem memory.Allocator, p *plan, n int, letterbox bool) *outputs {
+func newOutputs(mem memory.Allocator, p *plan, n int) *outputs {
 	o := &outputs{plan: p, per: 3 * p.outW * p.outH, n: n}
 	elem := 4
 	if p.uint8Out {
@@ -38,10 +38,13 @@ func newOutputs(mem memory.Allocator, p *plan, n int, letterbox bool) *outputs {
 		o.f32 = arrow.Float32Traits.CastFromBytes(o.tensor.Bytes())
 	}
 	nInts := 2
-	if letterbox {
+	switch p.resize.Mode {
+	case "letterbox":
 		nInts = 4
 		o.scale = alloc(mem, 4*n)
 		o.scaleF32 = arrow.Float32Traits.CastFromBytes(o.scale.Bytes())
+	case "fixed_height":
+		nInts = 3
 	}
 	for range nInts {
 		b := alloc(mem, 4*n)
@@ -78,9 +81,12 @@ func (o *outputs) row(i int, d decoded, canvas []byte) {
 		o.plan.writeFloat(canvas, o.f32[i*o.per:(i+1)*o.per])
 	}
 	o.i32[0][i], o.i32[1][i] = int32(d.w), int32(d.h)
-	if o.scale != nil {
+	switch {
+	case o.scale != nil:
 		o.scaleF32[i] = pl.scale
 		o.i32[2][i], o.i32[3][i] = int32(pl.dx), int32(pl.dy)
+	case len(o.i32) == 3: // fixed_height: the unpadded width
+		o.i32[2][i] = int32(pl.r.w)
 	}
 }
 
@@ -108,8 +114,9 @@ func (o *outputs) record(schema *arrow.Schema, in arrow.RecordBatch) arrow.Recor
 	prim(arrow.PrimitiveTypes.Int32, o.ints[1])
 	if o.scale != nil {
 		prim(arrow.PrimitiveTypes.Float32, o.scale)
-		prim(arrow.PrimitiveTypes.Int32, o.ints[2])
-		prim(arrow.PrimitiveTypes.Int32, o.ints[3])
+	}
+	for _, b := range o.ints[2:] {
+		prim(arrow.PrimitiveTypes.Int32, b)
 	}
 	defer func() {
 		for _, c := range cols {
@@ -143,11 +150,11 @@ func (s *imageStage) run(ctx context.Context, get imageGetter, out *outputs, n i
 					errs[w] = &RowError{Column: s.conf.Column, Row: -1, Err: err}
 					return
 				}
-				b, path := get(i)
-				d, err := decode(b, s.conf.MaxPixels, s.plan.bg)
+				r := get(i)
+				d, err := s.decodeRow(r)
 				if err != nil {
 					stop.Store(true)
-					errs[w] = &RowError{Column: s.conf.Column, Row: s.rows + int64(i), Path: path, Err: err}
+					errs[w] = &RowError{Column: s.conf.Column, Row: s.rows + int64(i), Path: r.path, Err: err}
 					return
 				}
 				out.row(i, d, canvas)
@@ -156,6 +163,19 @@ func (s *imageStage) run(ctx context.Context, get imageGetter, out *outputs, n i
 	}
 	wg.Wait()
 	return firstError(ctx, errs)
+}
+
+// decodeRow decodes one row's image, reading it from its file first when
+// the row has a path and no bytes.
+func (s *imageStage) decodeRow(r rowImage) (decoded, error) {
+	b := r.bytes
+	if r.file {
+		var err error
+		if b, err = s.files.read(r.path); err != nil {
+			return decoded{}, err
+		}
+	}
+	return decode(b, s.conf.MaxPixels, s.plan.bg)
 }
 
 // firstError returns the context's error if the batch was cancelled, else

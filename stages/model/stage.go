@@ -76,6 +76,9 @@ type Stage struct {
 // env.Executor must be the job's executor; without one New fails with an
 // error wrapping [ErrNoExecutor].
 func New(conf Config, env *stages.Env) (*Stage, error) {
+	if err := fetchModelOf(&conf, env.Files); err != nil {
+		return nil, err
+	}
 	path := string(conf.Model)
 	if err := loadLabels(&conf, env); err != nil {
 		return nil, err

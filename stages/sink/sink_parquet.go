@@ -64,6 +64,8 @@ type ParquetConfig struct {
 	MaxRowsPerFile   int64           `yaml:"max_rows_per_file" doc:"Hard limit of rows per file; when reached the file is completed and the next one started. 0 means unlimited."`
 	Dictionary       bool            `yaml:"dictionary" doc:"Dictionary-encode columns. Off by default: on the benchmark schema (unique float32 values) it writes about 5x slower and the files come out larger; turn it on for low-cardinality columns."`
 	Overwrite        bool            `yaml:"overwrite" doc:"Replace part files already in the output folder, including complete output of another job. Old files are removed only at commit, so a failed run leaves them intact. Without it, existing part files are an error (those of a crashed run excepted)."`
+	PartitionBy      []string        `yaml:"partition_by" doc:"Columns whose values route each row to a Hive-style folder, col=value/col2=value2/ (strings, integers, booleans and date32 as YYYY-MM-DD; values escaped as Hive does, null and empty values as __HIVE_DEFAULT_PARTITION__). The columns are left out of the files' schema, as Hive, Spark and pyarrow do: readers take them from the folder names."`
+	MaxOpenFiles     int             `yaml:"max_open_files" doc:"With partition_by, the most part files open at once: a row for a new partition beyond it completes the least recently used partition's file, and a later row for that partition starts its next file. Each open file buffers up to a row group, so memory is bounded by max_open_files x row_group_bytes. Default 64."`
 
 	// pageBytes overrides the data and dictionary page size limits; tests
 	// set it to cut many pages from few rows. 0 keeps the writer's default.
@@ -81,6 +83,7 @@ func DefaultParquetConfig() ParquetConfig {
 		RowGroupRows:  128 * 1024,
 		RowGroupBytes: DefaultRowGroupBytes,
 		MaxColumns:    DefaultMaxColumns,
+		MaxOpenFiles:  DefaultMaxOpenFiles,
 	}
 }
 
@@ -110,6 +113,20 @@ One run writes a folder at a time (` + "`_pipe_lock/`" + `).
 **Deterministic bytes.** The same rows in the same order give byte-identical files whatever the batch
 sizes: row groups are cut every ` + "`row_group_rows`" + ` rows and no timestamp is written. The Arrow schema is
 stored in the file metadata, so types round-trip.
+
+**Partitioned output.** With ` + "`partition_by: [dt, region]`" + ` each row goes to a Hive-style folder named by its values,
+` + "`dt=2026-12-07/region=eu/part-UUUUU-NNNNN.parquet`" + `, which Spark, DuckDB (` + "`hive_partitioning`" + `) and pyarrow
+read back as columns. The partition columns are left out of the files' schema, as Hive, Spark and pyarrow
+write them: readers take them from the folder names. Values are strings, integers, booleans or date32
+(` + "`YYYY-MM-DD`" + `), escaped as Hive does (control characters and ` + "`\"#%'*/:=?\\^{[]`" + ` become ` + "`%XX`" + `); null and
+empty values go to ` + "`__HIVE_DEFAULT_PARTITION__`" + `. Other types are a config error. At most ` + "`max_open_files`" + `
+files are open: a row for another partition completes the least recently used one's file, and that
+partition's next rows start its next file (NNNNN + 1), so many partitions interleaved within batches give
+many small files (sort or group the input by the partition columns to avoid it). Memory is bounded by
+` + "`max_open_files`" + ` x ` + "`row_group_bytes`" + `. A unit's files, in all its partitions, wait in the staging folder and are
+committed together; the manifest names them by their paths in the output folder. Bytes are deterministic
+for the same rows in the same batches; when no file is closed by ` + "`max_open_files`" + ` they are the same
+whatever the batch sizes. A run with no rows writes no file.
 
 **Limits.** A null entry in a top-level ` + "`fixed_size_list`" + ` column is an error naming the column
 (arrow-go's writer cannot store it); nulls inside the lists are fine.
@@ -178,6 +195,7 @@ func (c ParquetConfig) validate() error {
 	if c.MaxRowsPerFile < 0 {
 		errs = append(errs, fmt.Errorf("max_rows_per_file: must be 0 (unlimited) or positive, got %d", c.MaxRowsPerFile))
 	}
+	errs = append(errs, c.validatePartitioning()...)
 	return errors.Join(errs...)
 }
 
@@ -285,12 +303,18 @@ func NewParquet(conf ParquetConfig, env *stages.Env) (*ParquetSink, error) {
 		// from an unfinished attempt (prefix-NNNNN.parquet) are replaced,
 		// everything else is left alone.
 		old, err := unitParts(dir, prefix)
+		if err == nil {
+			old, err = partitionParts(conf, dir, prefix, old)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("path: %w", err)
 		}
 		return newParquetSink(conf, env, dir, filepath.Join(dir, StagingDir, prefix), prefix, old, true, false, false, props, arrowProps)
 	}
 	old, err := existingParts(dir, "part-*.parquet")
+	if err == nil {
+		old, err = partitionParts(conf, dir, "", old)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("path: %w", err)
 	}
@@ -346,6 +370,14 @@ func newParquetSink(conf ParquetConfig, env *stages.Env, dir, staging, prefix st
 	}
 	if schema != nil {
 		sk.varCols, sk.fixedRow = rowShape(schema)
+	}
+	if len(conf.PartitionBy) > 0 {
+		sk.parts = &partitions{root: sk}
+		if schema != nil {
+			if err := sk.parts.bind(schema); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return sk, nil
 }

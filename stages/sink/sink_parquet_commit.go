@@ -98,6 +98,9 @@ func (s *ParquetSink) Commit(ctx context.Context) error {
 		return &FileError{Op: "create", Path: s.dir, Err: err}
 	}
 	s.committing = true
+	if s.parts != nil {
+		return s.parts.commit(ctx)
+	}
 	if s.cur == nil && len(s.produced) == 0 && s.schema != nil {
 		if err := s.openFile(); err != nil {
 			return err
@@ -159,6 +162,7 @@ func (s *ParquetSink) Abort() error {
 		return nil
 	}
 	s.state = stateAborted
+	s.parts.release()
 	s.discardFile()
 	s.releaseCarry()
 	var errs []error
@@ -235,6 +239,7 @@ func (s *ParquetSink) Close() error {
 			}
 		}
 	}
+	s.parts.release()
 	s.discardFile()
 	s.releaseCarry()
 	s.state = stateClosed

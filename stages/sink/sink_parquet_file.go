@@ -77,6 +77,11 @@ type ParquetSink struct {
 	varCols  []int
 	fixedRow int64
 
+	// parts routes rows to one writer per partition (partition_by); nil
+	// without. The sink itself then writes no file: it prepares, commits
+	// and aborts the folder for them.
+	parts *partitions
+
 	// carry holds zero-copy slices (retained) of rows not yet handed to the
 	// writer because they end off the WriteBatchRows grid.
 	carry     []arrow.RecordBatch
@@ -112,6 +117,9 @@ func (s *ParquetSink) OutputDir() string { return s.dir }
 // Files returns the final paths of the files completed so far, in order.
 // Before Commit they may still wait in the staging folder (overwrite).
 func (s *ParquetSink) Files() []string {
+	if s.parts != nil {
+		return s.parts.files()
+	}
 	out := make([]string, len(s.produced))
 	for i, pf := range s.produced {
 		out[i] = filepath.Join(s.dir, pf.name)
@@ -123,6 +131,9 @@ func (s *ParquetSink) Files() []string {
 // order; after Commit they are all under their final names. It implements
 // [stages.FileLister].
 func (s *ParquetSink) OutputFiles() []stages.OutputFile {
+	if s.parts != nil {
+		return s.parts.outputFiles()
+	}
 	out := make([]stages.OutputFile, len(s.produced))
 	for i, pf := range s.produced {
 		out[i] = pf.info
@@ -169,6 +180,9 @@ func (s *ParquetSink) Write(ctx context.Context, rec arrow.RecordBatch) error {
 				"null fixed_size_list entry in input row %d (row %d of the batch): the Parquet writer cannot store null fixed-size lists (fill or filter them first)",
 				s.rowsIn+int64(row), row)}
 		}
+	}
+	if s.parts != nil {
+		return s.parts.write(ctx, rec)
 	}
 	n := rec.NumRows()
 	s.rowsIn += n
@@ -437,8 +451,11 @@ func (s *ParquetSink) stateName() string {
 }
 
 // fixedSizeListColumns returns the indexes of the top-level
-// fixed_size_list columns of s.
+// fixed_size_list columns of s (none for a nil s, not yet known).
 func fixedSizeListColumns(s *arrow.Schema) []int {
+	if s == nil {
+		return nil
+	}
 	var out []int
 	for i, f := range s.Fields() {
 		if f.Type.ID() == arrow.FIXED_SIZE_LIST {

@@ -250,50 +250,58 @@ func (lay *ipcLayout) checkMessage(r io.ReaderAt, meta []byte, bodyStart, blockB
 	if bodyLen > maxBody {
 		return 0, errBatchLimit("message body of", bodyLen, maxBody)
 	}
+	return bodyLen, lay.checkBatch(r, msg, htype, bodyStart, bodyLen, maxBody)
+}
+
+// checkBatch checks the record batch or dictionary batch header of msg, of
+// type htype, whose body is [bodyStart, bodyStart+bodyLen), and records its
+// rows or its dictionary; other messages pass.
+func (lay *ipcLayout) checkBatch(r io.ReaderAt, msg fbTable, htype uint8, bodyStart, bodyLen, maxBody int64) error {
 	var rb, db fbTable
+	var err error
 	switch htype {
 	case msgRecordBatch:
 		if rb, err = msg.table(slotMessageHeader); err != nil {
-			return 0, err
+			return err
 		}
 	case msgDictionaryBatch:
 		if db, err = msg.table(slotMessageHeader); err != nil {
-			return 0, err
+			return err
 		}
 		if rb, err = db.table(slotDictData); err != nil {
-			return 0, err
+			return err
 		}
 	default:
-		return bodyLen, nil
+		return nil
 	}
 	rows, err := rb.i64(slotBatchLength)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	if rows < 0 {
-		return 0, errIPC("record batch declares %d rows", rows)
+		return errIPC("record batch declares %d rows", rows)
 	}
 	decoded, err := lay.checkBuffers(r, rb, bodyStart, bodyLen, maxBody)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	if htype == msgRecordBatch {
 		if _, n, err := rb.vector(slotBatchVariadic, 8, "record batch variadic buffer counts"); err != nil || n < lay.views {
-			return 0, errIPC("record batch lists %d variadic buffer counts for the schema's %d view columns", n, lay.views)
+			return errIPC("record batch lists %d variadic buffer counts for the schema's %d view columns", n, lay.views)
 		}
 		lay.batchRows = append(lay.batchRows, rows)
 		lay.rows += rows
-		return bodyLen, nil
+		return nil
 	}
 	id, err := db.i64(slotDictID)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	delta, err := db.u8(slotDictIsDelta)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	return bodyLen, lay.addDictionary(id, delta != 0, decoded, maxBody)
+	return lay.addDictionary(id, delta != 0, decoded, maxBody)
 }
 
 // addDictionary records a dictionary batch of n decoded bytes: a delta adds
@@ -331,35 +339,12 @@ func (lay *ipcLayout) checkBuffers(r io.ReaderAt, rb fbTable, bodyStart, bodyLen
 	if err != nil {
 		return 0, err
 	}
-	// arrow-go sizes a slice by each count before reading the buffers: a
-	// count above the buffers the message lists cannot be true.
-	var variadic int64
-	for i := range vcount {
-		v := int64(binary.LittleEndian.Uint64(rb.buf[vstart+8*i:]))
-		if v < 0 || v > int64(count)-variadic {
-			return 0, errIPC("variadic buffer count %d of %d is more than the %d buffers the record batch lists", i, v, count)
-		}
-		variadic += v
+	if err := checkVariadic(rb, vstart, vcount, count); err != nil {
+		return 0, err
 	}
-	codec := -1
-	if rb.has(slotBatchCompress) {
-		comp, err := rb.table(slotBatchCompress)
-		if err != nil {
-			return 0, err
-		}
-		c, err := comp.u8(0)
-		if err != nil {
-			return 0, err
-		}
-		switch c {
-		case codecLZ4Frame:
-			lay.compression = "lz4"
-		case codecZstd:
-			lay.compression = "zstd"
-		default:
-			return 0, errIPC("unknown compression codec %d", c)
-		}
-		codec = int(c)
+	codec, err := lay.codec(rb)
+	if err != nil {
+		return 0, err
 	}
 	var total int64
 	var frame [26]byte
@@ -400,6 +385,47 @@ func (lay *ipcLayout) checkBuffers(r io.ReaderAt, rb fbTable, bodyStart, bodyLen
 		return bodyLen, nil
 	}
 	return total, nil
+}
+
+// checkVariadic checks the vcount variadic buffer counts at vstart in rb
+// against the count buffers the record batch lists: arrow-go sizes a
+// slice by each count before reading the buffers, so a count above them
+// cannot be true.
+func checkVariadic(rb fbTable, vstart, vcount, count int) error {
+	var variadic int64
+	for i := range vcount {
+		v := int64(binary.LittleEndian.Uint64(rb.buf[vstart+8*i:]))
+		if v < 0 || v > int64(count)-variadic {
+			return errIPC("variadic buffer count %d of %d is more than the %d buffers the record batch lists", i, v, count)
+		}
+		variadic += v
+	}
+	return nil
+}
+
+// codec returns the compression codec of the record batch rb, -1 for none,
+// and records its name in lay.
+func (lay *ipcLayout) codec(rb fbTable) (int, error) {
+	if !rb.has(slotBatchCompress) {
+		return -1, nil
+	}
+	comp, err := rb.table(slotBatchCompress)
+	if err != nil {
+		return 0, err
+	}
+	c, err := comp.u8(0)
+	if err != nil {
+		return 0, err
+	}
+	switch c {
+	case codecLZ4Frame:
+		lay.compression = "lz4"
+	case codecZstd:
+		lay.compression = "zstd"
+	default:
+		return 0, errIPC("unknown compression codec %d", c)
+	}
+	return int(c), nil
 }
 
 // plausible checks a compressed buffer's declared uncompressed length

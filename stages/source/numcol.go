@@ -121,100 +121,131 @@ func (c *numColumn) reset() {
 // then costs two Go objects per column (its Data and array) instead of
 // four.
 func buildNumColumns(mem memory.Allocator, cols []*numColumn, n int) []arrow.Array {
-	const align = 64
-	pad := func(x int) int { return (x + align - 1) &^ (align - 1) }
-	bitmapBytes := func(bits int) int { return int(bitutil.BytesForBits(int64(bits))) }
-	scalars, scalarNulls := 0, false
-	total := 0
-	for _, c := range cols {
-		if c.dim > 0 {
-			total += pad(c.width() * n)
-			if c.nulls > 0 {
-				total += pad(bitmapBytes(n))
-			}
-			continue
-		}
-		scalars++
-		scalarNulls = scalarNulls || c.nulls > 0
-	}
-	valuesOff := total
-	total += pad(8 * n * scalars)
-	bitmapOff := total
-	if scalarNulls {
-		total += pad(bitmapBytes(n * scalars))
-	}
+	lay := planNumSlab(cols, n)
 	slab := memory.NewResizableBuffer(mem)
-	slab.Resize(total)
+	slab.Resize(lay.total)
 	defer slab.Release()
 	buf := slab.Bytes()
 
 	var shared, sharedBitmap *memory.Buffer
-	if scalars > 0 {
-		shared = memory.SliceBuffer(slab, valuesOff, 8*n*scalars)
+	if lay.scalars > 0 {
+		shared = memory.SliceBuffer(slab, lay.valuesOff, 8*n*lay.scalars)
 		defer shared.Release()
 	}
-	if scalarNulls {
-		clear(buf[bitmapOff : bitmapOff+bitmapBytes(n*scalars)])
-		sharedBitmap = memory.SliceBuffer(slab, bitmapOff, bitmapBytes(n*scalars))
+	if lay.scalarNulls {
+		size := slabBitmapBytes(n * lay.scalars)
+		clear(buf[lay.bitmapOff : lay.bitmapOff+size])
+		sharedBitmap = memory.SliceBuffer(slab, lay.bitmapOff, size)
 		defer sharedBitmap.Release()
 	}
-	bufs := make([]*memory.Buffer, 2*scalars) // each scalar column's {bitmap, values}
+	bufs := make([]*memory.Buffer, 2*lay.scalars) // each scalar column's {bitmap, values}
 	out := make([]arrow.Array, len(cols))
 	off, k := 0, 0
 	for i, c := range cols {
-		if c.dim == 0 {
-			data := buf[valuesOff+8*n*k : valuesOff+8*n*(k+1)]
-			if c.typ.ID() == arrow.INT64 {
-				copy(arrow.Int64Traits.CastFromBytes(data), c.i64)
-			} else {
-				copy(arrow.Float64Traits.CastFromBytes(data), c.f64)
-			}
-			b := bufs[2*k : 2*k+2 : 2*k+2]
-			b[1] = shared
-			if c.nulls > 0 {
-				bm := buf[bitmapOff:]
-				for r, ok := range c.valid {
-					if ok {
-						bitutil.SetBit(bm, k*n+r)
-					}
-				}
-				b[0] = sharedBitmap
-			}
-			d := array.NewData(c.typ, n, b, nil, c.nulls, k*n)
-			out[i] = array.MakeFromData(d)
-			d.Release()
-			k++
+		if c.dim > 0 {
+			out[i], off = vectorArray(slab, off, n, c)
 			c.reset()
 			continue
 		}
-		// A vector: its values are its child's, the row bitmap the list's.
-		var bitmap *memory.Buffer
+		data := buf[lay.valuesOff+8*n*k : lay.valuesOff+8*n*(k+1)]
+		if c.typ.ID() == arrow.INT64 {
+			copy(arrow.Int64Traits.CastFromBytes(data), c.i64)
+		} else {
+			copy(arrow.Float64Traits.CastFromBytes(data), c.f64)
+		}
+		b := bufs[2*k : 2*k+2 : 2*k+2]
+		b[1] = shared
 		if c.nulls > 0 {
-			size := bitmapBytes(n)
-			bm := buf[off : off+size]
-			clear(bm)
+			bm := buf[lay.bitmapOff:]
 			for r, ok := range c.valid {
 				if ok {
-					bitutil.SetBit(bm, r)
+					bitutil.SetBit(bm, k*n+r)
 				}
 			}
-			bitmap = memory.SliceBuffer(slab, off, size)
-			off += pad(size)
+			b[0] = sharedBitmap
 		}
-		size := c.width() * n
-		copy(arrow.Float32Traits.CastFromBytes(buf[off:off+size]), c.f32)
-		values := memory.SliceBuffer(slab, off, size)
-		off += pad(size)
-		child := array.NewData(arrow.PrimitiveTypes.Float32, n*c.dim, []*memory.Buffer{nil, values}, nil, 0, 0)
-		d := array.NewData(c.typ, n, []*memory.Buffer{bitmap}, []arrow.ArrayData{child}, c.nulls, 0)
-		child.Release()
+		d := array.NewData(c.typ, n, b, nil, c.nulls, k*n)
 		out[i] = array.MakeFromData(d)
 		d.Release()
-		values.Release()
-		if bitmap != nil {
-			bitmap.Release()
-		}
+		k++
 		c.reset()
 	}
 	return out
+}
+
+// slabAlign is the alignment of each buffer in a [buildNumColumns] slab.
+const slabAlign = 64
+
+// slabPad rounds x up to a multiple of slabAlign.
+func slabPad(x int) int { return (x + slabAlign - 1) &^ (slabAlign - 1) }
+
+// slabBitmapBytes is the size of a validity bitmap of bits bits.
+func slabBitmapBytes(bits int) int { return int(bitutil.BytesForBits(int64(bits))) }
+
+// A numSlab lays out the one buffer [buildNumColumns] allocates: first
+// each vector column's bitmap (if it has nulls) and values, then the
+// scalar columns' shared values at valuesOff and, if any has nulls, their
+// shared bitmap at bitmapOff.
+type numSlab struct {
+	total                int
+	scalars              int // scalar (int64, float64) columns
+	scalarNulls          bool
+	valuesOff, bitmapOff int
+}
+
+// planNumSlab lays out the slab for n rows of cols.
+func planNumSlab(cols []*numColumn, n int) numSlab {
+	var lay numSlab
+	for _, c := range cols {
+		if c.dim > 0 {
+			lay.total += slabPad(c.width() * n)
+			if c.nulls > 0 {
+				lay.total += slabPad(slabBitmapBytes(n))
+			}
+			continue
+		}
+		lay.scalars++
+		lay.scalarNulls = lay.scalarNulls || c.nulls > 0
+	}
+	lay.valuesOff = lay.total
+	lay.total += slabPad(8 * n * lay.scalars)
+	lay.bitmapOff = lay.total
+	if lay.scalarNulls {
+		lay.total += slabPad(slabBitmapBytes(n * lay.scalars))
+	}
+	return lay
+}
+
+// vectorArray builds the vector column c's array of n rows in slab at off,
+// and returns it with the offset after it. Its values are its child's,
+// the row bitmap the list's.
+func vectorArray(slab *memory.Buffer, off, n int, c *numColumn) (arrow.Array, int) {
+	buf := slab.Bytes()
+	var bitmap *memory.Buffer
+	if c.nulls > 0 {
+		size := slabBitmapBytes(n)
+		bm := buf[off : off+size]
+		clear(bm)
+		for r, ok := range c.valid {
+			if ok {
+				bitutil.SetBit(bm, r)
+			}
+		}
+		bitmap = memory.SliceBuffer(slab, off, size)
+		off += slabPad(size)
+	}
+	size := c.width() * n
+	copy(arrow.Float32Traits.CastFromBytes(buf[off:off+size]), c.f32)
+	values := memory.SliceBuffer(slab, off, size)
+	off += slabPad(size)
+	child := array.NewData(arrow.PrimitiveTypes.Float32, n*c.dim, []*memory.Buffer{nil, values}, nil, 0, 0)
+	d := array.NewData(c.typ, n, []*memory.Buffer{bitmap}, []arrow.ArrayData{child}, c.nulls, 0)
+	child.Release()
+	arr := array.MakeFromData(d)
+	d.Release()
+	values.Release()
+	if bitmap != nil {
+		bitmap.Release()
+	}
+	return arr, off
 }

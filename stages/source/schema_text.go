@@ -128,18 +128,7 @@ type appender func(s string) bool
 func newAppender(b array.Builder) appender {
 	switch b := b.(type) {
 	case *array.BooleanBuilder:
-		return func(s string) bool {
-			v, ok := parseBool(s)
-			if !ok {
-				if s == "1" || s == "0" {
-					v, ok = s == "1", true
-				}
-			}
-			if ok {
-				b.Append(v)
-			}
-			return ok
-		}
+		return boolAppender(b)
 	case *array.Int8Builder:
 		return intAppender(8, func(v int64) { b.Append(int8(v)) })
 	case *array.Int16Builder:
@@ -157,56 +146,87 @@ func newAppender(b array.Builder) appender {
 	case *array.Uint64Builder:
 		return uintAppender(64, b.Append)
 	case *array.Float32Builder:
-		return func(s string) bool {
-			v, err := strconv.ParseFloat(strings.TrimSpace(s), 32)
-			if err != nil {
-				return false
-			}
-			b.Append(float32(v))
-			return true
-		}
+		return floatAppender(32, func(v float64) { b.Append(float32(v)) })
 	case *array.Float64Builder:
-		return func(s string) bool {
-			v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-			if err != nil {
-				return false
-			}
-			b.Append(v)
-			return true
-		}
+		return floatAppender(64, b.Append)
 	case *array.StringBuilder:
-		// Arrow strings are UTF-8: other text is refused.
-		return func(s string) bool {
-			if !utf8.ValidString(s) {
-				return false
-			}
-			b.Append(s)
-			return true
-		}
+		return stringAppender(b)
 	case *array.FixedSizeListBuilder:
 		if isVectorType(b.Type()) {
 			return vectorAppender(b)
 		}
 	case *array.TimestampBuilder:
-		return func(s string) bool {
-			t, ok := parseTime(strings.TrimSpace(s))
-			if !ok || t.Year() < -290000 || t.Year() > 290000 {
-				return false
-			}
-			b.Append(arrow.Timestamp(t.UnixMicro()))
-			return true
-		}
+		return timestampAppender(b)
 	case *array.Date32Builder:
-		return func(s string) bool {
-			t, err := time.Parse("2006-01-02", strings.TrimSpace(s))
-			if err != nil {
-				return false
-			}
-			b.Append(arrow.Date32FromTime(t))
-			return true
-		}
+		return date32Appender(b)
 	}
 	panic(fmt.Sprintf("source: no text appender for %T", b))
+}
+
+// boolAppender appends true/false in the spellings parseBool takes, or 1
+// and 0.
+func boolAppender(b *array.BooleanBuilder) appender {
+	return func(s string) bool {
+		v, ok := parseBool(s)
+		if !ok {
+			if s == "1" || s == "0" {
+				v, ok = s == "1", true
+			}
+		}
+		if ok {
+			b.Append(v)
+		}
+		return ok
+	}
+}
+
+// floatAppender parses a float of bitSize bits and hands it to add.
+func floatAppender(bitSize int, add func(float64)) appender {
+	return func(s string) bool {
+		v, err := strconv.ParseFloat(strings.TrimSpace(s), bitSize)
+		if err != nil {
+			return false
+		}
+		add(v)
+		return true
+	}
+}
+
+// stringAppender appends the text as is. Arrow strings are UTF-8: other
+// text is refused.
+func stringAppender(b *array.StringBuilder) appender {
+	return func(s string) bool {
+		if !utf8.ValidString(s) {
+			return false
+		}
+		b.Append(s)
+		return true
+	}
+}
+
+// timestampAppender appends a time parseTime takes, in microseconds,
+// refusing years a microsecond timestamp cannot hold.
+func timestampAppender(b *array.TimestampBuilder) appender {
+	return func(s string) bool {
+		t, ok := parseTime(strings.TrimSpace(s))
+		if !ok || t.Year() < -290000 || t.Year() > 290000 {
+			return false
+		}
+		b.Append(arrow.Timestamp(t.UnixMicro()))
+		return true
+	}
+}
+
+// date32Appender appends a YYYY-MM-DD date.
+func date32Appender(b *array.Date32Builder) appender {
+	return func(s string) bool {
+		t, err := time.Parse("2006-01-02", strings.TrimSpace(s))
+		if err != nil {
+			return false
+		}
+		b.Append(arrow.Date32FromTime(t))
+		return true
+	}
 }
 
 func intAppender(bitSize int, add func(int64)) appender {

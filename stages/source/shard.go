@@ -3,6 +3,7 @@ package source
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -63,7 +64,7 @@ func pieceKey(path, tag string, from, last int) string {
 // else the path as expanded. Keys then do not depend on where the job
 // folder sits on a machine.
 func unitPath(base, path string) string {
-	if base == "" {
+	if base == "" || isObjectURL(path) {
 		return path
 	}
 	rel, err := filepath.Rel(base, path)
@@ -157,7 +158,7 @@ func (p *Parquet) Shard(unitRows int64, units []int) (stages.Source, error) {
 	if err := pickUnits("parquet_source", len(spans), unitRows, units); err != nil {
 		return nil, err
 	}
-	s := &Parquet{mem: p.mem, mmap: p.mmap, batchRows: p.batchRows, lim: p.lim, schema: p.schema, keyBase: p.keyBase, cur: -1, pfFile: -1}
+	s := &Parquet{mem: p.mem, mmap: p.mmap, batchRows: p.batchRows, lim: p.lim, schema: p.schema, hive: p.hive, keyBase: p.keyBase, cur: -1, pfFile: -1}
 	remap := map[int]int{} // index in p.files -> index in s.files
 	for _, k := range units {
 		sp := spans[k]
@@ -225,7 +226,7 @@ func (s *IPC) Shard(unitRows int64, units []int) (stages.Source, error) {
 	if err := pickUnits("ipc_source", len(spans), unitRows, units); err != nil {
 		return nil, err
 	}
-	out := &IPC{mem: s.mem, batchRows: s.batchRows, maxBody: s.maxBody, files: s.files, schema: s.schema, keyBase: s.keyBase, fi: -1}
+	out := &IPC{mem: s.mem, batchRows: s.batchRows, maxBody: s.maxBody, files: s.files, schema: s.schema, hive: s.hive, keyBase: s.keyBase, fi: -1}
 	for _, k := range units {
 		out.parts = append(out.parts, spans[k])
 	}
@@ -243,7 +244,7 @@ func (s *CSV) Shard(unitRows int64, units []int) (stages.Source, error) {
 	if err := pickUnits("csv_source", len(s.paths), unitRows, units); err != nil {
 		return nil, err
 	}
-	out := &CSV{mem: s.mem, conf: s.conf, comma: s.comma, header: s.header, schema: s.schema,
+	out := &CSV{mem: s.mem, conf: s.conf, comma: s.comma, header: s.header, schema: s.schema, hive: s.hive,
 		cols: s.cols, inferred: s.inferred, nulls: s.nulls, keyBase: s.keyBase, log: s.log, fi: -1}
 	for _, k := range units {
 		out.paths = append(out.paths, s.paths[k])
@@ -262,7 +263,7 @@ func (s *JSONL) Shard(unitRows int64, units []int) (stages.Source, error) {
 	if err := pickUnits("jsonl_source", len(s.paths), unitRows, units); err != nil {
 		return nil, err
 	}
-	out := &JSONL{mem: s.mem, conf: s.conf, schema: s.schema, inferred: s.inferred, keyBase: s.keyBase, log: s.log, fi: -1}
+	out := &JSONL{mem: s.mem, conf: s.conf, schema: s.schema, hive: s.hive, inferred: s.inferred, keyBase: s.keyBase, log: s.log, fi: -1}
 	for _, k := range units {
 		out.paths = append(out.paths, s.paths[k])
 	}
@@ -274,6 +275,9 @@ func fileUnits(base string, paths []string) []stages.Unit {
 	out := make([]stages.Unit, len(paths))
 	for i, p := range paths {
 		out[i] = stages.Unit{Key: unitPath(base, p), Rows: -1}
+		if fi, err := os.Stat(p); err == nil {
+			out[i].Bytes = fi.Size()
+		}
 	}
 	return out
 }

@@ -1,6 +1,7 @@
 package source
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -143,6 +144,8 @@ type pathList struct {
 	// skipped are the files inside the folders that are not read.
 	skipped []stages.FileNote
 	seen    map[string]bool
+	// objects holds the size and ETag of the matched s3:// objects, by URL.
+	objects map[string]objectInfo
 }
 
 func (l *pathList) add(p string) {
@@ -163,6 +166,18 @@ func listPaths(paths []stages.Path, exts []string) (*pathList, error) {
 		s := string(p)
 		if s == "" {
 			return nil, errors.New("paths: empty path")
+		}
+		if isObjectURL(s) {
+			// Sources are built without a context; the SDK's retryer bounds
+			// each request.
+			n, err := l.addObjects(context.Background(), s, exts)
+			if err != nil {
+				return nil, err
+			}
+			if n == 0 {
+				return nil, fmt.Errorf("paths: %q %w", s, ErrNoMatch)
+			}
+			continue
 		}
 		matches, err := globPath(s)
 		if err != nil {

@@ -30,6 +30,8 @@ type CSVConfig struct {
 	BatchBytes stages.ByteSize `yaml:"batch_bytes" doc:"Largest size of one emitted batch, estimated from its column types and the bytes read: a wide schema gets fewer rows per batch than batch_rows. Up to 1GiB."`
 	// MaxRecordBytes bounds one record, which encoding/csv holds whole.
 	MaxRecordBytes stages.ByteSize `yaml:"max_record_bytes" doc:"Largest record (a line, or several when a quoted field holds line breaks); a longer one is an error naming the file and line. Up to 1GiB."`
+	// Hive holds partitioning, partition_types and partitions.
+	Hive HiveConfig `yaml:",inline"`
 }
 
 func init() {
@@ -87,18 +89,23 @@ type CSV struct {
 	conf     CSVConfig
 	comma    rune
 	paths    []string
-	skipped  []stages.FileNote // files in the folders of paths not read
-	header   []string          // column names of the files (generated without a header); nil when all are empty
+	skipped  []stages.FileNote      // files in the folders of paths not read
+	versions []stages.ObjectVersion // of the s3:// objects in paths
+	header   []string               // column names of the files (generated without a header); nil when all are empty
 	schema   *arrow.Schema
 	cols     []int // cols[i] is the field index in a record of schema column i
 	inferred bool
 	keyBase  string // the job folder, for unit keys
 	nulls    map[string]bool
+	hive     *hiveLayout // partitioning hive; nil when off
+	partCols partCache   // the partition columns last built
 
-	next   int // index of the next file to open
-	fi     int // index of the open file; -1 when none
-	cf     *csvFile
-	broken error
+	next int // index of the next file to open
+	fi   int // index of the open file; -1 when none
+	cf   *csvFile
+	// closedBytes counts the bytes read from the files closed so far.
+	closedBytes int64
+	broken      error
 	// reject receives undecodable records (on_error); nil: they fail.
 	reject stages.Rejecter
 	// log receives the warnings about files that hold no rows; nil: none.
@@ -133,14 +140,14 @@ func NewCSV(c CSVConfig, mem memory.Allocator) (*CSV, error) {
 	if c.InferRows < 1 && len(c.Schema) == 0 {
 		return nil, fmt.Errorf("infer_rows must be at least 1, got %d", c.InferRows)
 	}
-	list, err := listPaths(c.Paths, withCompressed(".csv", ".tsv"))
+	list, hive, err := listSource(c.Paths, withCompressed(".csv", ".tsv"), c.Hive)
 	if err != nil {
 		return nil, err
 	}
 	if mem == nil {
 		mem = memory.DefaultAllocator
 	}
-	s := &CSV{mem: mem, conf: c, comma: comma, paths: list.matched, skipped: list.skipped, fi: -1, nulls: map[string]bool{}}
+	s := &CSV{mem: mem, conf: c, comma: comma, paths: list.matched, skipped: list.skipped, versions: list.versions(), hive: hive, fi: -1, nulls: map[string]bool{}}
 	for _, v := range c.NullValues {
 		s.nulls[v] = true
 	}
@@ -148,13 +155,17 @@ func NewCSV(c CSVConfig, mem memory.Allocator) (*CSV, error) {
 		return nil, err
 	}
 	if len(c.Schema) > 0 {
-		if err := s.useSchema(c.Schema); err != nil {
+		err = s.useSchema(c.Schema)
+	} else {
+		err = s.infer()
+	}
+	if err != nil {
+		return nil, err
+	}
+	if s.hive != nil {
+		if err := s.hive.bind(s.schema); err != nil {
 			return nil, err
 		}
-		return s, nil
-	}
-	if err := s.infer(); err != nil {
-		return nil, err
 	}
 	return s, nil
 }
@@ -447,7 +458,7 @@ func csvErr(path string, err error) error {
 }
 
 // Schema returns the schema of every batch.
-func (s *CSV) Schema() *arrow.Schema { return s.schema }
+func (s *CSV) Schema() *arrow.Schema { return s.hive.outSchema(s.schema) }
 
 // Next returns the next batch of at most batch_rows rows of one file, owned
 // by the caller, or io.EOF after the last file.
@@ -484,6 +495,9 @@ func (s *CSV) Next(ctx context.Context) (arrow.RecordBatch, error) {
 			return nil, s.fail(err)
 		}
 		if rec != nil {
+			if rec, err = s.hive.extend(rec, s.paths[s.fi], s.mem, &s.partCols); err != nil {
+				return nil, s.fail(err)
+			}
 			return rec, nil
 		}
 		s.endFile()
@@ -601,6 +615,7 @@ func (s *CSV) fail(err error) error {
 
 func (s *CSV) closeFile() {
 	if s.cf != nil {
+		s.closedBytes += s.cf.f.raw.n
 		s.cf.close()
 		s.cf = nil
 	}
@@ -609,6 +624,7 @@ func (s *CSV) closeFile() {
 // Close closes the open file.
 func (s *CSV) Close() error {
 	s.closeFile()
+	s.partCols.release()
 	if s.broken == nil {
 		s.broken = errors.New("csv_source: closed")
 	}

@@ -254,6 +254,9 @@ func (s *Files) Next(ctx context.Context) (arrow.RecordBatch, error) {
 // (which holds rows) and must start the next batch. A file that cannot be
 // read goes to the Rejecter; the error returned is one that ends the run.
 func (s *Files) add(ctx context.Context, b *filesBatch, path string) (full bool, err error) {
+	if isObjectURL(path) {
+		return s.addObject(ctx, b, path)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return false, s.setAside(ctx, path, err)
@@ -377,7 +380,7 @@ func newFilesBatch(mem memory.Allocator) *filesBatch {
 // read appends the size bytes of f to the value buffer, growing it by
 // doubling up to about budget. It fails with [ErrFileChanged] when f holds
 // fewer or more bytes than size, leaving the buffer as it was.
-func (b *filesBatch) read(f *os.File, size, budget int64) error {
+func (b *filesBatch) read(f io.Reader, size, budget int64) error {
 	cur := b.data.Len()
 	need := cur + int(size)
 	if need > b.data.Cap() {

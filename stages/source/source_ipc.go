@@ -20,6 +20,8 @@ type IPCConfig struct {
 	Paths         []stages.Path   `yaml:"paths" required:"true" doc:"Arrow IPC files (file or stream format), folders or glob patterns, read in the order written."`
 	BatchRows     int             `yaml:"batch_rows" doc:"Largest number of rows in one emitted batch; larger record batches are sliced without copying."`
 	MaxBatchBytes stages.ByteSize `yaml:"max_batch_bytes" doc:"Largest size a record batch may decode to: its body, or the total uncompressed size its compressed buffers declare. Also bounds the dictionaries a file holds at once. A file with a larger batch fails at once naming this key; raise it to read the file (a batch is held in memory whole while its slices are in flight)."`
+	// Hive holds partitioning, partition_types and partitions.
+	Hive HiveConfig `yaml:",inline"`
 }
 
 // defaultMaxBatchBytes is the default of max_batch_bytes. A decoded batch
@@ -80,9 +82,12 @@ type IPC struct {
 	maxBody   int64
 	files     []ipcFile // shared with shards: read-only after construction
 	schema    *arrow.Schema
-	parts     []span    // what to read, in order: every file whole unless sharded
-	keyBase   string    // the job folder, for unit keys
-	units     unitCache // see Units
+	parts     []span            // what to read, in order: every file whole unless sharded
+	keyBase   string            // the job folder, for unit keys
+	units     unitCache         // see Units
+	hive      *hiveLayout       // partitioning hive; nil when off
+	partCols  partCache         // the partition columns last built
+	skipped   []stages.FileNote // files in the folders of paths not read
 
 	next   int // index in parts of the next part to open
 	fi     int // index in files of the open file; -1 when none
@@ -105,14 +110,18 @@ func NewIPC(c IPCConfig, mem memory.Allocator) (*IPC, error) {
 	if c.MaxBatchBytes <= 0 {
 		return nil, fmt.Errorf("max_batch_bytes must be positive, got %d", c.MaxBatchBytes)
 	}
-	paths, err := expandPaths(c.Paths, []string{".arrow", ".arrows", ".feather", ".ipc", ".arrow_file", ".stream"})
+	list, hive, err := listSource(c.Paths, []string{".arrow", ".arrows", ".feather", ".ipc", ".arrow_file", ".stream"}, c.Hive)
 	if err != nil {
 		return nil, err
 	}
+	if err := noObjects("ipc_source", list); err != nil {
+		return nil, err
+	}
+	paths := list.matched
 	if mem == nil {
 		mem = memory.DefaultAllocator
 	}
-	s := &IPC{mem: mem, batchRows: c.BatchRows, maxBody: int64(c.MaxBatchBytes), fi: -1}
+	s := &IPC{mem: mem, batchRows: c.BatchRows, maxBody: int64(c.MaxBatchBytes), fi: -1, hive: hive, skipped: list.skipped}
 	schemas := make([]*arrow.Schema, len(paths))
 	for i, p := range paths {
 		f, err := openIPCMeta(p, mem, s.maxBody)
@@ -125,6 +134,11 @@ func NewIPC(c IPCConfig, mem memory.Allocator) (*IPC, error) {
 	}
 	if s.schema, err = unifySchemas(paths, schemas); err != nil {
 		return nil, err
+	}
+	if hive != nil {
+		if err := hive.bind(s.schema); err != nil {
+			return nil, err
+		}
 	}
 	return s, nil
 }
@@ -173,7 +187,16 @@ func openIPCMeta(path string, mem memory.Allocator, maxBody int64) (ipcFile, err
 }
 
 // Schema returns the schema of every batch.
-func (s *IPC) Schema() *arrow.Schema { return s.schema }
+func (s *IPC) Schema() *arrow.Schema { return s.hive.outSchema(s.schema) }
+
+// InputFiles implements [stages.InputLister].
+func (s *IPC) InputFiles() (matched []string, skipped []stages.FileNote) {
+	matched = make([]string, len(s.files))
+	for i, f := range s.files {
+		matched[i] = f.path
+	}
+	return matched, s.skipped
+}
 
 // TotalRows returns the row count of all files (for a shard, of its
 // units), from their message headers.
@@ -215,7 +238,11 @@ func (s *IPC) Next(ctx context.Context) (arrow.RecordBatch, error) {
 					out = s.cur.NewSlice(s.off, end)
 					s.off = end
 				}
-				return withSchema(s.schema, out), nil
+				rec, err := s.hive.extend(withSchema(s.schema, out), s.files[s.fi].path, s.mem, &s.partCols)
+				if err != nil {
+					return nil, s.fail(err)
+				}
+				return rec, nil
 			}
 			s.cur.Release()
 			s.cur = nil
@@ -338,6 +365,7 @@ func (s *IPC) closeFile() {
 // Close releases the open file, readers and pending batch.
 func (s *IPC) Close() error {
 	s.closeFile()
+	s.partCols.release()
 	if s.broken == nil {
 		s.broken = errors.New("ipc_source: closed")
 	}

@@ -27,6 +27,8 @@ type JSONLConfig struct {
 	BatchRows    int             `yaml:"batch_rows" doc:"Largest number of rows in one emitted batch."`
 	BatchBytes   stages.ByteSize `yaml:"batch_bytes" doc:"Largest size of one emitted batch, estimated from its column types and the bytes read: a wide schema gets fewer rows per batch than batch_rows. Up to 1GiB."`
 	MaxLineBytes stages.ByteSize `yaml:"max_line_bytes" doc:"Longest line; a longer one is an error naming the file and line. Up to 1GiB."`
+	// Hive holds partitioning, partition_types and partitions.
+	Hive HiveConfig `yaml:",inline"`
 }
 
 func init() {
@@ -83,10 +85,13 @@ type JSONL struct {
 	mem      memory.Allocator
 	conf     JSONLConfig
 	paths    []string
-	skipped  []stages.FileNote // files in the folders of paths not read
+	skipped  []stages.FileNote      // files in the folders of paths not read
+	versions []stages.ObjectVersion // of the s3:// objects in paths
 	schema   *arrow.Schema
 	inferred bool
-	keyBase  string // the job folder, for unit keys
+	keyBase  string      // the job folder, for unit keys
+	hive     *hiveLayout // partitioning hive; nil when off
+	partCols partCache   // the partition columns last built
 
 	next    int
 	fi      int
@@ -95,6 +100,8 @@ type JSONL struct {
 	line    int64
 	objects int64 // non-blank lines of the open file
 	broken  error
+	// closedBytes counts the bytes read from the files closed so far.
+	closedBytes int64
 
 	// Kept across batches: a JSON-lines stream read one row per batch
 	// would otherwise build 1 + (columns) builders per row. int64 and
@@ -136,22 +143,26 @@ func NewJSONL(c JSONLConfig, mem memory.Allocator) (*JSONL, error) {
 		return nil, err
 	}
 	c.BatchBytes, c.MaxLineBytes = stages.ByteSize(bb), stages.ByteSize(ml)
-	list, err := listPaths(c.Paths, withCompressed(".jsonl", ".ndjson", ".json"))
+	list, hive, err := listSource(c.Paths, withCompressed(".jsonl", ".ndjson", ".json"), c.Hive)
 	if err != nil {
 		return nil, err
 	}
 	if mem == nil {
 		mem = memory.DefaultAllocator
 	}
-	s := &JSONL{mem: mem, conf: c, paths: list.matched, skipped: list.skipped, fi: -1}
+	s := &JSONL{mem: mem, conf: c, paths: list.matched, skipped: list.skipped, versions: list.versions(), hive: hive, fi: -1}
 	if len(c.Schema) > 0 {
-		if s.schema, err = explicitSchema(c.Schema); err != nil {
+		s.schema, err = explicitSchema(c.Schema)
+	} else {
+		err = s.infer()
+	}
+	if err != nil {
+		return nil, err
+	}
+	if s.hive != nil {
+		if err := s.hive.bind(s.schema); err != nil {
 			return nil, err
 		}
-		return s, nil
-	}
-	if err := s.infer(); err != nil {
-		return nil, err
 	}
 	return s, nil
 }
@@ -209,7 +220,7 @@ func (s *JSONL) infer() error {
 }
 
 // Schema returns the schema of every batch.
-func (s *JSONL) Schema() *arrow.Schema { return s.schema }
+func (s *JSONL) Schema() *arrow.Schema { return s.hive.outSchema(s.schema) }
 
 // Next returns the next batch of at most batch_rows rows of one file, owned
 // by the caller, or io.EOF after the last file.
@@ -238,6 +249,9 @@ func (s *JSONL) Next(ctx context.Context) (arrow.RecordBatch, error) {
 			return nil, s.fail(err)
 		}
 		if rec != nil {
+			if rec, err = s.hive.extend(rec, s.paths[s.fi], s.mem, &s.partCols); err != nil {
+				return nil, s.fail(err)
+			}
 			return rec, nil
 		}
 		s.endFile()
@@ -258,53 +272,13 @@ func (s *JSONL) endFile() {
 
 // readBatch reads up to batch_rows objects of the open file; nil at its end.
 func (s *JSONL) readBatch(ctx context.Context) (arrow.RecordBatch, error) {
-	fields := s.schema.Fields()
-	if s.apps == nil {
-		s.builders = make([]array.Builder, len(fields))
-		s.num = make([]*numColumn, len(fields))
-		s.apps = make([]appender, len(fields))
-		s.index = make(map[string]int, len(fields))
-		for i, f := range fields {
-			if isNumColumn(f.Type) {
-				s.num[i] = newNumColumn(f.Type)
-			} else {
-				s.builders[i] = array.NewBuilder(s.mem, f.Type)
-				s.apps[i] = newAppender(s.builders[i])
-			}
-			s.index[f.Name] = i
-		}
-		s.vals = make([][]byte, len(fields))
-	}
-	record := func(key, raw []byte) {
-		if i, ok := s.index[string(key)]; ok {
-			s.vals[i] = raw // a repeated key: the last one wins
-		}
-	}
+	s.initColumns()
+	record := s.recordValue
 	path := s.paths[s.fi]
 	rows := 0
 	// A batch ends at batch_rows rows or at about batch_bytes: its columns'
 	// fixed widths times its rows, plus the bytes of its lines.
 	width, budget, read := schemaRowBytes(s.schema), int64(s.conf.BatchBytes), int64(0)
-	// setAside hands the line to the Rejecter (on_error) and drops what
-	// columns before the failing one took of it. It returns the batch to
-	// emit (the rows before the line; nil: go on reading), or the error.
-	setAside := func(line []byte, lineErr error, partial bool) (arrow.RecordBatch, bool, error) {
-		if s.reject == nil {
-			return nil, false, lineErr
-		}
-		if err := stages.RejectRaw(ctx, s.reject, s.mem, path, s.line, string(line), lineErr); err != nil {
-			return nil, false, err
-		}
-		if !partial {
-			return nil, false, nil
-		}
-		if rows > 0 {
-			return s.newRecordCut(rows), true, nil
-		}
-		s.resetColumns()
-		return nil, false, nil
-	}
-lines:
 	for rows < s.conf.BatchRows && int64(rows)*width+read < budget && s.sc.Scan() {
 		s.line++
 		line := bytes.TrimSpace(s.sc.Bytes())
@@ -316,52 +290,21 @@ lines:
 		clear(s.vals)
 		if err := scanObject(line, record); err != nil {
 			ferr := &FileError{Path: path, RowGroup: -1, Batch: -1, Line: s.line, Err: err}
-			if _, _, err := setAside(line, ferr, false); err != nil {
+			if _, _, err := s.setAside(ctx, line, ferr, false, rows); err != nil {
 				return nil, err
 			}
 			continue
 		}
-		for i, f := range fields {
-			raw := s.vals[i]
-			nc := s.num[i]
-			if raw == nil || string(raw) == "null" {
-				if nc != nil {
-					nc.appendNull()
-				} else {
-					s.builders[i].AppendNull()
-				}
-				continue
-			}
-			var err error
-			if nc != nil {
-				// A JSON number (or array of numbers, which appendText
-				// checks), parsed as the text appenders do.
-				c := raw[0]
-				if nc.dim == 0 && c != '-' && (c < '0' || c > '9') || !nc.appendText(raw) {
-					err = errors.New("wrong type")
-				}
-			} else {
-				err = appendJSON(s.apps[i], f.Type, raw)
-			}
+		if ferr := s.appendValues(path); ferr != nil {
+			rec, cut, err := s.setAside(ctx, line, ferr, true, rows)
 			if err != nil {
-				if !errors.Is(err, ErrInvalidUTF8) {
-					ve := &ValueError{Value: truncate(string(raw)), Type: f.Type.String()}
-					if s.inferred {
-						ve.Hint = fmt.Sprintf("type inferred from the first %d lines; give a schema or raise infer_rows", s.conf.InferRows)
-					}
-					err = ve
-				}
-				ferr := &FileError{Path: path, RowGroup: -1, Batch: -1, Line: s.line, Column: f.Name, Err: err}
-				rec, cut, err := setAside(line, ferr, true)
-				if err != nil {
-					s.resetColumns()
-					return nil, err
-				}
-				if cut {
-					return rec, nil
-				}
-				continue lines
+				s.resetColumns()
+				return nil, err
 			}
+			if cut {
+				return rec, nil
+			}
+			continue
 		}
 		rows++
 	}
@@ -372,6 +315,101 @@ lines:
 		return nil, nil
 	}
 	return s.newRecord(rows), nil
+}
+
+// initColumns makes, on the first batch, the columns kept across batches:
+// a numColumn or a builder and its appender per field, and the index of
+// the fields by name.
+func (s *JSONL) initColumns() {
+	if s.apps != nil {
+		return
+	}
+	fields := s.schema.Fields()
+	s.builders = make([]array.Builder, len(fields))
+	s.num = make([]*numColumn, len(fields))
+	s.apps = make([]appender, len(fields))
+	s.index = make(map[string]int, len(fields))
+	for i, f := range fields {
+		if isNumColumn(f.Type) {
+			s.num[i] = newNumColumn(f.Type)
+		} else {
+			s.builders[i] = array.NewBuilder(s.mem, f.Type)
+			s.apps[i] = newAppender(s.builders[i])
+		}
+		s.index[f.Name] = i
+	}
+	s.vals = make([][]byte, len(fields))
+}
+
+// recordValue keeps the raw JSON value of key when it names a column.
+func (s *JSONL) recordValue(key, raw []byte) {
+	if i, ok := s.index[string(key)]; ok {
+		s.vals[i] = raw // a repeated key: the last one wins
+	}
+}
+
+// appendValues appends the row's values in s.vals to the columns, null
+// for a missing one. At the first value that does not fit its column it
+// stops and returns the error, naming the file, line and column; the
+// columns before it then hold part of the row.
+func (s *JSONL) appendValues(path string) error {
+	for i := range s.vals {
+		f := s.schema.Field(i)
+		raw := s.vals[i]
+		nc := s.num[i]
+		if raw == nil || string(raw) == "null" {
+			if nc != nil {
+				nc.appendNull()
+			} else {
+				s.builders[i].AppendNull()
+			}
+			continue
+		}
+		var err error
+		if nc != nil {
+			// A JSON number (or array of numbers, which appendText
+			// checks), parsed as the text appenders do.
+			c := raw[0]
+			if nc.dim == 0 && c != '-' && (c < '0' || c > '9') || !nc.appendText(raw) {
+				err = errors.New("wrong type")
+			}
+		} else {
+			err = appendJSON(s.apps[i], f.Type, raw)
+		}
+		if err == nil {
+			continue
+		}
+		if !errors.Is(err, ErrInvalidUTF8) {
+			ve := &ValueError{Value: truncate(string(raw)), Type: f.Type.String()}
+			if s.inferred {
+				ve.Hint = fmt.Sprintf("type inferred from the first %d lines; give a schema or raise infer_rows", s.conf.InferRows)
+			}
+			err = ve
+		}
+		return &FileError{Path: path, RowGroup: -1, Batch: -1, Line: s.line, Column: f.Name, Err: err}
+	}
+	return nil
+}
+
+// setAside hands the line to the Rejecter (on_error) and, when partial,
+// drops what columns before the failing one took of it. It returns the
+// batch to emit (the rows rows before the line) with cut true, nil to go
+// on reading, or the error: lineErr itself when there is no Rejecter.
+func (s *JSONL) setAside(ctx context.Context, line []byte, lineErr error, partial bool, rows int) (rec arrow.RecordBatch, cut bool, err error) {
+	if s.reject == nil {
+		return nil, false, lineErr
+	}
+	if err := stages.RejectRaw(ctx, s.reject, s.mem, s.paths[s.fi], s.line, string(line), lineErr); err != nil {
+		return nil, false, err
+	}
+	if !partial {
+		return nil, false, nil
+	}
+	if rows > 0 {
+		return s.newRecordCut(rows), true, nil
+	}
+	s.resetColumns()
+	return nil, false, nil
 }
 
 // newRecord turns the collected rows into a batch owned by the caller.
@@ -478,6 +516,7 @@ func (s *JSONL) fail(err error) error {
 
 func (s *JSONL) closeFile() {
 	if s.f != nil {
+		s.closedBytes += s.f.raw.n
 		_ = s.f.Close()
 		s.f, s.sc = nil, nil
 	}
@@ -486,6 +525,7 @@ func (s *JSONL) closeFile() {
 // Close closes the open file and releases the builder.
 func (s *JSONL) Close() error {
 	s.closeFile()
+	s.partCols.release()
 	for _, b := range s.builders {
 		if b != nil {
 			b.Release()

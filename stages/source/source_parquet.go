@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -29,6 +28,8 @@ type ParquetConfig struct {
 	MaxPageBytes  stages.ByteSize `yaml:"max_page_bytes" doc:"Largest size one page may declare in its header, compressed or uncompressed. A larger page fails the file naming this key; raise it for files of very large values (a page holds at least one value)."`
 	MaxPageMemory stages.ByteSize `yaml:"max_page_memory" doc:"Largest total size of the pages the reader holds at once: while it reads a row group it keeps, for every column read, its current data page and its dictionary page, compressed and decompressed. A file whose pages need more fails naming this key; raise it, or read fewer columns."`
 	MaxBatchBytes stages.ByteSize `yaml:"max_batch_bytes" doc:"Largest number of bytes decoding one batch may allocate: its columns, and the dictionaries decoded on the way. A batch that needs more (long strings in every row, a dictionary value repeated in every row) fails naming this key; lower batch_rows or raise it."`
+	// Hive holds partitioning, partition_types and partitions.
+	Hive HiveConfig `yaml:",inline"`
 }
 
 // Defaults of max_page_bytes, max_page_memory and max_batch_bytes. Pages
@@ -104,6 +105,7 @@ type RowGroup struct {
 type parquetFile struct {
 	path         string
 	size         int64
+	obj          *objectInfo // the object of an s3:// path; nil for a file
 	meta         *metadata.FileMetaData
 	schema       *arrow.Schema // projected
 	leaves       []int         // leaf column indexes of the projection, in output order
@@ -129,9 +131,12 @@ type Parquet struct {
 	files     []parquetFile
 	schema    *arrow.Schema
 	groups    []RowGroup
-	fileIndex []int     // fileIndex[i] is the index in files of groups[i]
-	keyBase   string    // the job folder, for unit keys
-	units     unitCache // see Units
+	fileIndex []int             // fileIndex[i] is the index in files of groups[i]
+	keyBase   string            // the job folder, for unit keys
+	units     unitCache         // see Units
+	hive      *hiveLayout       // partitioning hive; nil when off
+	partCols  partCache         // the partition columns last built
+	skipped   []stages.FileNote // files in the folders of paths not read
 
 	next   int // index in groups of the next row group to open
 	cur    int // index in groups of the open row group; -1 when none
@@ -141,7 +146,8 @@ type Parquet struct {
 	batch  *limitAlloc // allocator of the batches (max_batch_bytes)
 	fr     *pqarrow.FileReader
 	rr     pqarrow.RecordReader
-	broken error // set after a panic or read error; returned by every Next
+	broken error         // set after a panic or read error; returned by every Next
+	obj    *objectReader // what pf reads through, for an object; nil for a file
 }
 
 // NewParquet builds a Parquet source from its config, reading the footer of
@@ -165,17 +171,18 @@ func NewParquet(c ParquetConfig, mem memory.Allocator) (*Parquet, error) {
 			*v.to = int64(v.set)
 		}
 	}
-	paths, err := expandPaths(c.Paths, []string{".parquet", ".parq", ".pq"})
+	list, hive, err := listSource(c.Paths, []string{".parquet", ".parq", ".pq"}, c.Hive)
 	if err != nil {
 		return nil, err
 	}
+	paths := list.matched
 	if mem == nil {
 		mem = memory.DefaultAllocator
 	}
-	p := &Parquet{mem: mem, mmap: c.MemoryMap, batchRows: c.BatchRows, lim: lim, cur: -1, pfFile: -1}
+	p := &Parquet{mem: mem, mmap: c.MemoryMap, batchRows: c.BatchRows, lim: lim, cur: -1, pfFile: -1, hive: hive, skipped: list.skipped}
 	schemas := make([]*arrow.Schema, len(paths))
 	for i, path := range paths {
-		f, err := openParquetMeta(path, mem, c.Columns, lim)
+		f, err := openParquetMeta(path, list.object(path), mem, c.Columns, lim)
 		if err != nil {
 			return nil, err
 		}
@@ -188,6 +195,11 @@ func NewParquet(c ParquetConfig, mem memory.Allocator) (*Parquet, error) {
 	}
 	if p.schema, err = unifySchemas(paths, schemas); err != nil {
 		return nil, err
+	}
+	if hive != nil {
+		if err := hive.bind(p.schema); err != nil {
+			return nil, err
+		}
 	}
 	return p, nil
 }
@@ -249,7 +261,7 @@ const (
 // does not know as their physical types (see dropUnknownLogicalTypes). It
 // returns a nil FileMetaData for a file arrow-go must open itself (an
 // encrypted one).
-func readParquetFooter(f *os.File, size int64) (*metadata.FileMetaData, []string, error) {
+func readParquetFooter(f io.ReaderAt, size int64) (*metadata.FileMetaData, []string, error) {
 	if size < 12 {
 		return nil, nil, fmt.Errorf("%w: parquet: file of %d bytes is too small", ErrCorruptInput, size)
 	}
@@ -359,21 +371,17 @@ func checkArrowSchema(meta *metadata.FileMetaData) error {
 	return nil
 }
 
-// openParquetMeta reads the footer of path, checks it and resolves the
-// projection.
-func openParquetMeta(path string, mem memory.Allocator, columns []string, lim parquetLimits) (parquetFile, error) {
-	out := parquetFile{path: path}
+// openParquetMeta reads the footer of path (of the object obj when it is
+// not nil), checks it and resolves the projection.
+func openParquetMeta(path string, obj *objectInfo, mem memory.Allocator, columns []string, lim parquetLimits) (parquetFile, error) {
+	out := parquetFile{path: path, obj: obj}
 	err := func() error {
-		f, err := os.Open(path)
+		f, size, err := openParquetInput(path, obj)
 		if err != nil {
 			return err
 		}
 		defer f.Close()
-		st, err := f.Stat()
-		if err != nil {
-			return err
-		}
-		out.size = st.Size()
+		out.size = size
 		if out.meta, out.unknownTypes, err = readParquetFooter(f, out.size); err != nil {
 			return err
 		}
@@ -455,7 +463,12 @@ func project(md *metadata.FileMetaData, full *arrow.Schema, names []string) (*ar
 }
 
 // Schema returns the schema of every batch.
-func (p *Parquet) Schema() *arrow.Schema { return p.schema }
+func (p *Parquet) Schema() *arrow.Schema { return p.hive.outSchema(p.schema) }
+
+// InputFiles implements [stages.InputLister].
+func (p *Parquet) InputFiles() (matched []string, skipped []stages.FileNote) {
+	return p.Files(), p.skipped
+}
 
 // TotalRows returns the row count of all files: the sum of their row
 // groups' counts from the footers (some writers leave the file-level count
@@ -531,7 +544,11 @@ func (p *Parquet) Next(ctx context.Context) (arrow.RecordBatch, error) {
 			rec.Release()
 			continue
 		}
-		return withSchema(p.schema, rec), nil
+		out, err := p.hive.extend(withSchema(p.schema, rec), p.groups[p.cur].File, p.mem, &p.partCols)
+		if err != nil {
+			return nil, p.fail(err)
+		}
+		return out, nil
 	}
 }
 
@@ -559,7 +576,7 @@ func (p *Parquet) openGroup(ctx context.Context) error {
 		pages := newPageAlloc(p.mem, p.lim.maxPageMemory)
 		batch := newBatchAlloc(p.mem, p.lim.maxBatch)
 		err := guard(func() error {
-			pf, err := file.OpenParquetFile(f.path, p.mmap, file.WithReadProps(readerProps(pages, p.lim.maxPage, f.size)), file.WithMetadata(f.meta))
+			pf, err := p.openReader(f, pages)
 			if err != nil {
 				return err
 			}
@@ -576,6 +593,7 @@ func (p *Parquet) openGroup(ctx context.Context) error {
 		}
 	}
 	rg := p.groups[p.cur].Index
+	p.prefetch(f, rg)
 	// pqarrow opens the children of a struct column on goroutines of its
 	// own (errgroup, even with Parallel false), where a panic ends the
 	// process: open every column chunk here first, behind guard, so that
@@ -630,8 +648,8 @@ func (p *Parquet) closeFile() {
 	}
 	p.fr = nil
 	if p.pf != nil {
-		_ = p.pf.Close()
-		p.pf, p.pfFile = nil, -1
+		_ = p.pf.Close() // closes p.obj too
+		p.pf, p.pfFile, p.obj = nil, -1, nil
 	}
 	p.pages, p.batch = nil, nil
 }
@@ -639,6 +657,7 @@ func (p *Parquet) closeFile() {
 // Close releases the open file and readers.
 func (p *Parquet) Close() error {
 	p.closeFile()
+	p.partCols.release()
 	if p.broken == nil {
 		p.broken = errors.New("parquet_source: closed")
 	}
@@ -647,7 +666,7 @@ func (p *Parquet) Close() error {
 
 // describeParquet summarises a Parquet footer for [Inspect].
 func describeParquet(path string) (*Info, error) {
-	f, err := openParquetMeta(path, memory.DefaultAllocator, nil, defaultParquetLimits)
+	f, err := openParquetMeta(path, nil, memory.DefaultAllocator, nil, defaultParquetLimits)
 	if err != nil {
 		return nil, err
 	}

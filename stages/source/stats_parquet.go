@@ -36,7 +36,7 @@ func ParquetStatistics(paths ...string) (stats []ColumnStats, ok bool, err error
 	var merged []metadata.TypedStatistics
 	var descrs []*schema.Column
 	for _, path := range paths {
-		f, err := openParquetMeta(path, memory.DefaultAllocator, nil, defaultParquetLimits)
+		f, err := openParquetMeta(path, nil, memory.DefaultAllocator, nil, defaultParquetLimits)
 		if err != nil {
 			return nil, false, err
 		}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -95,7 +94,8 @@ func sniff(head []byte) compression {
 // textFile is an open text file whose reads return its decompressed bytes.
 // Errors of the decompressor wrap [ErrCompressed]. Close it when done.
 type textFile struct {
-	f    *os.File
+	f    io.ReadCloser // the file, or the body of an s3:// object
+	raw  *countReader  // counts the bytes read from f
 	r    io.Reader
 	comp compression
 	gz   *gzip.Reader
@@ -107,14 +107,15 @@ type textFile struct {
 // name fails with an error wrapping [ErrCompressed]; an empty file (0
 // bytes) reads as empty whatever its name.
 func openText(path string) (*textFile, error) {
-	f, err := os.Open(path)
+	f, err := openTextInput(path)
 	if err != nil {
 		return nil, err
 	}
 	named, _ := compressionOf(path)
-	br := bufio.NewReaderSize(f, 1<<16)
+	raw := &countReader{r: f}
+	br := bufio.NewReaderSize(raw, 1<<16)
 	head, _ := br.Peek(4)
-	t := &textFile{f: f, r: br, comp: named}
+	t := &textFile{f: f, raw: raw, r: br, comp: named}
 	if len(head) == 0 {
 		t.comp = compNone
 		return t, nil

@@ -88,28 +88,8 @@ func lex(src string) ([]token, error) {
 			}
 			advance(j - i)
 		case isDigit(c) || (c == '.' && i+1 < len(src) && isDigit(src[i+1])):
-			j, kind := i, tokInt
-			for j < len(src) && isDigit(src[j]) {
-				j++
-			}
-			if j < len(src) && src[j] == '.' {
-				kind = tokFloat
-				j++
-				for j < len(src) && isDigit(src[j]) {
-					j++
-				}
-			}
-			if j < len(src) && (src[j] == 'e' || src[j] == 'E') {
-				k := j + 1
-				if k < len(src) && (src[k] == '+' || src[k] == '-') {
-					k++
-				}
-				if k < len(src) && isDigit(src[k]) {
-					kind = tokFloat
-					for j = k; j < len(src) && isDigit(src[j]); j++ {
-					}
-				}
-			}
+			n, kind := scanNumber(src[i:])
+			j := i + n
 			if j < len(src) && isIdentStart(src[j]) {
 				return nil, &ExprError{Expr: src, Pos: pos, Msg: fmt.Sprintf("malformed number %q", src[i:j+1])}
 			}
@@ -134,13 +114,7 @@ func lex(src string) ([]token, error) {
 			toks = append(toks, token{kind, s, pos})
 			advance(n)
 		default:
-			op := ""
-			for _, o := range []string{"==", "!=", "<>", "<=", ">=", "=", "<", ">", "(", ")", ",", "-"} {
-				if strings.HasPrefix(src[i:], o) {
-					op = o
-					break
-				}
-			}
+			op := matchOp(src[i:])
 			if op == "" {
 				r, _ := utf8.DecodeRuneInString(src[i:])
 				return nil, &ExprError{Expr: src, Pos: pos, Msg: fmt.Sprintf("unexpected character %q", r)}
@@ -150,6 +124,44 @@ func lex(src string) ([]token, error) {
 		}
 	}
 	return append(toks, token{tokEOF, "", pos}), nil
+}
+
+// scanNumber returns the length of the number at the start of s, an
+// integer or a float with a fraction or an exponent, and its kind.
+func scanNumber(s string) (n int, kind tokKind) {
+	j, kind := 0, tokInt
+	for j < len(s) && isDigit(s[j]) {
+		j++
+	}
+	if j < len(s) && s[j] == '.' {
+		kind = tokFloat
+		j++
+		for j < len(s) && isDigit(s[j]) {
+			j++
+		}
+	}
+	if j < len(s) && (s[j] == 'e' || s[j] == 'E') {
+		k := j + 1
+		if k < len(s) && (s[k] == '+' || s[k] == '-') {
+			k++
+		}
+		if k < len(s) && isDigit(s[k]) {
+			kind = tokFloat
+			for j = k; j < len(s) && isDigit(s[j]); j++ {
+			}
+		}
+	}
+	return j, kind
+}
+
+// matchOp returns the operator at the start of s, longest first, or "".
+func matchOp(s string) string {
+	for _, o := range []string{"==", "!=", "<>", "<=", ">=", "=", "<", ">", "(", ")", ",", "-"} {
+		if strings.HasPrefix(s, o) {
+			return o
+		}
+	}
+	return ""
 }
 
 func isIdentStart(c byte) bool { return c == '_' || (c|0x20 >= 'a' && c|0x20 <= 'z') }
