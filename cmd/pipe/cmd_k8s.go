@@ -169,15 +169,7 @@ func (o *k8sOptions) addFlags(f *pflag.FlagSet) {
 
 // runK8s validates the job and prints the objects; nothing is printed on error.
 func runK8s(g *globals, o *k8sOptions, file string) error {
-	data, err := readJobFile(file)
-	if err != nil {
-		return err
-	}
-	base := filepath.Base(file)
-	if errs := validation.IsConfigMapKey(base); len(errs) > 0 {
-		return usage("%s: the file name is not a valid ConfigMap key (%s); rename the file", file, strings.Join(errs, "; "))
-	}
-	name, err := o.objectName(file, data)
+	data, base, name, err := o.readJob(file)
 	if err != nil {
 		return err
 	}
@@ -198,6 +190,20 @@ func runK8s(g *globals, o *k8sOptions, file string) error {
 		objs = append(objs, job)
 	}
 	return writeK8s(g.stdout, objs)
+}
+
+// readJob reads the job file and returns its bytes, its base name (the
+// ConfigMap's key) and the objects' name.
+func (o *k8sOptions) readJob(file string) (data []byte, base, name string, err error) {
+	if data, err = readJobFile(file); err != nil {
+		return nil, "", "", err
+	}
+	base = filepath.Base(file)
+	if errs := validation.IsConfigMapKey(base); len(errs) > 0 {
+		return nil, "", "", usage("%s: the file name is not a valid ConfigMap key (%s); rename the file", file, strings.Join(errs, "; "))
+	}
+	name, err = o.objectName(file, data)
+	return data, base, name, err
 }
 
 // readJobFile reads the bytes the ConfigMap will hold.

@@ -57,15 +57,7 @@ func (o *k8sOptions) checkServe() error {
 // runK8sServe checks that the job can be served and prints a ConfigMap, a
 // Deployment and a Service.
 func runK8sServe(g *globals, o *k8sOptions, file string) error {
-	data, err := readJobFile(file)
-	if err != nil {
-		return err
-	}
-	base := filepath.Base(file)
-	if errs := validation.IsConfigMapKey(base); len(errs) > 0 {
-		return usage("%s: the file name is not a valid ConfigMap key (%s); rename the file", file, strings.Join(errs, "; "))
-	}
-	name, err := o.objectName(file, data)
+	data, base, name, err := o.readJob(file)
 	if err != nil {
 		return err
 	}

@@ -178,7 +178,7 @@ func (p *partitions) route(rec arrow.RecordBatch, first int64) (*routing, error)
 			if err != nil {
 				return nil, &stages.ColumnError{Column: rec.ColumnName(c), Msg: fmt.Sprintf("input row %d: %v", first+int64(r), err)}
 			}
-			name := EscapePathName(rec.ColumnName(c))
+			name := stages.EscapePathName(rec.ColumnName(c))
 			if seg := len(name) + 1 + len(v); seg > maxFolderName {
 				return nil, &stages.ColumnError{Column: rec.ColumnName(c), Msg: fmt.Sprintf(
 					"input row %d: folder name %.40q... is %d bytes, more than a file system allows (%d)", first+int64(r), name+"="+v, seg, maxFolderName)}
@@ -422,57 +422,7 @@ func partitionValue(a arrow.Array, r int) (string, error) {
 	if v == "" {
 		return HiveDefaultPartition, nil
 	}
-	return EscapePathName(v), nil
-}
-
-// EscapePathName escapes s for a partition folder name as Hive's
-// FileUtils.escapePathName does: control characters, `"#%'*/:=?\^{[]` and
-// DEL become %XX (uppercase hex); other bytes, UTF-8 included, stay. A NUL
-// byte, which no file name may hold, is escaped too.
-func EscapePathName(s string) string {
-	i := strings.IndexFunc(s, func(r rune) bool { return r < 0x80 && hiveEscaped(byte(r)) })
-	if i < 0 {
-		return s
-	}
-	var b strings.Builder
-	b.WriteString(s[:i])
-	for j := i; j < len(s); j++ {
-		if c := s[j]; hiveEscaped(c) {
-			fmt.Fprintf(&b, "%%%02X", c)
-		} else {
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
-}
-
-// hiveEscaped reports whether Hive escapes byte c in a path name.
-func hiveEscaped(c byte) bool {
-	if c < 0x20 || c == 0x7F {
-		return true
-	}
-	return strings.IndexByte("\"#%'*/:=?\\^{[]", c) >= 0
-}
-
-// UnescapePathName reverses [EscapePathName], as Hive's
-// FileUtils.unescapePathName does: a % not followed by two hex digits
-// stays.
-func UnescapePathName(s string) string {
-	if !strings.Contains(s, "%") {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '%' && i+2 < len(s) {
-			if v, err := strconv.ParseUint(s[i+1:i+3], 16, 8); err == nil {
-				b.WriteByte(byte(v))
-				i += 2
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
+	return stages.EscapePathName(v), nil
 }
 
 // partitionDir matches a partition folder's name: col=value, col not

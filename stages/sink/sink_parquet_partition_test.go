@@ -132,8 +132,8 @@ func checkPartitioned(t *testing.T, mem memory.Allocator, dir string) map[int64]
 		if len(segs) != 3 || !strings.HasPrefix(segs[0], "dt=") || !strings.HasPrefix(segs[1], "region=") {
 			t.Fatalf("file %s is not in a dt=/region= folder", rel)
 		}
-		dt := UnescapePathName(strings.TrimPrefix(segs[0], "dt="))
-		region := UnescapePathName(strings.TrimPrefix(segs[1], "region="))
+		dt := stages.UnescapePathName(strings.TrimPrefix(segs[0], "dt="))
+		region := stages.UnescapePathName(strings.TrimPrefix(segs[1], "region="))
 		f := readBack(t, mem, filepath.Join(dir, filepath.FromSlash(rel)))
 		if got := []string{f.schema.Field(0).Name, f.schema.Field(1).Name}; f.schema.NumFields() != 2 || !slices.Equal(got, []string{"id", "score"}) {
 			t.Fatalf("%s: schema %s, want id and score only", rel, f.schema)
@@ -223,11 +223,11 @@ func TestEscapePathName(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			got := EscapePathName(tt.in)
+			got := stages.EscapePathName(tt.in)
 			if got != tt.want {
 				t.Errorf("EscapePathName(%q) = %q, want %q", tt.in, got, tt.want)
 			}
-			if back := UnescapePathName(got); back != tt.in {
+			if back := stages.UnescapePathName(got); back != tt.in {
 				t.Errorf("UnescapePathName(%q) = %q, want %q", got, back, tt.in)
 			}
 		})

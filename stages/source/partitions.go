@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/pipe-ml/pipe/stages"
 )
 
 // HiveConfig holds the keys of a file source that read Hive-style
@@ -41,29 +43,9 @@ func parseSegment(name string) (partVal, bool) {
 		return partVal{}, false
 	}
 	if v == hiveDefaultPartition {
-		return partVal{key: hiveUnescape(k), null: true}, true
+		return partVal{key: stages.UnescapePathName(k), null: true}, true
 	}
-	return partVal{key: hiveUnescape(k), val: hiveUnescape(v)}, true
-}
-
-// hiveUnescape undoes Hive's escaping of path characters: %XX (two hex
-// digits) is the byte XX; a % not followed by two hex digits stays.
-func hiveUnescape(s string) string {
-	if !strings.Contains(s, "%") {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '%' && i+2 < len(s) {
-			if v, err := strconv.ParseUint(s[i+1:i+3], 16, 8); err == nil {
-				b.WriteByte(byte(v))
-				i += 2
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
+	return partVal{key: stages.UnescapePathName(k), val: stages.UnescapePathName(v)}, true
 }
 
 // trailingSegments returns the key=value segments that end the folder dir

@@ -342,8 +342,8 @@ func TestHiveUnescape(t *testing.T) {
 		{"eu", "eu"}, {"a%2Fb", "a/b"}, {"a%3db", "a=b"}, {"100%", "100%"}, {"%zz", "%zz"}, {"%2", "%2"}, {"%25%3A", "%:"},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
-			if got := hiveUnescape(tc.in); got != tc.want {
-				t.Errorf("hiveUnescape(%q) = %q, want %q", tc.in, got, tc.want)
+			if got := stages.UnescapePathName(tc.in); got != tc.want {
+				t.Errorf("UnescapePathName(%q) = %q, want %q", tc.in, got, tc.want)
 			}
 		})
 	}
