@@ -81,16 +81,17 @@ func (p *Pipeline) traceBatches(ps *pass, n *node, env *stages.Env) {
 	if ps.spans == nil {
 		ps.spans = make([]atomic.Pointer[trace.Span], len(p.nodes))
 	}
-	env.Batches = &passObserver{next: env.Batches, span: &ps.spans[n.idx], model: modelOf(n.def)}
+	env.Batches = &passObserver{next: env.Batches, span: &ps.spans[n.idx], model: n.def.Setting("model")}
 }
 
-// modelOf returns the `model:` of a stage's config, for trace attributes.
-func modelOf(s *StageDef) string {
+// Setting returns the scalar value of a top-level key of the stage's
+// `with:` block as written (after ${VAR} and --set), or "".
+func (s *StageDef) Setting(key string) string {
 	if s.With == nil {
 		return ""
 	}
 	for i := 0; i+1 < len(s.With.Content); i += 2 {
-		if s.With.Content[i].Value == "model" {
+		if s.With.Content[i].Value == key {
 			return s.With.Content[i+1].Value
 		}
 	}

@@ -117,13 +117,8 @@ func (e *Endpoint) traceCall(ctx context.Context, c *call) {
 func modelNames(job *pipeline.Job) map[string]string {
 	out := map[string]string{}
 	for _, s := range job.Stages {
-		if s.Type != "model" || s.With == nil {
-			continue
-		}
-		for i := 0; i+1 < len(s.With.Content); i += 2 {
-			if s.With.Content[i].Value == "model" {
-				out[s.ID] = filepath.Base(s.With.Content[i+1].Value)
-			}
+		if m := s.Setting("model"); s.Type == "model" && m != "" {
+			out[s.ID] = filepath.Base(m)
 		}
 	}
 	return out
