@@ -52,6 +52,43 @@ stages:
     with: {path: "${OUT}", max_rows_per_file: 10000, row_group_rows: 5000}
 `
 
+// partitionedJob is integrityJob writing Hive partition folders by a
+// segment column with at most 2 files open, so that a unit's files are
+// spread over folders and closed and reopened while it runs.
+var partitionedJob = strings.Replace(strings.Replace(integrityJob,
+	"        - {name: x, type: vector",
+	"        - {name: seg, type: string, distribution: choice, values: [north, \"s/w\", east]}\n        - {name: x, type: vector", 1),
+	"max_rows_per_file: 10000, row_group_rows: 5000}",
+	"max_rows_per_file: 10000, row_group_rows: 5000, partition_by: [seg], max_open_files: 2}", 1)
+
+// TestPartitionedIntegrity kills runs of a partitioned job at random
+// moments: the commit protocol holds across partition folders as it does
+// in one folder (no partial file under a final name, _SUCCESS only over
+// complete output), and every rerun gives the clean run's files, folder
+// for folder.
+func TestPartitionedIntegrity(t *testing.T) {
+	h := newHarnessFor(t, partitionedJob)
+	var folders int
+	for name := range h.golden {
+		if strings.HasPrefix(name, "seg=") {
+			folders++
+		}
+	}
+	if folders != len(h.golden) || !hasKeyPrefix(h.golden, "seg=s%2Fw/") {
+		t.Fatalf("clean run files %v: want every file under a seg= folder, s/w escaped", h.golden)
+	}
+	h.chaos(t, 8)
+}
+
+func hasKeyPrefix(m map[string]string, prefix string) bool {
+	for k := range m {
+		if strings.HasPrefix(k, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
 // integrityRows is the job's row count: about half a second of work.
 const integrityRows = 150_000
 
@@ -64,9 +101,13 @@ type harness struct {
 	clean  time.Duration     // the clean run's wall time
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t *testing.T) *harness { return newHarnessFor(t, integrityJob) }
+
+// newHarnessFor is newHarness for another job writing integrityRows rows
+// into ${OUT}.
+func newHarnessFor(t *testing.T, job string) *harness {
 	h := &harness{t: t, bin: buildPipe(t), job: filepath.Join(t.TempDir(), "job.yaml")}
-	if err := os.WriteFile(h.job, []byte(integrityJob), 0o644); err != nil {
+	if err := os.WriteFile(h.job, []byte(job), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	out := filepath.Join(t.TempDir(), "golden")
@@ -149,8 +190,7 @@ func (h *harness) runKilled(out string, d time.Duration, args ...string) bool {
 // when the manifest lists every file with the right bytes and rows.
 func (h *harness) checkInvariants(out, when string) {
 	h.t.Helper()
-	names, _ := filepath.Glob(filepath.Join(out, "part-*.parquet"))
-	for _, p := range names {
+	for _, p := range partFiles(h.t, out) {
 		if err := readFully(p); err != nil {
 			h.t.Errorf("%s: partial file under a final name: %v", when, err)
 		}
@@ -163,6 +203,44 @@ func (h *harness) checkInvariants(out, when string) {
 			h.t.Errorf("%s: _SUCCESS present with %d rows, want %d", when, m.Rows, integrityRows)
 		}
 	}
+}
+
+// chaos kills runs of the harness's job at seeded random moments in
+// [0, clean run time] (PIPE_CHAOS_SEED, default 12): half of the runs start
+// from an empty folder, half replace complete output (--overwrite), and
+// every fourth run is killed twice. After every kill the invariants hold,
+// and a rerun gives the clean run's files.
+func (h *harness) chaos(t *testing.T, kills int) {
+	seed := uint64(12)
+	if s, err := strconv.ParseUint(os.Getenv("PIPE_CHAOS_SEED"), 10, 64); err == nil {
+		seed = s
+	}
+	rng := rand.New(rand.NewPCG(seed, 1))
+	out := filepath.Join(t.TempDir(), "out")
+	killed := 0
+	for i := range kills {
+		when := fmt.Sprintf("seed %d kill %d", seed, i)
+		var args []string
+		if i%2 == 0 {
+			if err := os.RemoveAll(out); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			args = []string{"--overwrite"}
+		}
+		for range 1 + boolInt(i%4 == 2) {
+			d := time.Duration(rng.Int64N(int64(h.clean) + 1))
+			if h.runKilled(out, d, args...) {
+				killed++
+			}
+			h.checkInvariants(out, when)
+		}
+		h.finish(out, when)
+	}
+	if killed < kills/2 {
+		t.Errorf("only %d of %d runs were killed before they finished; the clean run time (%v) is too short", killed, kills, h.clean)
+	}
+	t.Logf("seed %d: %d runs killed mid-way, clean run %v", seed, killed, h.clean)
 }
 
 // finish reruns the job to completion and compares it with the clean run.
@@ -206,42 +284,7 @@ func TestOutputIntegrity(t *testing.T) {
 		}
 		h.finish(out, "after --overwrite")
 	})
-	t.Run("chaos", func(t *testing.T) {
-		// SIGKILL at seeded random moments in [0, clean run time]; half of
-		// the runs start from an empty folder, half replace complete output
-		// (--overwrite); every fourth run is killed twice.
-		const kills = 20
-		seed := uint64(12)
-		if s, err := strconv.ParseUint(os.Getenv("PIPE_CHAOS_SEED"), 10, 64); err == nil {
-			seed = s
-		}
-		rng := rand.New(rand.NewPCG(seed, 1))
-		out := filepath.Join(t.TempDir(), "out")
-		killed := 0
-		for i := range kills {
-			when := fmt.Sprintf("seed %d kill %d", seed, i)
-			var args []string
-			if i%2 == 0 {
-				if err := os.RemoveAll(out); err != nil {
-					t.Fatal(err)
-				}
-			} else {
-				args = []string{"--overwrite"}
-			}
-			for range 1 + boolInt(i%4 == 2) {
-				d := time.Duration(rng.Int64N(int64(h.clean) + 1))
-				if h.runKilled(out, d, args...) {
-					killed++
-				}
-				h.checkInvariants(out, when)
-			}
-			h.finish(out, when)
-		}
-		if killed < kills/2 {
-			t.Errorf("only %d of %d runs were killed before they finished; the clean run time (%v) is too short", killed, kills, h.clean)
-		}
-		t.Logf("seed %d: %d runs killed mid-way, clean run %v", seed, killed, h.clean)
-	})
+	t.Run("chaos", func(t *testing.T) { h.chaos(t, 20) })
 	t.Run("failpoints", func(t *testing.T) {
 		tests := []struct {
 			fp        string
@@ -439,19 +482,43 @@ func readFully(path string) error {
 // generations compare.
 func partHashes(t *testing.T, dir string) map[string]string {
 	t.Helper()
-	names, _ := filepath.Glob(filepath.Join(dir, "part-*.parquet"))
 	out := map[string]string{}
-	for _, p := range names {
+	for _, p := range partFiles(t, dir) {
 		b, err := os.ReadFile(p)
 		if err != nil {
 			t.Fatal(err)
 		}
 		sum := sha256.Sum256(b)
-		name := genTag.ReplaceAllString(filepath.Base(p), "-")
+		rel, _ := filepath.Rel(dir, p)
+		name := genTag.ReplaceAllString(rel, "-")
 		if _, dup := out[name]; dup {
 			t.Fatalf("%s: two generations of %s", dir, name)
 		}
 		out[name] = hex.EncodeToString(sum[:])
+	}
+	return out
+}
+
+// partFiles returns the part files under dir, in partition folders too
+// (col=value/part-…), but not in pipe's own folders (_pipe_*).
+func partFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			return nil
+		case err != nil:
+			return err
+		case d.IsDir() && p != dir && strings.HasPrefix(d.Name(), "_"):
+			return filepath.SkipDir
+		case !d.IsDir() && strings.HasPrefix(d.Name(), "part-") && strings.HasSuffix(d.Name(), ".parquet"):
+			out = append(out, p)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	return out
 }
