@@ -12,27 +12,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 
-	"github.com/pipe-ml/pipe/bridge"
 	_ "github.com/pipe-ml/pipe/bridge/ort"
 	"github.com/pipe-ml/pipe/internal/stagetest"
 	"github.com/pipe-ml/pipe/pipeline"
 	_ "github.com/pipe-ml/pipe/stages/all"
 )
-
-func needORT(t *testing.T) {
-	t.Helper()
-	b, err := bridge.Lookup("cpu")
-	if err == nil {
-		err = b.Available()
-	}
-	if err == nil {
-		return
-	}
-	if os.Getenv("PIPE_TEST_NO_ORT") == "1" {
-		t.Skipf("SKIPPED: ONNX Runtime unavailable and PIPE_TEST_NO_ORT=1: %v", err)
-	}
-	t.Fatalf("ONNX Runtime is needed (make ort, or PIPE_TEST_NO_ORT=1): %v", err)
-}
 
 // modelJob is 1000 generated rows in batches of 100 through mlp.onnx with
 // batches of 256 and a deadline that never fires: 3 full batches and one
@@ -69,7 +53,7 @@ stages:
 // (stopped) and the output folder.
 func runObserved(t *testing.T) (*Watch, string) {
 	t.Helper()
-	needORT(t)
+	stagetest.NeedORT(t)
 	dir := t.TempDir()
 	model, err := filepath.Abs("../testdata/models/mlp.onnx")
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/pipe-ml/pipe/internal/stagetest"
 	"github.com/pipe-ml/pipe/output"
 )
 
@@ -15,7 +16,7 @@ import (
 // Runtime threads and GOMAXPROCS, and requires byte-identical Parquet
 // output (the same file names with the same SHA-256).
 func TestQuickstartDeterministic(t *testing.T) {
-	needORT(t)
+	stagetest.NeedORT(t)
 	const rows = "3000"
 	combos := []struct {
 		name       string

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pipe-ml/pipe/internal/stagetest"
 	"github.com/pipe-ml/pipe/pipeline"
 	"github.com/pipe-ml/pipe/stages"
 )
@@ -78,7 +79,7 @@ func dedent(text string) string {
 // the right types. Its paths and columns are not checked, since the
 // fragment does not say what feeds it.
 func TestDocsYAMLExamples(t *testing.T) {
-	needORT(t)
+	stagetest.NeedORT(t)
 	files, _ := filepath.Glob("../docs/*.md")
 	files = append([]string{"../README.md"}, files...)
 	var blocks []docBlock

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pipe-ml/pipe/internal/stagetest"
 )
 
 // ocrLines are the texts the OCR test renders: words, digits,
@@ -60,7 +62,7 @@ func needOCRModels(t *testing.T) string {
 // upright lines exactly and the direction classifier to flag every
 // upside-down line and no upright one.
 func TestOCRJob(t *testing.T) {
-	needORT(t)
+	stagetest.NeedORT(t)
 	models := needOCRModels(t)
 	convert := imageMagick(t)
 	in, out := t.TempDir(), t.TempDir()

@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
+	"github.com/pipe-ml/pipe/internal/stagetest"
 	"github.com/pipe-ml/pipe/output"
 	modelstage "github.com/pipe-ml/pipe/stages/model"
 )
@@ -26,7 +27,7 @@ import (
 // ORT refuses, and the bad rows land in the dead-letter folder while every
 // good row is scored, in order, across several work units.
 func TestModelDeadLetter(t *testing.T) {
-	needORT(t)
+	stagetest.NeedORT(t)
 	dir := t.TempDir()
 	bad := map[int]string{3: "10", 40: "null", 41: "-11", 77: "1000", 150: "99"}
 	var lines []string

@@ -18,28 +18,12 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
-	"github.com/pipe-ml/pipe/bridge"
 	_ "github.com/pipe-ml/pipe/bridge/ort"
 	"github.com/pipe-ml/pipe/internal/onnxref"
 	"github.com/pipe-ml/pipe/internal/stagetest"
 	"github.com/pipe-ml/pipe/pipeline"
 	_ "github.com/pipe-ml/pipe/stages/all"
 )
-
-func needORT(t *testing.T) {
-	t.Helper()
-	b, err := bridge.Lookup("cpu")
-	if err == nil {
-		err = b.Available()
-	}
-	if err == nil {
-		return
-	}
-	if os.Getenv("PIPE_TEST_NO_ORT") == "1" {
-		t.Skipf("SKIPPED: ONNX Runtime unavailable and PIPE_TEST_NO_ORT=1: %v", err)
-	}
-	t.Fatalf("ONNX Runtime is needed (make ort, or PIPE_TEST_NO_ORT=1): %v", err)
-}
 
 func env(vars map[string]string) func(string) (string, bool) {
 	return func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
@@ -86,7 +70,7 @@ func mustRun(t *testing.T, p *pipeline.Pipeline) *pipeline.Report {
 }
 
 func TestEveryJobValidates(t *testing.T) {
-	needORT(t)
+	stagetest.NeedORT(t)
 	files, _ := filepath.Glob("*.yaml")
 	more, _ := filepath.Glob("bench/*.yaml")
 	files = append(files, more...)
@@ -113,7 +97,7 @@ func TestEveryJobValidates(t *testing.T) {
 // TestBenchJobsRun runs every benchmark job end to end on a few rows, so
 // that `make bench` cannot rot unnoticed.
 func TestBenchJobsRun(t *testing.T) {
-	needORT(t)
+	stagetest.NeedORT(t)
 	for _, f := range []string{"bench/copy-input.yaml", "bench/copy.yaml", "bench/mlp-input.yaml", "bench/mlp.yaml", "bench/jsonl-mlp.yaml", "bench/jsonl-vec-mlp.yaml"} {
 		t.Run(f, func(t *testing.T) {
 			out := t.TempDir()
@@ -133,7 +117,7 @@ func TestBenchJobsRun(t *testing.T) {
 // rows (32 scalar fields packed by vectorize, and one JSON array read as a
 // vector column) give the same ids and model outputs, value for value.
 func TestJSONLLayoutsAgree(t *testing.T) {
-	needORT(t)
+	stagetest.NeedORT(t)
 	outputs := map[string]string{}
 	for _, f := range []string{"bench/jsonl-mlp.yaml", "bench/jsonl-vec-mlp.yaml"} {
 		out := t.TempDir()
@@ -293,7 +277,7 @@ func ref(t *testing.T, name string, in map[string]onnxref.Tensor) map[string]onn
 // TestQuickstartChainedModels runs the quickstart (mlp then head) and
 // checks both models' outputs against the reference.
 func TestQuickstartChainedModels(t *testing.T) {
-	needORT(t)
+	stagetest.NeedORT(t)
 	out := t.TempDir()
 	const rows = 800
 	rep := runJob(t, "quickstart.yaml", map[string]string{"ROWS": "800", "OUT": out}, "mlp.keep=[id, segment, x]")
@@ -320,7 +304,7 @@ func TestQuickstartChainedModels(t *testing.T) {
 // TestTwoModelsZip runs two models on the same rows in parallel branches
 // joined by zip, and checks every output against the reference.
 func TestTwoModelsZip(t *testing.T) {
-	needORT(t)
+	stagetest.NeedORT(t)
 	out := t.TempDir()
 	const rows = 700
 	runJob(t, "two-models.yaml", map[string]string{"ROWS": "700", "OUT": out}, "mlp.keep=[id, x, a, b]")

@@ -16,6 +16,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/pipe-ml/pipe/internal/onnxref"
+	"github.com/pipe-ml/pipe/internal/stagetest"
 	"github.com/pipe-ml/pipe/tokenizer"
 )
 
@@ -75,7 +76,7 @@ func texts(chunks []arrow.Array) []string {
 // tokenizer package, the encoder run by onnxref on that row alone,
 // mean-pooled and normalised.
 func TestEmbedTextJob(t *testing.T) {
-	needORT(t)
+	stagetest.NeedORT(t)
 	dir := needTokenizers(t)
 	out := t.TempDir()
 	runJob(t, "embed-text.yaml", map[string]string{"PIPE_TOKENIZERS_DIR": dir, "OUT": out})
@@ -119,7 +120,7 @@ func TestEmbedTextJob(t *testing.T) {
 // TestClassifyTextJob runs pipelines/classify-text.yaml and checks each
 // ticket's two labels and scores against the reference logits.
 func TestClassifyTextJob(t *testing.T) {
-	needORT(t)
+	stagetest.NeedORT(t)
 	dir := needTokenizers(t)
 	out := t.TempDir()
 	runJob(t, "classify-text.yaml", map[string]string{"PIPE_TOKENIZERS_DIR": dir, "OUT": out})
@@ -206,7 +207,7 @@ func textInput(t *testing.T, dir string, n int) string {
 // batches padded to their longest row, and length-sorted windows cut by
 // max_tokens) give every row the same embedding, in the same order.
 func TestTextBenchAgree(t *testing.T) {
-	needORT(t)
+	stagetest.NeedORT(t)
 	dir := needTokenizers(t)
 	in := textInput(t, t.TempDir(), 600)
 	outs := [2]string{t.TempDir(), t.TempDir()}
@@ -224,7 +225,7 @@ func TestTextBenchAgree(t *testing.T) {
 // stage's dead-letter folder with an error naming the column and row; the
 // other rows are embedded in order.
 func TestTokenizeDeadLetter(t *testing.T) {
-	needORT(t)
+	stagetest.NeedORT(t)
 	dir := needTokenizers(t)
 	tmp := t.TempDir()
 	in := filepath.Join(tmp, "in.jsonl")

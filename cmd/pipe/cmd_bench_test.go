@@ -9,27 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pipe-ml/pipe/bridge"
+	"github.com/pipe-ml/pipe/internal/stagetest"
 	"github.com/pipe-ml/pipe/internal/sweep"
 	"github.com/pipe-ml/pipe/pipeline"
 	"github.com/pipe-ml/pipe/stages"
 	"github.com/pipe-ml/pipe/stages/model"
 )
-
-func needORT(t *testing.T) {
-	t.Helper()
-	b, err := bridge.Lookup("cpu")
-	if err == nil {
-		err = b.Available()
-	}
-	if err == nil {
-		return
-	}
-	if os.Getenv("PIPE_TEST_NO_ORT") == "1" {
-		t.Skipf("SKIPPED: ONNX Runtime unavailable and PIPE_TEST_NO_ORT=1: %v", err)
-	}
-	t.Fatalf("ONNX Runtime is needed (make ort, or PIPE_TEST_NO_ORT=1): %v", err)
-}
 
 // benchJob writes a small job: generated vectors -> filter -> mlp -> sink.
 func benchJob(t *testing.T) string {
@@ -101,7 +86,7 @@ func TestBenchBadInput(t *testing.T) {
 }
 
 func TestBenchSweep(t *testing.T) {
-	needORT(t)
+	stagetest.NeedORT(t)
 	job := benchJob(t)
 	dir := t.TempDir()
 	jsonPath, htmlPath, bestPath := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.html"), filepath.Join(dir, "best.yaml")

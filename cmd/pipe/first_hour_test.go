@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pipe-ml/pipe/internal/stagetest"
 )
 
 // TestShardOneUnit runs a job whose input is one work unit (one CSV file)
@@ -62,7 +64,7 @@ stages:
 // with settings that do not change the output bytes (nothing to do) and
 // with settings that do (refused as another job's output).
 func TestRerunIgnoresSettingsThatKeepBytes(t *testing.T) {
-	needORT(t)
+	stagetest.NeedORT(t)
 	job := benchJob(t)
 	if code, out, errs := pipe("run", "-q", job); code != 0 {
 		t.Fatalf("first run: exit %d\n%s%s", code, out, errs)

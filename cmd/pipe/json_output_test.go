@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/pipe-ml/pipe/internal/stagetest"
 )
 
 var snakeKey = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
@@ -64,7 +66,7 @@ var jsonOutputs = []string{"backends", "bench", "inspect"}
 // `--log-format json` and metrics.json. A command that gains a --json flag
 // must be added here.
 func TestJSONOutputs(t *testing.T) {
-	needORT(t)
+	stagetest.NeedORT(t)
 	root := newRoot(&globals{stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}})
 	for _, c := range root.Commands() {
 		if c.Flags().Lookup("json") != nil && !slices.Contains(jsonOutputs, c.Name()) {

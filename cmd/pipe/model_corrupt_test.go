@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pipe-ml/pipe/internal/stagetest"
 )
 
 // TestCorruptModelLeadsWithCause runs a job whose model file is garbage
@@ -12,7 +14,7 @@ import (
 // ONNX Runtime's cause first, says it once, and then lists the backends
 // tried.
 func TestCorruptModelLeadsWithCause(t *testing.T) {
-	needORT(t)
+	stagetest.NeedORT(t)
 	dir := t.TempDir()
 	model := filepath.Join(dir, "bad.onnx")
 	garbage := []byte(strings.Repeat("\xff\x13 not a protobuf \x00\x9a", 64))

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pipe-ml/pipe/internal/onnx"
+	"github.com/pipe-ml/pipe/internal/stagetest"
 )
 
 // rssCeiling is the peak resident memory a job may reach with default
@@ -95,7 +96,7 @@ func runMem(t *testing.T, args ...string) child {
 // so only the budget splits the batches. Without the split the run peaked
 // at 0.95-1.1 GiB; with it at 0.4-0.6 GiB.
 func TestModelMemoryHugeMaxRows(t *testing.T) {
-	needORT(t)
+	stagetest.NeedORT(t)
 	model := writeMemModel(t, "linear", 32, 4)
 	job := memJob(t, "resources: {unit_rows: 8000000}", model, 4_000_000, 32, "{max_rows: 10000000, max_delay: 1s}")
 
@@ -175,7 +176,7 @@ func checkBatches(t *testing.T, dir string, rows, fit int64) {
 // below two rows, the job fails before any data moves, naming the limit
 // and the setting that raises it.
 func TestModelMemoryWideOutput(t *testing.T) {
-	needORT(t)
+	stagetest.NeedORT(t)
 	model := writeMemModel(t, "wide", 4, 262144)
 	t.Run("split", func(t *testing.T) {
 		job := memJob(t, "resources: {memory_budget: 64MiB, max_bytes_in_flight: 16MiB}", model, 2000, 4, "{max_rows: 512}")

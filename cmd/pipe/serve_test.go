@@ -24,6 +24,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/pipe-ml/pipe/internal/stagetest"
 	"github.com/pipe-ml/pipe/serve/inferpb"
 )
 
@@ -174,7 +175,7 @@ func (l *lockedBuffer) String() string {
 // extension) and half over gRPC (raw contents): every answer equals what
 // pipe run wrote for that row. Then SIGTERM drains and pipe exits 0.
 func TestServeAnswersLikeRun(t *testing.T) {
-	needORT(t)
+	stagetest.NeedORT(t)
 	job := serveJobFile(t)
 	rows := runForReference(t, job)
 	cmd, rest, grpcAddr, stderr := startServe(t, job)

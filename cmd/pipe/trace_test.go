@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pipe-ml/pipe/internal/otlptest"
+	"github.com/pipe-ml/pipe/internal/stagetest"
 	"github.com/pipe-ml/pipe/observe/tracing"
 )
 
@@ -22,7 +23,7 @@ import (
 // event on its stage's span (their rows adding up to the job's), and the
 // run's trace id in metrics.json.
 func TestRunTrace(t *testing.T) {
-	needORT(t)
+	stagetest.NeedORT(t)
 	rcv := otlptest.Start(t)
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://"+rcv.Endpoint())
 	t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
@@ -94,7 +95,7 @@ func TestRunTrace(t *testing.T) {
 // and, for each of the two model stages, the batch it joined and the
 // backend call under it.
 func TestServeTrace(t *testing.T) {
-	needORT(t)
+	stagetest.NeedORT(t)
 	rcv := otlptest.Start(t)
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://"+rcv.HTTPEndpoint())
 	t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")

@@ -8,12 +8,14 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"os"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/pipe-ml/pipe/bridge"
 	"github.com/pipe-ml/pipe/internal/mempool"
 	"github.com/pipe-ml/pipe/stages"
 )
@@ -114,4 +116,22 @@ func Rows(recs []arrow.RecordBatch) int64 {
 		n += r.NumRows()
 	}
 	return n
+}
+
+// NeedORT fails the test unless ONNX Runtime's CPU backend can be loaded
+// (the caller's package registers it by importing bridge/ort). With
+// PIPE_TEST_NO_ORT=1 it skips instead, saying so: nothing skips silently.
+func NeedORT(t testing.TB) {
+	t.Helper()
+	b, err := bridge.Lookup("cpu")
+	if err == nil {
+		err = b.Available()
+	}
+	if err == nil {
+		return
+	}
+	if os.Getenv("PIPE_TEST_NO_ORT") == "1" {
+		t.Skipf("SKIPPED: ONNX Runtime unavailable and PIPE_TEST_NO_ORT=1: %v", err)
+	}
+	t.Fatalf("ONNX Runtime is needed (install it with make ort, or set PIPE_TEST_NO_ORT=1): %v", err)
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -15,7 +14,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/goleak"
 
-	"github.com/pipe-ml/pipe/bridge"
 	_ "github.com/pipe-ml/pipe/bridge/ort"
 	"github.com/pipe-ml/pipe/internal/onnxref"
 	"github.com/pipe-ml/pipe/internal/stagetest"
@@ -25,21 +23,6 @@ import (
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-func needORT(t *testing.T) {
-	t.Helper()
-	b, err := bridge.Lookup("cpu")
-	if err == nil {
-		err = b.Available()
-	}
-	if err == nil {
-		return
-	}
-	if os.Getenv("PIPE_TEST_NO_ORT") == "1" {
-		t.Skipf("SKIPPED: ONNX Runtime unavailable and PIPE_TEST_NO_ORT=1: %v", err)
-	}
-	t.Fatalf("ONNX Runtime is needed (make ort, or PIPE_TEST_NO_ORT=1): %v", err)
-}
 
 func modelsDir(t testing.TB) string {
 	t.Helper()
@@ -147,7 +130,7 @@ func near(a, b float32) bool { return math.Abs(float64(a-b)) <= 1e-5+1e-4*math.A
 // checks every answer against the reference forward pass of the client's
 // own rows; the model stages must have joined requests into batches.
 func TestManyClientsGetTheirOwnRows(t *testing.T) {
-	needORT(t)
+	stagetest.NeedORT(t)
 	mem := stagetest.Mem(t)
 	reg := prometheus.NewRegistry()
 	eps := openAll(t, chainJob(t, ""), Options{Models: true, Mem: mem, Registerer: reg})

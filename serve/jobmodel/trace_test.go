@@ -19,7 +19,7 @@ import (
 // requests that joined one batch share its id, and as many one-row
 // requests carry an id as the batch's size says.
 func TestTraceOfRequests(t *testing.T) {
-	needORT(t)
+	stagetest.NeedORT(t)
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
 	defer tp.Shutdown(context.Background())

@@ -34,7 +34,7 @@ const mlpRows = (32 + 8) * 4
 // the stage runs batches that fit, keeps the order, and computes what the
 // reference computes.
 func TestBudgetSplitsBatches(t *testing.T) {
-	needORT(t)
+	stagetest.NeedORT(t)
 	mem := stagetest.Mem(t)
 	const fit = 50
 	// share = budget / (instances 2 + 1) = 50 rows of 160 bytes.
@@ -109,7 +109,7 @@ instances: 2
 // when it is built, naming the stage, the bytes, the limit and the
 // setting.
 func TestBudgetRowTooLarge(t *testing.T) {
-	needORT(t)
+	stagetest.NeedORT(t)
 	tests := []struct {
 		name, with string
 		budget     int64
@@ -184,7 +184,7 @@ func openWith(path, batch string) string {
 // measured on a first batch of one row; the batches after it fit the
 // budget with it counted, and the results match the reference.
 func TestBudgetMeasuresOpenOutputs(t *testing.T) {
-	needORT(t)
+	stagetest.NeedORT(t)
 	mem := stagetest.Mem(t)
 	path := openOutputModel(t)
 	// A row: x 16 + y 16 declared, z 256 measured = 288 bytes, and reps
@@ -240,7 +240,7 @@ func TestBudgetMeasuresOpenOutputs(t *testing.T) {
 // larger than the share, the run fails after the first call, naming the
 // limit and the setting.
 func TestBudgetOpenOutputTooLarge(t *testing.T) {
-	needORT(t)
+	stagetest.NeedORT(t)
 	mem := stagetest.Mem(t)
 	path := openOutputModel(t)
 	ex := budgetExecutor(t, 2*100) // share 100: x and y fit, z does not

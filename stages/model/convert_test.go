@@ -41,7 +41,7 @@ func lists(mem memory.Allocator, name string, elem arrow.DataType, k int, values
 // model input: they are converted, and the outputs match the reference on
 // the converted values.
 func TestFloatColumnsConverted(t *testing.T) {
-	needORT(t)
+	stagetest.NeedORT(t)
 	const n = 40
 	vals := make([]float32, n*8)
 	for i := range vals {
@@ -85,7 +85,7 @@ func TestFloatColumnsConverted(t *testing.T) {
 // TestConstantsBroadcast feeds one model input from a column and the other
 // from a constant repeated for every row.
 func TestConstantsBroadcast(t *testing.T) {
-	needORT(t)
+	stagetest.NeedORT(t)
 	mem := stagetest.Mem(t)
 	const n = 30
 	a := make([]float32, n*4)

@@ -119,7 +119,7 @@ func collectEmbed(t *testing.T, out []arrow.RecordBatch) []scored {
 // nulls, with a Rejecter: exactly those rows are rejected, with errors
 // naming the row, and every other row comes out scored, in input order.
 func TestIsolateBadRows(t *testing.T) {
-	needORT(t)
+	stagetest.NeedORT(t)
 	const n = 70
 	tests := []struct {
 		name      string
@@ -343,7 +343,7 @@ func outputsByKey(t *testing.T, out []arrow.RecordBatch, col string) (keys []int
 // rows left are padded again) and checks that the other rows score exactly
 // as a run over only those rows without on_error.
 func TestNullRowsMatchCleanRun(t *testing.T) {
-	needORT(t)
+	stagetest.NeedORT(t)
 	tests := []struct {
 		name   string
 		with   string
@@ -427,7 +427,7 @@ func TestNullRowsMatchCleanRun(t *testing.T) {
 // the budget runs out on nulls (before a run) or while bisecting, and with
 // calls still in flight.
 func TestRejectBudgetEndsRun(t *testing.T) {
-	needORT(t)
+	stagetest.NeedORT(t)
 	tests := []struct {
 		name string
 		bad  map[int]int64
@@ -478,7 +478,7 @@ func TestRejectBudgetEndsRun(t *testing.T) {
 // being emitted part by part: Run returns emit's error and frees every
 // part.
 func TestEmitErrorWhileBisecting(t *testing.T) {
-	needORT(t)
+	stagetest.NeedORT(t)
 	mem := stagetest.Mem(t)
 	ids := make([]int64, 16)
 	ids[11] = 10
@@ -507,7 +507,7 @@ func TestEmitErrorWhileBisecting(t *testing.T) {
 // fail) a batch the backend refuses ends the run as before, naming the
 // batch's rows and keeping the backend's class, with no bisection.
 func TestInvalidInputWithoutRejecter(t *testing.T) {
-	needORT(t)
+	stagetest.NeedORT(t)
 	mem := stagetest.Mem(t)
 	ids := make([]int64, 40)
 	ids[20] = 10

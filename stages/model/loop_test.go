@@ -17,7 +17,7 @@ import (
 // the loop must always either read, wait for a call, or wait for the
 // deadline, never nothing (a stall that once hung the JSON-lines benchmark).
 func TestOneRowBatchesNeverStall(t *testing.T) {
-	needORT(t)
+	stagetest.NeedORT(t)
 	mem := stagetest.Mem(t)
 	const n = 3000
 	s := mustBuild(t, mem, "model: mlp.onnx\ninputs: {x: x}\nkeep: [id]\nthreads: 1\nbatch: {max_rows: 64, max_delay: 20us}\n", vectors(memory.DefaultAllocator, "x", 0, 1, 32, 1).Schema())

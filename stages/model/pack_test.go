@@ -54,7 +54,7 @@ func scalarColumns(mem memory.Allocator, n int) (arrow.RecordBatch, []float32) {
 // TestPackedColumnsMatchReference feeds the MLP from 32 scalar columns
 // packed into its [N, 32] input, and compares with the reference.
 func TestPackedColumnsMatchReference(t *testing.T) {
-	needORT(t)
+	stagetest.NeedORT(t)
 	mem := stagetest.Mem(t)
 	const n = 300
 	rec, vals := scalarColumns(mem, n)

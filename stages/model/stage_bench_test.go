@@ -15,7 +15,7 @@ import (
 // reports Go heap bytes and allocations per batch in steady state: tensor
 // buffers are pooled, so what remains is bookkeeping.
 func BenchmarkStageMLP(b *testing.B) {
-	needORT(&testing.T{})
+	stagetest.NeedORT(b)
 	mem := memory.NewGoAllocator()
 	const rows = 512
 	batches := make([]arrow.RecordBatch, 64)

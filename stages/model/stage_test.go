@@ -4,7 +4,6 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,7 +13,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"go.uber.org/goleak"
 
-	"github.com/pipe-ml/pipe/bridge"
 	_ "github.com/pipe-ml/pipe/bridge/ort"
 	"github.com/pipe-ml/pipe/internal/onnxref"
 	"github.com/pipe-ml/pipe/internal/stagetest"
@@ -25,23 +23,6 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 var models = filepath.Join("..", "..", "testdata", "models")
-
-// needORT fails the test when ONNX Runtime cannot be loaded, unless
-// PIPE_TEST_NO_ORT=1 says this machine has none (then it skips, loudly).
-func needORT(t *testing.T) {
-	t.Helper()
-	b, err := bridge.Lookup("cpu")
-	if err == nil {
-		err = b.Available()
-	}
-	if err == nil {
-		return
-	}
-	if os.Getenv("PIPE_TEST_NO_ORT") == "1" {
-		t.Skipf("SKIPPED: ONNX Runtime unavailable and PIPE_TEST_NO_ORT=1: %v", err)
-	}
-	t.Fatalf("ONNX Runtime is needed (install it with make ort, or set PIPE_TEST_NO_ORT=1): %v", err)
-}
 
 // runStage feeds recs (released here) through the stage and returns what it
 // emitted.
@@ -102,7 +83,7 @@ func near(a, b float32) bool {
 // TestMLPMatchesReference runs the MLP over batches of awkward sizes with
 // two instances and compares every output value with the pure-Go reference.
 func TestMLPMatchesReference(t *testing.T) {
-	needORT(t)
+	stagetest.NeedORT(t)
 	mem := stagetest.Mem(t)
 	in := vectors(memory.DefaultAllocator, "x", 0, 1, 32, 1).Schema()
 	s := mustBuild(t, mem, `
@@ -165,7 +146,7 @@ instances: 3
 // TestStaticBatchPads runs a model whose batch dimension is fixed at 8 on
 // 21 rows: batches are padded and the padding dropped.
 func TestStaticBatchPads(t *testing.T) {
-	needORT(t)
+	stagetest.NeedORT(t)
 	mem := stagetest.Mem(t)
 	rec := vectors(mem, "x", 0, 21, 16, 3)
 	s := mustBuild(t, mem, "model: static_batch.onnx\ninputs: {x: x}\nkeep: []\n", rec.Schema())
@@ -205,7 +186,7 @@ func TestStaticBatchPads(t *testing.T) {
 }
 
 func TestBuildErrors(t *testing.T) {
-	needORT(t)
+	stagetest.NeedORT(t)
 	x32 := vectors(memory.DefaultAllocator, "x", 0, 1, 32, 1)
 	defer x32.Release()
 	x4 := vectors(memory.DefaultAllocator, "x", 0, 1, 4, 1)
@@ -244,7 +225,7 @@ func TestBuildErrors(t *testing.T) {
 // TestSeqmapTensorOutputOnly maps only the tensor output of a scikit-learn
 // style model: that works, and the default mapping skips the sequence.
 func TestSeqmapTensorOutputOnly(t *testing.T) {
-	needORT(t)
+	stagetest.NeedORT(t)
 	mem := stagetest.Mem(t)
 	rec := vectors(mem, "x", 0, 10, 4, 5)
 	s := mustBuild(t, mem, "model: seqmap.onnx\ninputs: {x: x}\n", rec.Schema())
@@ -286,7 +267,7 @@ func idsFlags(mem memory.Allocator, n, nullRow int) arrow.RecordBatch {
 // TestConvertedInputsMatchReference feeds int32 values to an int64 input
 // and a bool column to a bool input, and compares with the reference.
 func TestConvertedInputsMatchReference(t *testing.T) {
-	needORT(t)
+	stagetest.NeedORT(t)
 	mem := stagetest.Mem(t)
 	const n = 50
 	rec := idsFlags(mem, n, -1)
@@ -330,7 +311,7 @@ func TestConvertedInputsMatchReference(t *testing.T) {
 // TestNullsNameRow checks that a null in an input column is an error naming
 // the column and the row in the stream.
 func TestNullsNameRow(t *testing.T) {
-	needORT(t)
+	stagetest.NeedORT(t)
 	mem := stagetest.Mem(t)
 	first := idsFlags(mem, 10, -1)
 	second := idsFlags(mem, 10, 6)
@@ -345,7 +326,7 @@ func TestNullsNameRow(t *testing.T) {
 // TestImageLongForm feeds flattened images through a model whose height and
 // width are open, with the per-row shape given in the long form.
 func TestImageLongForm(t *testing.T) {
-	needORT(t)
+	stagetest.NeedORT(t)
 	mem := stagetest.Mem(t)
 	const h, w = 5, 7
 	rec := vectors(mem, "img", 0, 6, 3*h*w, 9)
