@@ -40,11 +40,13 @@ ort:
 
 run: build
 	@lib=$$(scripts/install-ort.sh) && echo "onnxruntime: $$lib" && \
-	  PIPE_ORT_LIB=$$lib ./$(BIN) run $(JOB)
+	  vips=$$(scripts/install-vips.sh) && echo "libvips: $$vips" && \
+	  PIPE_ORT_LIB=$$lib PIPE_VIPS_LIB=$$vips ./$(BIN) run $(JOB)
 
 test: vet fmt-check funclen
 	@lib=$$(scripts/install-ort.sh) && echo "onnxruntime: $$lib" && \
-	  PIPE_ORT_LIB=$$lib PIPE_TOKENIZERS_DIR=$$(scripts/install-tokenizers.sh) \
+	  vips=$$(scripts/install-vips.sh) && echo "libvips: $$vips" && \
+	  PIPE_ORT_LIB=$$lib PIPE_VIPS_LIB=$$vips PIPE_TOKENIZERS_DIR=$$(scripts/install-tokenizers.sh) \
 	  PIPE_OCR_MODELS_DIR=$$(scripts/install-ocr-models.sh) \
 	  PIPE_CHROMIUM=$$(scripts/install-chromium.sh) $(GO) test -race -shuffle=on -timeout $(TESTTIMEOUT) ./...
 	@$(MAKE) --no-print-directory fuzz

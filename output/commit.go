@@ -8,6 +8,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/pipe-ml/pipe/internal/failpoint"
 	"github.com/pipe-ml/pipe/stages"
@@ -68,7 +69,7 @@ func CommitFolder(ctx context.Context, f Folder, fp string, n int) (*Manifest, e
 	}
 	// Records of other jobs' units (another fingerprint, or a unit this
 	// job does not have) describe files no longer there.
-	if err := pruneUnitRecords(ctx, f, m.Fingerprint, ms[0].TotalUnits); err != nil {
+	if err := pruneUnitRecords(ctx, f, m, ms[0].TotalUnits); err != nil {
 		return nil, err
 	}
 	// Every unit is committed: what staging holds is a crashed attempt's.
@@ -89,10 +90,18 @@ func CommitFolder(ctx context.Context, f Folder, fp string, n int) (*Manifest, e
 // at least that of every file it lists).
 func manifestOf(ctx context.Context, f Folder, ms []*ShardManifest) (*Manifest, error) {
 	dir := f.Path("")
-	m := &Manifest{Version: ManifestVersion, Job: ms[0].Job, Stage: ms[0].Stage, Fingerprint: ms[0].Fingerprint, Files: []ManifestFile{}}
-	m.Generation = NextGeneration(Committed(ctx, f))
+	m := &Manifest{Version: ManifestVersion, Job: ms[0].Job, Stage: ms[0].Stage, Fingerprint: ms[0].Fingerprint, Files: []ManifestFile{},
+		Mode: ms[0].Mode, JobFingerprint: ms[0].JobFingerprint}
+	prev := Committed(ctx, f)
+	m.Generation = NextGeneration(prev)
+	seen := map[string]int{}
 	for _, s := range ms {
+		m.Units = append(m.Units, s.Ledger...)
 		for _, fl := range s.Files {
+			if other, dup := seen[fl.Name]; dup {
+				return nil, fmt.Errorf("%s: %s is listed by shard %d and shard %d", dir, fl.Name, other, s.Shard)
+			}
+			seen[fl.Name] = s.Shard
 			size, err := f.Size(ctx, fl.Name)
 			if err != nil {
 				return nil, fmt.Errorf("%s: shard %d's file: %w", dir, s.Shard, err)
@@ -108,16 +117,23 @@ func manifestOf(ctx context.Context, f Folder, ms []*ShardManifest) (*Manifest, 
 		}
 	}
 	slices.SortFunc(m.Files, func(a, b ManifestFile) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(m.Units, func(a, b LedgerUnit) int { return a.Unit - b.Unit })
+	m.History = history(prev, m, time.Now())
 	return m, nil
 }
 
 // pruneUnitRecords removes the unit records in the folder that are not of
-// the job with fingerprint fp and its units 0..total-1.
-func pruneUnitRecords(ctx context.Context, f Folder, fp string, total int) error {
+// the units 0..total-1 of the job that committed m: records with m's
+// fingerprint, or the one its ledger gives the unit.
+func pruneUnitRecords(ctx context.Context, f Folder, m *Manifest, total int) error {
+	ledger := make(map[int]string, len(m.Units))
+	for _, e := range m.Units {
+		ledger[e.Unit] = e.Fingerprint
+	}
 	for _, name := range matching(ctx, f, stages.UnitsDir, "unit-*.json") {
 		var u int
 		if _, err := fmt.Sscanf(path.Base(name), "unit-%d.json", &u); err == nil && u >= 0 && u < total {
-			if r, err := ReadUnitRecord(ctx, f, u); err == nil && r.Fingerprint == fp {
+			if r, err := ReadUnitRecord(ctx, f, u); err == nil && (r.Fingerprint == m.Fingerprint || r.Fingerprint == ledger[u]) {
 				continue
 			}
 		}

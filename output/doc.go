@@ -44,6 +44,23 @@
 // <= G that no manifest lists; the next run on the folder removes them
 // first ([RemoveStale]).
 //
+// # Incremental jobs
+//
+// Every manifest carries a ledger ([Manifest.Units], [LedgerUnit]): each
+// unit's key, the fingerprint its record carried, the generation that
+// computed it, the input files it read ([InputFile]) and its files; and a
+// history of what each generation scored, kept and dropped
+// ([GenerationNote]). A unit of an incremental job carries a fingerprint of
+// the job (models included, input files not), its key and its inputs'
+// stamps. The next run over the folder finds, in the committed ledger, the
+// units whose key and fingerprint it computes again, writes their records
+// under their new indexes ([CarriedRecord]: the same files, of their
+// generation), computes the others in the next generation, and commits a
+// manifest listing both. The part files of units it did not keep are
+// removed after that manifest is in place, like any unlisted file. A
+// record may therefore list part files of another unit index and an
+// earlier generation than the run's; its Generation field says which.
+//
 // # One writer per folder
 //
 // A run holds an advisory lock (flock(2)) on `_pipe_lock/folder` inside
@@ -75,8 +92,50 @@
 // small file, open a file to hash it, write a small file atomically,
 // create the empty marker, remove, make folders, sync. [LocalDir]
 // implements it for local directories; [Locker], found by type assertion,
-// adds the locks. The failpoints of internal/failpoint (`commit/*`) mark
-// the steps above for the crash tests of cmd/pipe.
+// adds the locks; [Creator] adds streamed writes for stores without
+// rename. The failpoints of internal/failpoint (`commit/*`) mark the steps
+// above for the crash tests of cmd/pipe.
+//
+// Every caller turns an output location into a Folder with [Open]: a path
+// is a [LocalDir]; a URL goes to the [Opener] its scheme registered with
+// [RegisterScheme] (output/s3folder registers "s3" in its init, and a
+// binary gets S3 outputs by importing it, as stages/sink does). An unknown
+// scheme or a malformed URL is an error naming the location.
+//
+// # On object storage
+//
+// On a bucket (output/s3folder) the same steps run in the same order, with
+// what stands in for rename and flock:
+//
+//   - a sink uploads each part file straight to its final key with a
+//     streaming multipart upload ([Creator]); the object appears only when
+//     the upload is completed, after the whole file is written and its
+//     SHA-256 computed, and the upload is aborted on failure. There is no
+//     staging file: `_pipe_staging/PREFIX` is an empty marker object that
+//     says a unit is being written;
+//   - unit records, shard manifests and `_SUCCESS` are single puts, which
+//     S3 applies whole; the manifest is a conditional put (If-Match on the
+//     ETag read, If-None-Match: * for the first), the one switch;
+//   - a rerun reads the unit records back and skips committed units, as
+//     locally; part objects no manifest lists (a failed attempt's) are
+//     removed by the commit, found by listing;
+//   - a run that is killed leaves its open multipart uploads behind: they
+//     never appear as objects, and the store drops them by its lifecycle
+//     rule (AbortIncompleteMultipartUpload, which a bucket for pipe
+//     outputs should have).
+//
+// The locks are lease objects under `_pipe_lock/`, created with a
+// conditional put (If-None-Match: *) and holding their holder
+// ([LockHolder], with Expires): NAME for an exclusive holder,
+// NAME.shared/ID for each shared one. An exclusive taker creates NAME and
+// then gives up if a live shared holder exists; a shared taker creates its
+// object and then gives up if NAME is held; with S3's strong consistency
+// two takers never both win (both may lose, and are refused). The holder
+// renews its lease every 15 seconds; a lock object whose lease has expired
+// (60 s, s3folder.LeaseTTL), or whose holder is a process of this host
+// that is gone, is stale and is taken over with a put conditional on its
+// ETag. To break a stale lock sooner, delete the objects under
+// `OUTPUT/_pipe_lock/`, which the refusal ([LockedError]) names.
 //
 // An implementation over an object store (a bucket and a key prefix) must
 // provide:
@@ -94,6 +153,7 @@
 //
 // Without [Locker] no lock is taken: one writer per folder is then the
 // implementation's business (a lease object written with a conditional
-// put), and it should implement Locker over that lease. The contract every
-// implementation must pass is output/foldertest's Run.
+// put, as output/s3folder does), and it should implement Locker over that
+// lease. The contract every implementation must pass is output/foldertest's
+// Run.
 package output

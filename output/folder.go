@@ -92,3 +92,37 @@ type LockFile interface {
 // ErrLockHeld is wrapped by the error of [Locker.Lock] when another holder
 // keeps the lock.
 var ErrLockHeld = errors.New("lock is held")
+
+// Creator is the optional streaming-write capability of a [Folder] that has
+// no rename (a bucket), found by type assertion: a sink writes each part
+// file straight to its final name through an [Upload], and the file
+// appears there only when the upload is committed, whole.
+type Creator interface {
+	// Create starts writing the file name. Nothing appears under name
+	// until [Upload.Commit] returns; after [Upload.Abort], or a failure,
+	// nothing does. The upload may outlive ctx (a sink writes one file
+	// under several calls' contexts): Abort is what stops it.
+	Create(ctx context.Context, name string, o CreateOptions) (Upload, error)
+}
+
+// CreateOptions tune an [Upload].
+type CreateOptions struct {
+	// PartSize is the size of each part sent (the memory an upload holds
+	// per part); 0 means the implementation's default.
+	PartSize int64
+	// MaxInFlight is the most parts sent at once, besides the one being
+	// filled; 0 means the implementation's default.
+	MaxInFlight int
+}
+
+// Upload is a file being written through a [Creator]. Its methods are
+// called from one goroutine.
+type Upload interface {
+	io.Writer
+	// Commit sends what is left and makes the file appear under its name,
+	// whole. After a failed Commit nothing appears; call Abort.
+	Commit() error
+	// Abort discards the file, what was sent included. It is safe after
+	// Commit (it then does nothing) and more than once.
+	Abort() error
+}

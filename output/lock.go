@@ -33,6 +33,9 @@ type LockHolder struct {
 	Started time.Time `json:"started"`
 	// Shard is "i/n"; "0/1" for an unsharded run, "commit" for a commit.
 	Shard string `json:"shard"`
+	// Expires is when a lease ends unless its holder renews it: set for a
+	// lock object in a bucket (output/s3folder), zero for a flock.
+	Expires time.Time `json:"expires,omitzero"`
 }
 
 func (h LockHolder) String() string {
@@ -61,6 +64,11 @@ func (e *LockedError) Error() string {
 	who := "another process"
 	if len(hs) > 0 {
 		who = strings.Join(hs, "; ")
+	}
+	if Scheme(e.Dir) != "" {
+		return fmt.Sprintf("%s is in use: %s (held by %s). Wait for it to finish, or stop it; "+
+			"a lock object whose holder stopped renewing it is taken over once its lease expires (a holder on this host that is gone, at once); "+
+			"to break a stale lock sooner, delete the objects under %s/%s/", e.Dir, e.Why, who, e.Dir, LockDir)
 	}
 	return fmt.Sprintf("%s is in use: %s (held by %s). Wait for it to finish, or stop it; "+
 		"the lock goes with the process that holds it (on NFS, once the server's lease of a vanished client expires)", e.Dir, e.Why, who)
@@ -202,9 +210,13 @@ func shardLockName(sh Shard) string {
 }
 
 // checkLockDir refuses a lock folder that is a symbolic link or not a
-// folder, as [CheckPipeFolders] does for pipe's other folders.
+// folder, as [CheckPipeFolders] does for pipe's other folders. A missing
+// one is fine: a bucket has no empty folders to make.
 func checkLockDir(ctx context.Context, f Folder) error {
 	e, err := f.Stat(ctx, LockDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}

@@ -25,6 +25,17 @@ type Manifest struct {
 	Generation int            `json:"generation,omitempty"`
 	Rows       int64          `json:"rows"`
 	Files      []ManifestFile `json:"files"`
+	// Mode is the job's mode ("incremental"; empty for a full job) and
+	// JobFingerprint its fingerprint without the input files: an
+	// incremental run extends the output only of its own job.
+	Mode           string `json:"mode,omitempty"`
+	JobFingerprint string `json:"job_fingerprint,omitempty"`
+	// Units is the ledger: the work units whose files Files lists, in unit
+	// order.
+	Units []LedgerUnit `json:"units,omitempty"`
+	// History notes what each generation committed in the folder did,
+	// oldest first (the latest 1,000).
+	History []GenerationNote `json:"history,omitempty"`
 }
 
 // ManifestFile is one file of a [Manifest].

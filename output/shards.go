@@ -37,6 +37,12 @@ type ShardManifest struct {
 	Units      []int          `json:"units"`
 	Rows       int64          `json:"rows"`
 	Files      []ManifestFile `json:"files"`
+	// Mode and JobFingerprint are the job's, as [Manifest] has them.
+	Mode           string `json:"mode,omitempty"`
+	JobFingerprint string `json:"job_fingerprint,omitempty"`
+	// Ledger holds the shard's units as the folder manifest's ledger
+	// lists them.
+	Ledger []LedgerUnit `json:"ledger,omitempty"`
 }
 
 // ShardManifestName is the name of shard sh's manifest in an output folder.

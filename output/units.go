@@ -21,6 +21,12 @@ type UnitRecord struct {
 	Key         string         `json:"key"`
 	Rows        int64          `json:"rows"`
 	Files       []ManifestFile `json:"files"`
+	// Generation is the generation whose run computed the unit: a unit an
+	// incremental run kept has an earlier one than the run's, and its
+	// files the names of that generation.
+	Generation int `json:"generation,omitempty"`
+	// Inputs are the input files the unit read, for incremental jobs.
+	Inputs []InputFile `json:"inputs,omitempty"`
 }
 
 // unitRecordName is the journal entry of unit.
@@ -39,8 +45,12 @@ func ReadUnitRecord(ctx context.Context, f Folder, unit int) (*UnitRecord, error
 		return nil, fmt.Errorf("%s: not a version %d record of unit %d", f.Path(name), ManifestVersion, unit)
 	}
 	for _, fl := range r.Files {
-		// Partitioned sinks list files in col=value/ folders.
-		if !filepath.IsLocal(filepath.FromSlash(fl.Name)) || !strings.HasPrefix(path.Base(fl.Name), unitPrefix(unit)+"-") {
+		// Partitioned sinks list files in col=value/ folders. A unit an
+		// incremental run kept has the files of its unit in the run that
+		// computed it.
+		_, part := partGeneration(path.Base(fl.Name))
+		ours := strings.HasPrefix(path.Base(fl.Name), unitPrefix(unit)+"-")
+		if !filepath.IsLocal(filepath.FromSlash(fl.Name)) || !part || (!ours && r.Generation == 0) {
 			return nil, fmt.Errorf("%s: file name %q is not one of the unit's", f.Path(name), fl.Name)
 		}
 	}

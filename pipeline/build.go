@@ -74,14 +74,17 @@ type Pipeline struct {
 	batches   stages.BatchObserver // BuildOptions.Batches
 	pins      *stages.FilePins     // the files the stages read, for every unit and the fingerprint
 	reg       *stages.Registry
-	reportMu  sync.Mutex        // serialises collectReport across passes
-	plan      *unitPlan         // set by Run
-	keep      stages.Stage      // the sharded source built by Build, open during Run
-	fpOnce    sync.Once         // computes fp
-	fp        string            // the job's fingerprint
-	memLimit  int64             // resources.memory_limit
-	locks     *folderLocks      // held on the output folders from LockOutputs to the end of Run
-	gens      map[folderKey]int // generation of each output folder's new files (prepareFolders)
+	reportMu  sync.Mutex                      // serialises collectReport across passes
+	plan      *unitPlan                       // set by Run
+	keep      stages.Stage                    // the sharded source built by Build, open during Run
+	fpOnce    sync.Once                       // computes fp
+	fp        string                          // the job's fingerprint
+	jobFP     string                          // the job's fingerprint without its inputs
+	objOnce   sync.Once                       // computes objs
+	objs      map[string]stages.ObjectVersion // the sources' objects by URL
+	memLimit  int64                           // resources.memory_limit
+	locks     *folderLocks                    // held on the output folders from LockOutputs to the end of Run
+	gens      map[folderKey]int               // generation of each output folder's new files (prepareFolders)
 }
 
 type node struct {
@@ -114,6 +117,7 @@ func Build(job *Job, opts BuildOptions) (*Pipeline, error) {
 	}
 	res := decodeResources(job, ps)
 	p.applyResources(res)
+	applyS3(job)
 	if needsExecutor(nodes) {
 		p.openExecutor(res, opts, ps)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 
 	"github.com/pipe-ml/pipe/output"
 	"github.com/pipe-ml/pipe/stages"
@@ -37,6 +36,11 @@ type OutputStatus struct {
 	// write, and ForeignCount counts them all.
 	Foreign      []string
 	ForeignCount int
+	// Mode, JobFingerprint and Generation are the manifest's (see
+	// [output.Manifest]).
+	Mode           string
+	JobFingerprint string
+	Generation     int
 }
 
 // OutputConflictError is returned before any data moves when a sink's
@@ -50,11 +54,20 @@ type OutputConflictError struct {
 	Have, Want string
 	// Problem, when set, says how the output differs from its manifest.
 	Problem string
+	// Incremental is set when the folder holds generation Generation of an
+	// incremental job that the run would extend but for a change of the
+	// job or a model: Have and Want are then job fingerprints.
+	Incremental bool
+	Generation  int
 }
 
 func (e *OutputConflictError) Error() string {
 	var what string
 	switch {
+	case e.Incremental:
+		return fmt.Sprintf("stage %q: output folder %s holds generation %d of this incremental job scored by another version of the job or its models "+
+			"(job fingerprint %s; now %s); an incremental run does not rescore earlier inputs silently: rerun with --overwrite to rescore every input, "+
+			"or restore the job and models", e.Stage, e.Dir, e.Generation, e.Have, e.Want)
 	case e.Problem != "":
 		what = fmt.Sprintf("holds output marked complete that no longer matches its manifest (%s)", e.Problem)
 	case e.Have == "":
@@ -78,17 +91,18 @@ func (p *Pipeline) Outputs() []OutputStatus {
 	dirs := p.fileDirs()
 	ours := map[string]bool{}
 	for _, d := range dirs {
-		ours[filepath.Clean(d.dir)] = true
+		ours[folderAt(d.dir).Path("")] = true // as the folders name their entries
 	}
 	for _, d := range dirs {
 		st := OutputStatus{Stage: d.id(), Dir: d.dir, Replaces: d.lister().ReplacesOutput()}
-		f := output.Local(d.dir)
+		f := folderAt(d.dir)
 		st.Foreign, st.ForeignCount, _ = output.ForeignEntries(ctx, f, ours)
 		if output.Complete(ctx, f) {
 			st.Complete = true
 			if m, err := output.ReadManifest(ctx, f); err == nil {
 				st.Fingerprint = m.Fingerprint
 				st.Problem = m.Problem(ctx, f)
+				st.Mode, st.JobFingerprint, st.Generation = m.Mode, m.JobFingerprint, max(m.Generation, 1)
 			}
 		}
 		out = append(out, st)
@@ -130,10 +144,28 @@ func (p *Pipeline) checkConflicts(outs []OutputStatus) error {
 			return &output.ForeignFilesError{Stage: o.Stage, Dir: o.Dir, Names: o.Foreign, Count: o.ForeignCount}
 		}
 		if o.Complete && !o.Replaces {
+			if err := p.incrementalConflict(o); err != nil || o.Problem == "" && p.extends(o) {
+				return err
+			}
 			return &OutputConflictError{Stage: o.Stage, Dir: o.Dir, Have: o.Fingerprint, Want: p.Fingerprint(), Problem: o.Problem}
 		}
 	}
 	return nil
+}
+
+// extends reports whether an incremental run extends the complete output o:
+// its own job's, with unchanged job and models.
+func (p *Pipeline) extends(o OutputStatus) bool {
+	return p.job.Incremental() && o.Mode == ModeIncremental && o.JobFingerprint == p.JobFingerprint()
+}
+
+// incrementalConflict refuses an incremental run over its own job's
+// output scored with another job or model version.
+func (p *Pipeline) incrementalConflict(o OutputStatus) error {
+	if !p.job.Incremental() || o.Mode != ModeIncremental || o.JobFingerprint == p.JobFingerprint() {
+		return nil
+	}
+	return &OutputConflictError{Stage: o.Stage, Dir: o.Dir, Have: o.JobFingerprint, Want: p.JobFingerprint(), Incremental: true, Generation: o.Generation}
 }
 
 // RemoveLeftovers tidies output folders that hold complete output but also
@@ -145,7 +177,7 @@ func (p *Pipeline) checkConflicts(outs []OutputStatus) error {
 func (p *Pipeline) RemoveLeftovers() error {
 	ctx := context.Background()
 	for _, d := range p.fileDirs() {
-		f := output.Local(d.dir)
+		f := folderAt(d.dir)
 		if !output.HasLeftovers(ctx, f) {
 			continue
 		}

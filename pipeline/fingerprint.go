@@ -46,15 +46,53 @@ const fingerprintVersion = "pipe-fingerprint-v3"
 // pipeline; it is written into every sink's manifest and compared on rerun.
 func (p *Pipeline) Fingerprint() string {
 	p.fpOnce.Do(func() {
-		p.fp = fingerprint(p.job, p.nodes, p.unitRows, p.pins)
+		p.fp = fingerprint(p.job, p.nodes, p.unitRows, p.pins, true)
+		p.jobFP = fingerprint(p.job, p.nodes, p.unitRows, p.pins, false)
 	})
 	return p.fp
 }
 
-func fingerprint(job *Job, nodes []*node, unitRows int64, pins *stages.FilePins) string {
+// JobFingerprint is [Pipeline.Fingerprint] without the input files: what
+// an incremental run compares with the committed output's to know that
+// the job and its models are unchanged, so that output scored earlier
+// still holds for the inputs it came from.
+func (p *Pipeline) JobFingerprint() string {
+	p.Fingerprint()
+	return p.jobFP
+}
+
+// unitFingerprint is the fingerprint a work unit's record carries. A full
+// run's units carry the job's fingerprint. An incremental run's carry the
+// job fingerprint, the unit's key and the stamps of its input files, so a
+// unit's output is kept by later runs exactly while its job and inputs
+// stay the same, and found again whatever its index among the units.
+func (p *Pipeline) unitFingerprint(u stages.Unit) string {
+	if !p.job.Incremental() {
+		return p.Fingerprint()
+	}
+	h := sha256.New()
+	fpString(h, "unit")
+	fpString(h, p.JobFingerprint())
+	fpString(h, u.Key)
+	for _, s := range p.stampInputs(u) {
+		fpString(h, s.Path)
+		fpInt(h, s.Size)
+		fpString(h, s.Version)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// fingerprint hashes the job; withInputs adds the stamps of the files the
+// sources read.
+func fingerprint(job *Job, nodes []*node, unitRows int64, pins *stages.FilePins, withInputs bool) string {
 	h := sha256.New()
 	fpString(h, fingerprintVersion)
 	fpString(h, job.Name)
+	if job.Incremental() {
+		// Full and incremental output of one job are not interchangeable:
+		// only the latter records what each unit read.
+		fpString(h, job.Mode)
+	}
 	// The unit size decides the output files' names and contents.
 	fpInt(h, unitRows)
 	byDef := make(map[*StageDef]*node, len(nodes))
@@ -88,6 +126,9 @@ func fingerprint(job *Job, nodes []*node, unitRows int64, pins *stages.FilePins)
 		case stages.KindSink:
 			// Outputs count through the settings only.
 		case stages.KindSource:
+			if !withInputs {
+				continue
+			}
 			for _, p := range paths {
 				fpInputs(h, p)
 			}

@@ -14,6 +14,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/pipe-ml/pipe/internal/s3conf"
 	"github.com/pipe-ml/pipe/stages"
 )
 
@@ -31,7 +32,13 @@ type Job struct {
 	Name      string
 	// Description is free text.
 	Description string
-	Stages      []*StageDef
+	// Mode is how a run treats output committed by an earlier run:
+	// [ModeFull] (also when empty) or [ModeIncremental].
+	Mode string
+	// S3 holds the `s3:` block: the endpoint, region, addressing and
+	// profile of the job's s3:// locations.
+	S3     s3conf.Options
+	Stages []*StageDef
 	// Source holds the bytes of the job file, for fingerprints.
 	Source []byte
 
@@ -294,7 +301,20 @@ func kindName(n *yaml.Node) string {
 	return "nothing"
 }
 
-var jobKeys = []string{"version", "name", "description", "resources", "defaults", "stages"}
+var jobKeys = []string{"version", "name", "description", "mode", "s3", "resources", "defaults", "stages"}
+
+// Job modes: how a run treats output committed by an earlier run.
+const (
+	// ModeFull: the output is one job's over one set of inputs; a run over
+	// other inputs is refused unless it overwrites.
+	ModeFull = "full"
+	// ModeIncremental: a run scores only the input files that are new or
+	// changed since the committed output, keeps the rest of it, drops the
+	// output of inputs that are gone, and commits the result as the next
+	// generation (see docs/incremental.md).
+	ModeIncremental = "incremental"
+)
+
 var stageKeys = []string{"id", "type", "inputs", "with", "on_error", "max_errors", "dead_letter"}
 
 // decodeJob walks the root mapping into job, reporting every problem, and
@@ -322,6 +342,13 @@ func decodeJob(root *yaml.Node, job *Job, ps *problems) map[string]*yaml.Node {
 				ps.add(v.Line, v.Column, "", "description: expected a string, got %s", kindName(v))
 			}
 			job.Description = v.Value
+		case "mode":
+			if v.Kind != yaml.ScalarNode || (v.Value != ModeFull && v.Value != ModeIncremental) {
+				ps.add(v.Line, v.Column, "", "mode: expected %s or %s, got %s", ModeFull, ModeIncremental, kindName(v))
+			}
+			job.Mode = v.Value
+		case "s3":
+			decodeS3(v, job, ps)
 		case "stages":
 			stagesNode = v
 		case "resources":
@@ -506,3 +533,6 @@ func unknownKey(k string, valid []string) string {
 	}
 	return msg + fmt.Sprintf("; valid keys: %v", valid)
 }
+
+// Incremental reports whether the job runs in [ModeIncremental].
+func (j *Job) Incremental() bool { return j.Mode == ModeIncremental }

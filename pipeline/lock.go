@@ -25,7 +25,7 @@ func (l *folderLocks) release() {
 func lockFolders(dirs []string, sh Shard) (*folderLocks, error) {
 	folders := make([]output.Folder, len(dirs))
 	for i, d := range dirs {
-		folders[i] = output.Local(d)
+		folders[i] = folderAt(d)
 	}
 	l, err := output.LockFolders(context.Background(), folders, sh.outputShard())
 	if err != nil {

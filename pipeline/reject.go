@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/pipe-ml/pipe/output"
 	"github.com/pipe-ml/pipe/stages"
 )
 
@@ -93,7 +94,10 @@ func (p *Pipeline) newErrorPolicy(n *node) error {
 	// The folder as the job wrote it counts in the fingerprint; relative
 	// to the job folder, like every path of a stage.
 	ep.dir = filepath.Clean(s.DeadLetter)
-	if !filepath.IsAbs(ep.dir) {
+	switch {
+	case output.Scheme(s.DeadLetter) != "":
+		ep.dir = strings.TrimSuffix(s.DeadLetter, "/") // a URL (s3://bucket/prefix) is not a path
+	case !filepath.IsAbs(ep.dir):
 		ep.dir = filepath.Join(p.job.Dir, ep.dir)
 	}
 	dlq, err := p.buildDeadLetter(n, "")

@@ -285,7 +285,7 @@ func (p *Pipeline) writeReports(r *Report, ok bool) error {
 		if _, serr := os.Stat(od.OutputDir()); !ok && serr != nil {
 			continue
 		}
-		f := output.Local(od.OutputDir())
+		f := folderAt(od.OutputDir())
 		name, page1 := ReportFile, HTMLReportFile
 		if p.shard.count() > 1 {
 			// Every shard reports beside its manifest.

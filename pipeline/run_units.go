@@ -29,7 +29,10 @@ type UnitsReport struct {
 	// Skipped counts assigned units found committed with this job's
 	// fingerprint and left alone; Ran counts units computed by this run.
 	Skipped int `json:"skipped"`
-	Ran     int `json:"ran"`
+	// Kept counts, of the skipped units, those an incremental run kept
+	// from the committed output (their inputs unchanged).
+	Kept int `json:"kept,omitempty"`
+	Ran  int `json:"ran"`
 	// Committed is true when the run wrote the folders' manifests and
 	// success markers: every shard was done.
 	Committed bool `json:"committed"`
@@ -53,7 +56,7 @@ func (p *Pipeline) logResume(u *UnitsReport, todo int) {
 	}
 	leftovers := 0
 	for _, d := range p.fileDirs() {
-		f := output.Local(d.dir)
+		f := folderAt(d.dir)
 		m := output.Committed(context.Background(), f)
 		if m == nil {
 			m = &output.Manifest{}
@@ -70,11 +73,13 @@ func (p *Pipeline) logResume(u *UnitsReport, todo int) {
 // unitPlan is how a run splits its job.
 type unitPlan struct {
 	units   []stages.Unit
-	sharder stages.Sharder // nil: one unit, every stage rebuilt
-	src     *node          // the sharded source
-	empty   bool           // the source has no unit: one pass reads nothing
-	mine    []int          // units of this shard
-	todo    []int          // units of this shard not yet committed
+	sharder stages.Sharder   // nil: one unit, every stage rebuilt
+	src     *node            // the sharded source
+	empty   bool             // the source has no unit: one pass reads nothing
+	mine    []int            // units of this shard
+	todo    []int            // units of this shard not yet committed
+	fps     []string         // each unit's fingerprint
+	kept    map[int]keptUnit // units of this shard kept from committed output (incremental)
 }
 
 // planUnits lists the job's work units. A job with exactly one source that
@@ -86,12 +91,16 @@ func (p *Pipeline) planUnits() (*unitPlan, error) {
 		return nil, err
 	}
 	plan.mine = AssignUnits(plan.units, p.shard)
-	fp := p.Fingerprint()
+	p.unitFingerprints(plan)
+	plan.kept = p.findKept(context.Background(), plan)
 	dirs := p.fileDirs()
 	for _, u := range plan.mine {
+		if plan.kept[u] != nil {
+			continue
+		}
 		done := len(dirs) > 0 && !p.overwrite
 		for _, d := range dirs {
-			if done && !output.UnitDone(context.Background(), output.Local(d.dir), u, fp) {
+			if done && !output.UnitDone(context.Background(), folderAt(d.dir), u, plan.fps[u]) {
 				done = false
 			}
 		}
@@ -227,9 +236,13 @@ func (p *Pipeline) runUnits(ctx context.Context, rep *Report, tl *unitTimeline) 
 		return err
 	}
 	p.plan = plan
-	rep.Units = &UnitsReport{Total: len(plan.units), Shard: p.shard.String(), Assigned: len(plan.mine), Skipped: len(plan.mine) - len(plan.todo)}
+	rep.Units = &UnitsReport{Total: len(plan.units), Shard: p.shard.String(), Assigned: len(plan.mine), Skipped: len(plan.mine) - len(plan.todo), Kept: len(plan.kept)}
 	rep.Units.Resumable = len(p.fileDirs()) > 0 && !p.overwrite
-	p.logResume(rep.Units, len(plan.todo))
+	if p.job.Incremental() {
+		p.logIncremental(plan)
+	} else {
+		p.logResume(rep.Units, len(plan.todo))
+	}
 	// Progress: the rows still to read.
 	todo := make([]stages.Unit, len(plan.todo))
 	for i, u := range plan.todo {
@@ -247,8 +260,11 @@ func (p *Pipeline) runUnits(ctx context.Context, rep *Report, tl *unitTimeline) 
 		}
 	}
 	p.closeBuilt(plan.src)
-	if len(plan.todo) > 0 {
+	if len(plan.todo) > 0 || len(plan.kept) > 0 {
 		if err := p.prepareFolders(); err != nil {
+			return err
+		}
+		if err := p.recordKept(ctx, plan); err != nil {
 			return err
 		}
 	}
@@ -496,7 +512,7 @@ func (p *Pipeline) prepareFolders() error {
 		wrap := func(err error) error {
 			return &StageError{Stage: d.id(), Err: fmt.Errorf("prepare %s: %w", d.dir, err)}
 		}
-		f := output.Local(d.dir)
+		f := folderAt(d.dir)
 		if err := output.CheckPipeFolders(ctx, f); err != nil {
 			return wrap(err)
 		}
@@ -524,9 +540,13 @@ func (p *Pipeline) recordUnit(ps *pass) error {
 		return err
 	}
 	ctx := context.Background()
-	fp := p.Fingerprint()
+	fp := p.plan.fps[unit]
+	var inputs []output.InputFile
+	if p.job.Incremental() {
+		inputs = p.stampInputs(p.plan.units[unit])
+	}
 	for _, d := range p.fileDirs() {
-		f := output.Local(d.dir)
+		f := folderAt(d.dir)
 		files, rows, err := output.DescribeFiles(ctx, f, ps.lister(d).OutputFiles())
 		if err != nil {
 			return &StageError{Stage: d.id(), Err: fmt.Errorf("record unit %d: %w", unit, err)}
@@ -536,7 +556,8 @@ func (p *Pipeline) recordUnit(ps *pass) error {
 				d.n.stats.BytesOut.Add(fl.Bytes) // a sink's bytes out: what it wrote
 			}
 		}
-		r := &output.UnitRecord{Version: output.ManifestVersion, Fingerprint: fp, Unit: unit, Key: p.plan.units[unit].Key, Rows: rows, Files: files}
+		r := &output.UnitRecord{Version: output.ManifestVersion, Fingerprint: fp, Unit: unit, Key: p.plan.units[unit].Key, Rows: rows, Files: files,
+			Generation: p.gens[d.key()], Inputs: inputs}
 		if err := output.WriteUnitRecord(ctx, f, r); err != nil {
 			return &StageError{Stage: d.id(), Err: fmt.Errorf("record unit %d: %w", unit, err)}
 		}

@@ -20,16 +20,21 @@ func (p *Pipeline) writeShardManifests(rep *Report) (bool, error) {
 	fp := p.Fingerprint()
 	dirs := p.fileDirs()
 	for _, d := range dirs {
-		f := output.Local(d.dir)
+		f := folderAt(d.dir)
 		m := &output.ShardManifest{Version: output.ManifestVersion, Job: p.job.Name, Stage: d.id(), Fingerprint: fp,
-			Shard: p.shard.Index, Shards: p.shard.count(), TotalUnits: len(p.plan.units), Units: p.plan.mine, Files: []output.ManifestFile{}}
+			Shard: p.shard.Index, Shards: p.shard.count(), TotalUnits: len(p.plan.units), Units: p.plan.mine, Files: []output.ManifestFile{},
+			JobFingerprint: p.JobFingerprint()}
+		if p.job.Incremental() {
+			m.Mode = ModeIncremental
+		}
 		for _, u := range p.plan.mine {
 			r, err := output.ReadUnitRecord(ctx, f, u)
-			if err != nil || r.Fingerprint != fp {
+			if err != nil || r.Fingerprint != p.plan.fps[u] {
 				return false, &StageError{Stage: d.id(), Err: fmt.Errorf("work unit %d has no record of this job in %s: %v", u, d.dir, err)}
 			}
 			m.Files = append(m.Files, r.Files...)
 			m.Rows += r.Rows
+			m.Ledger = append(m.Ledger, output.LedgerOf(r))
 		}
 		if err := output.WriteShardManifest(ctx, f, m); err != nil {
 			return false, &StageError{Stage: d.id(), Err: fmt.Errorf("write shard manifest: %w", err)}
@@ -40,7 +45,7 @@ func (p *Pipeline) writeShardManifests(rep *Report) (bool, error) {
 	}
 	// Every folder must be complete before any is marked: check first.
 	for _, d := range dirs {
-		if _, err := output.ShardGroup(ctx, output.Local(d.dir), fp, p.shard.count()); err != nil {
+		if _, err := output.ShardGroup(ctx, folderAt(d.dir), fp, p.shard.count()); err != nil {
 			var miss *output.ShardsMissingError
 			if errors.As(err, &miss) {
 				rep.Units.Waiting = miss.Missing
@@ -61,7 +66,7 @@ func (p *Pipeline) commitFolders() error {
 	}
 	fp := p.Fingerprint()
 	for _, d := range p.fileDirs() {
-		if _, err := output.CommitFolder(context.Background(), output.Local(d.dir), fp, p.shard.count()); err != nil {
+		if _, err := output.CommitFolder(context.Background(), folderAt(d.dir), fp, p.shard.count()); err != nil {
 			return &StageError{Stage: d.id(), Err: err}
 		}
 	}

@@ -130,6 +130,8 @@ stages:
   - {id: write, type: parquet_sink, inputs: [gen], with: {path: data}}
 `
 	mustRun(t, buildText(t, dir, gen))
+	// A Hive-partitioned folder, as the incremental example reads.
+	mustRun(t, buildText(t, dir, strings.Replace(gen, "path: data}", "path: data/events/dt=2026-12-07}", 1)))
 	return dir
 }
 

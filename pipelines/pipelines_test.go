@@ -98,13 +98,16 @@ func TestEveryJobValidates(t *testing.T) {
 // that `make bench` cannot rot unnoticed.
 func TestBenchJobsRun(t *testing.T) {
 	stagetest.NeedORT(t)
-	for _, f := range []string{"bench/copy-input.yaml", "bench/copy.yaml", "bench/mlp-input.yaml", "bench/mlp.yaml", "bench/jsonl-mlp.yaml", "bench/jsonl-vec-mlp.yaml"} {
+	for _, f := range []string{"bench/copy-input.yaml", "bench/copy.yaml", "bench/mlp-input.yaml", "bench/mlp.yaml", "bench/mlp-vectorize.yaml", "bench/mlp-daily.yaml", "bench/jsonl-mlp.yaml", "bench/jsonl-vec-mlp.yaml"} {
 		t.Run(f, func(t *testing.T) {
 			out := t.TempDir()
 			rep := runJob(t, f, map[string]string{"ROWS": "300", "OUT": out, "IN": smallInput(t, f), "MAX_ROWS": "16"})
 			want := int64(300)
-			if strings.Contains(f, "jsonl") {
+			switch {
+			case strings.Contains(f, "jsonl"):
 				want = 40
+			case strings.Contains(f, "daily"):
+				want = 600 // two days of 300
 			}
 			if got := rep.Stages[len(rep.Stages)-1].RowsIn; got != want {
 				t.Fatalf("sink got %d rows, want %d", got, want)
@@ -142,13 +145,19 @@ func smallInput(t *testing.T, job string) string {
 	t.Helper()
 	dir := t.TempDir()
 	switch filepath.Base(job) {
-	case "copy.yaml", "mlp.yaml":
-		gen := "bench/copy-input.yaml"
-		if filepath.Base(job) == "mlp.yaml" {
-			gen = "bench/mlp-input.yaml"
+	case "copy.yaml", "mlp.yaml", "mlp-vectorize.yaml":
+		gen := "bench/mlp-input.yaml"
+		if filepath.Base(job) == "copy.yaml" {
+			gen = "bench/copy-input.yaml"
 		}
 		runJob(t, gen, map[string]string{"ROWS": "300", "OUT": dir})
 		return filepath.Join(dir, "part-00000-00000.parquet")
+	case "mlp-daily.yaml":
+		// Two daily partitions, as scripts/bench.sh incremental lays out.
+		for _, day := range []string{"dt=day-0001", "dt=day-0002"} {
+			runJob(t, "bench/mlp-input.yaml", map[string]string{"ROWS": "300", "OUT": filepath.Join(dir, day)})
+		}
+		return dir
 	case "jsonl-mlp.yaml", "jsonl-vec-mlp.yaml":
 		// The same 40 rows in both layouts; the values are exact in
 		// float32, so both read them alike.

@@ -4,12 +4,13 @@
 # REPEAT times, and reports medians and the ratio job/baseline: these
 # machines are noisy, so only same-run ratios are meaningful.
 #
-#   scripts/bench.sh [copy|mlp|batching|adaptive|text|image|serve] ...  (default: all but serve)
+#   scripts/bench.sh [copy|mlp|batching|adaptive|text|image|serve|incremental|s3] ...  (default: all but serve, incremental and s3)
 #
 # Environment: ROWS (copy input rows, default 10000000), MLP_ROWS (default
 # 2000000), JSONL_ROWS (default 100000), IMAGE_COUNT (default 2000), REPEAT
-# (default 3), BENCH_DIR (default testdata/bench). ONNX Runtime is
-# installed if missing.
+# (default 3), BENCH_DIR (default testdata/bench), BEFORE (a pipe binary
+# the copy and mlp benchmarks also run, alternating, for same-run ratios of
+# CPU-seconds and peak memory). ONNX Runtime is installed if missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,45 +23,75 @@ BENCH_DIR=$(cd "$BENCH_DIR" && pwd)
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-# timed CMD...: runs CMD under /usr/bin/time; sets SECONDS_TAKEN and PEAK_KB.
+# timed CMD...: runs CMD under /usr/bin/time; sets SECONDS_TAKEN, PEAK_KB
+# and CPU_TAKEN (user + system seconds).
 timed() {
-	local tf
+	local tf user sys
 	tf=$(mktemp)
 	local start end
 	start=$(date +%s.%N)
-	/usr/bin/time -f '%M' -o "$tf" "$@" >/dev/null
+	/usr/bin/time -f '%M %U %S' -o "$tf" "$@" >/dev/null
 	end=$(date +%s.%N)
 	SECONDS_TAKEN=$(echo "$end - $start" | bc -l)
-	PEAK_KB=$(tail -1 "$tf")
+	read -r PEAK_KB user sys < <(tail -1 "$tf")
+	CPU_TAKEN=$(echo "$user + $sys" | bc -l)
 	rm -f "$tf"
 }
 
+# BEFORE: a pipe binary (say, built from an earlier commit) that the copy
+# and mlp benchmarks also run, alternating with bin/pipe, for same-run
+# ratios of CPU-seconds and peak memory.
+BEFORE=${BEFORE:-}
+
+# single_part DIR: the Parquet part file of an output folder of one file.
+single_part() { find "$1" -maxdepth 1 -name 'part-*.parquet' 2>/dev/null | sort | head -1; }
+
+# per_mrow CPU ROWS: CPU-seconds per million rows.
+per_mrow() { echo "$1 * 1000000 / $2" | bc -l; }
+
 bench_copy() {
-	local input="$BENCH_DIR/copy-input/part-00000-00000.parquet"
+	local input
+	input=$(single_part "$BENCH_DIR/copy-input")
 	if [[ ! -f "$input" ]] || [[ "$(cat "$BENCH_DIR/copy-input/.rows" 2>/dev/null)" != "$ROWS" ]]; then
-		echo "copy: generating $ROWS rows into $input"
+		echo "copy: generating $ROWS rows into $BENCH_DIR/copy-input"
+		rm -rf "$BENCH_DIR/copy-input"
 		ROWS=$ROWS OUT="$BENCH_DIR/copy-input" $PIPE run -q pipelines/bench/copy-input.yaml
 		echo "$ROWS" >"$BENCH_DIR/copy-input/.rows"
+		input=$(single_part "$BENCH_DIR/copy-input")
 	fi
 	go build -o bin/pqcopy ./internal/cmd/pqcopy
-	local job_s=() loop_s=() job_kb=() loop_kb=()
+	local job_s=() loop_s=() job_kb=() loop_kb=() job_cpu=() loop_cpu=() before_cpu=() before_kb=()
 	for i in $(seq "$REPEAT"); do
 		rm -rf "$BENCH_DIR/copy-output" # complete output would make the rerun a no-op
 		timed env IN="$input" OUT="$BENCH_DIR/copy-output" $PIPE run -q pipelines/bench/copy.yaml
-		job_s+=("$SECONDS_TAKEN"); job_kb+=("$PEAK_KB")
+		job_s+=("$SECONDS_TAKEN"); job_kb+=("$PEAK_KB"); job_cpu+=("$CPU_TAKEN")
+		if [[ -n "$BEFORE" ]]; then
+			rm -rf "$BENCH_DIR/copy-output"
+			timed env IN="$input" OUT="$BENCH_DIR/copy-output" "$BEFORE" run -q pipelines/bench/copy.yaml
+			before_cpu+=("$CPU_TAKEN"); before_kb+=("$PEAK_KB")
+		fi
 		timed bin/pqcopy -in "$input" -out "$BENCH_DIR/pqcopy-output.parquet"
-		loop_s+=("$SECONDS_TAKEN"); loop_kb+=("$PEAK_KB")
+		loop_s+=("$SECONDS_TAKEN"); loop_kb+=("$PEAK_KB"); loop_cpu+=("$CPU_TAKEN")
 	done
-	local js ls jk lk
+	local js ls jk lk jc lc
 	js=$(printf '%s\n' "${job_s[@]}" | median)
 	ls=$(printf '%s\n' "${loop_s[@]}" | median)
 	jk=$(printf '%s\n' "${job_kb[@]}" | sort -n | tail -1)
 	lk=$(printf '%s\n' "${loop_kb[@]}" | sort -n | tail -1)
+	jc=$(printf '%s\n' "${job_cpu[@]}" | median)
+	lc=$(printf '%s\n' "${loop_cpu[@]}" | median)
 	printf '\ncopy: Parquet -> Parquet, %d rows (id int64, 32 float32, 16-byte string, snappy), median of %d\n' "$ROWS" "$REPEAT"
-	printf '  %-28s %12s %10s %14s\n' "" "rows/s" "seconds" "peak RSS MiB"
-	printf '  %-28s %12.0f %10.2f %14.0f\n' "pipe run (copy.yaml)" "$(echo "$ROWS / $js" | bc -l)" "$js" "$(echo "$jk / 1024" | bc -l)"
-	printf '  %-28s %12.0f %10.2f %14.0f\n' "pqarrow loop (pqcopy)" "$(echo "$ROWS / $ls" | bc -l)" "$ls" "$(echo "$lk / 1024" | bc -l)"
+	printf '  %-28s %12s %10s %14s %14s\n' "" "rows/s" "seconds" "peak RSS MiB" "CPU-s/M rows"
+	printf '  %-28s %12.0f %10.2f %14.0f %14.3f\n' "pipe run (copy.yaml)" "$(echo "$ROWS / $js" | bc -l)" "$js" "$(echo "$jk / 1024" | bc -l)" "$(per_mrow "$jc" "$ROWS")"
+	printf '  %-28s %12.0f %10.2f %14.0f %14.3f\n' "pqarrow loop (pqcopy)" "$(echo "$ROWS / $ls" | bc -l)" "$ls" "$(echo "$lk / 1024" | bc -l)" "$(per_mrow "$lc" "$ROWS")"
 	printf '  ratio job/loop: %.3f (target >= 0.9); runs: job %s, loop %s\n' "$(echo "$ls / $js" | bc -l)" "${job_s[*]}" "${loop_s[*]}"
+	if [[ -n "$BEFORE" ]]; then
+		local bc bk
+		bc=$(printf '%s\n' "${before_cpu[@]}" | median)
+		bk=$(printf '%s\n' "${before_kb[@]}" | sort -n | tail -1)
+		printf '  BEFORE (%s): %.3f CPU-s/M rows, peak RSS %.0f MiB; pipe run/BEFORE: CPU %.2f (target <= 0.7), peak RSS %.2f\n' \
+			"$BEFORE" "$(per_mrow "$bc" "$ROWS")" "$(echo "$bk / 1024" | bc -l)" "$(echo "$jc / $bc" | bc -l)" "$(echo "$jk / $bk" | bc -l)"
+	fi
 }
 
 MLP_ROWS=${MLP_ROWS:-2000000}
@@ -73,9 +104,10 @@ job_rate() {
 	local job=$1 out
 	shift
 	out=$(mktemp -d)
-	# /usr/bin/time appends "user sys minor-faults" to STATS when it is set.
+	# /usr/bin/time appends "user sys minor-faults peak-KiB wall" to STATS
+	# when it is set.
 	if [[ -n "${STATS:-}" ]]; then
-		/usr/bin/time -a -o "$STATS" -f '%U %S %R' env "$@" OUT="$out" $PIPE run -q "$job" "${PIPE_ARGS[@]}" >/dev/null
+		/usr/bin/time -a -o "$STATS" -f '%U %S %R %M %e' env "$@" OUT="$out" $PIPE run -q "$job" "${PIPE_ARGS[@]}" >/dev/null
 	else
 		env "$@" OUT="$out" $PIPE run -q "$job" "${PIPE_ARGS[@]}" >/dev/null
 	fi
@@ -87,36 +119,80 @@ PY
 	rm -rf "$out"
 }
 
-bench_mlp() {
-	local input="$BENCH_DIR/mlp-input/part-00000-00000.parquet"
-	if [[ ! -f "$input" ]] || [[ "$(cat "$BENCH_DIR/mlp-input/.rows" 2>/dev/null)" != "$MLP_ROWS" ]]; then
-		echo "mlp: generating $MLP_ROWS rows into $input"
-		ROWS=$MLP_ROWS OUT="$BENCH_DIR/mlp-input" $PIPE run -q pipelines/bench/mlp-input.yaml
-		echo "$MLP_ROWS" >"$BENCH_DIR/mlp-input/.rows"
+# mlp_input: the model benchmark's input, MLP_ROWS rows of an id and 32
+# float32 features in row groups of 1Mi rows, as pyarrow and Spark write
+# them; sets MLP_INPUT.
+mlp_input() {
+	local dir="$BENCH_DIR/mlp-input-rg1m"
+	MLP_INPUT=$(single_part "$dir")
+	if [[ ! -f "$MLP_INPUT" ]] || [[ "$(cat "$dir/.rows" 2>/dev/null)" != "$MLP_ROWS" ]]; then
+		echo "mlp: generating $MLP_ROWS rows into $dir"
+		rm -rf "$dir"
+		ROWS=$MLP_ROWS OUT="$dir" $PIPE run -q pipelines/bench/mlp-input.yaml \
+			--set write.row_group_rows=1048576 --set write.row_group_bytes=4GiB
+		echo "$MLP_ROWS" >"$dir/.rows"
+		MLP_INPUT=$(single_part "$dir")
 	fi
+}
+
+# mlp_row LABEL RATES STATS LOOP_RATE LOOP_CPU LOOP_PROC_RATE: one row of
+# the mlp table from a job's rates (rows/s of the run, from metrics.json)
+# and its STATS file (user sys faults peak-KiB wall per run), against the
+# loop's rate, CPU-seconds (timed part) and whole-process rate.
+mlp_row() {
+	local r cpu kb wall
+	# The rates are space-separated: split on purpose.
+	# shellcheck disable=SC2086
+	r=$(printf '%s\n' $2 | median)
+	cpu=$(awk '!/^Command/ {print $1 + $2}' "$3" | median)
+	kb=$(awk '!/^Command/ {print $4}' "$3" | sort -n | tail -1)
+	wall=$(awk '!/^Command/ {print $5}' "$3" | median)
+	printf '  %-30s %10.0f %10.0f %7.3f %7.3f %9.3f %9.3f %8.0f\n' "$1" "$r" "$(echo "$MLP_ROWS / $wall" | bc -l)" \
+		"$(echo "$r / $4" | bc -l)" "$(echo "$MLP_ROWS / $wall / $6" | bc -l)" "$(per_mrow "$cpu" "$MLP_ROWS")" \
+		"$(per_mrow "$(echo "$cpu - $5" | bc -l)" "$MLP_ROWS")" "$(echo "$kb / 1024" | bc -l)"
+}
+
+bench_mlp() {
+	mlp_input
 	go build -o bin/ortloop ./internal/cmd/ortloop
-	local threads=${THREADS:-1} job=() loop=() jstats lstats
-	jstats=$(mktemp) lstats=$(mktemp)
+	local threads=${THREADS:-1} loop=() lwall=() lstats key b j line tf
+	local bins=("$PIPE")
+	[[ -n "$BEFORE" ]] && bins+=("$BEFORE")
+	declare -A rate stats
+	lstats=$(mktemp)
 	for i in $(seq "$REPEAT"); do
-		job+=("$(STATS=$jstats job_rate pipelines/bench/mlp.yaml IN="$input" THREADS="$threads")")
-		local line
-		line=$(bin/ortloop -rows "$MLP_ROWS" -batch 512 -threads "$threads")
+		for b in "${!bins[@]}"; do
+			for j in mlp mlp-vectorize; do
+				key="$j/$b"
+				[[ -n "${stats[$key]:-}" ]] || stats[$key]=$(mktemp)
+				rate[$key]+="$(PIPE=${bins[$b]} STATS=${stats[$key]} job_rate "pipelines/bench/$j.yaml" IN="$MLP_INPUT" THREADS="$threads") "
+			done
+		done
+		tf=$(mktemp)
+		line=$(/usr/bin/time -f '%e' -o "$tf" bin/ortloop -rows "$MLP_ROWS" -batch 512 -threads "$threads")
+		lwall+=("$(tail -1 "$tf")")
+		rm -f "$tf"
 		loop+=("$(echo "$line" | sed -n 's/.*rows_per_second=\([0-9.]*\).*/\1/p')")
 		echo "$line" | sed -n 's/.*cpu_seconds=\([0-9.]*\) minor_faults=\([0-9]*\).*/\1 \2/p' >>"$lstats"
 	done
-	local j l
-	j=$(printf '%s\n' "${job[@]}" | median)
+	local l lc lp
 	l=$(printf '%s\n' "${loop[@]}" | median)
-	printf '\nmlp: Parquet -> MLP 32-256-256-8 -> Parquet, %d rows, batch 512, %d intra-op thread(s), median of %d\n' "$MLP_ROWS" "$threads" "$REPEAT"
-	printf '  pipe run (mlp.yaml)       %12.0f rows/s   runs: %s\n' "$j" "${job[*]}"
-	printf '  ORT loop (ortloop)        %12.0f rows/s   runs: %s\n' "$l" "${loop[*]}"
-	printf '  ratio job/loop: %.3f (target >= 0.85)\n' "$(echo "$j / $l" | bc -l)"
-	# Where the CPU goes, medians: the job's whole process (model loading
-	# included) against the loop's timed part (its rows already in memory).
-	printf '  CPU-seconds (user+system), minor page faults: job %s, %s; loop %s, %s\n' \
-		"$(awk '!/^Command/ {print $1 + $2}' "$jstats" | median)" "$(awk '!/^Command/ {print $3}' "$jstats" | median)" \
-		"$(awk '{print $1}' "$lstats" | median)" "$(awk '{print $2}' "$lstats" | median)"
-	rm -f "$jstats" "$lstats"
+	lp=$(echo "$MLP_ROWS / $(printf '%s\n' "${lwall[@]}" | median)" | bc -l)
+	lc=$(awk '{print $1}' "$lstats" | median)
+	printf '\nmlp: Parquet -> MLP 32-256-256-8 -> Parquet, %d rows in 1Mi-row row groups, default batch_rows, batch 512, %d intra-op thread(s), median of %d\n' \
+		"$MLP_ROWS" "$threads" "$REPEAT"
+	printf '  %-30s %10s %10s %7s %7s %9s %9s %8s\n' "" "rows/s" "(process)" "ratio" "(proc)" "CPU-s/M" "non-ORT/M" "RSS MiB"
+	for b in "${!bins[@]}"; do
+		for j in mlp mlp-vectorize; do
+			key="$j/$b"
+			mlp_row "$j.yaml$([[ $b == 1 ]] && echo ' (BEFORE)')" "${rate[$key]}" "${stats[$key]}" "$l" "$lc" "$lp"
+			rm -f "${stats[$key]}"
+		done
+	done
+	printf '  %-30s %10.0f %10.0f %7s %7s %9.3f (CPU: its timed part, rows already in memory)\n' "ORT loop (ortloop)" "$l" "$lp" "" "" "$(per_mrow "$lc" "$MLP_ROWS")"
+	printf '  rows/s: of the run (metrics.json) and of the whole process (start-up included); ratio, (proc): job/loop (target >= 0.92);\n'
+	printf '  non-ORT/M: the job'"'"'s CPU-seconds minus the loop'"'"'s, per million rows; loop runs: %s\n' "${loop[*]}"
+	rm -f "$lstats"
 }
 
 jsonl_input() {
@@ -283,9 +359,14 @@ bench_image() {
 	if [[ ! -d scripts/image-bench/node_modules/sharp ]]; then
 		(cd scripts/image-bench && npm ci --no-audit --no-fund >/dev/null)
 	fi
-	local names=(pipe sharp pillow pillow-draft)
+	# pipe decodes JPEGs with libvips (decoder: vips, shrink-on-load) and,
+	# for comparison, in pure Go (decoder: go).
+	local vips_lib
+	vips_lib=$(scripts/install-vips.sh)
+	local names=(pipe pipe-go sharp pillow pillow-draft)
 	declare -A cmd=(
-		[pipe]="env IN=$in OUT=$out $PIPE run -q pipelines/bench/images.yaml"
+		[pipe]="env IN=$in OUT=$out DECODER=vips PIPE_VIPS_LIB=$vips_lib $PIPE run -q pipelines/bench/images.yaml"
+		[pipe-go]="env IN=$in OUT=$out DECODER=go $PIPE run -q pipelines/bench/images.yaml"
 		[sharp]="node scripts/image-bench/sharp.mjs $in 4"
 		[pillow]="/usr/bin/python3 scripts/image-bench/pillow.py $in --procs 2"
 		[pillow-draft]="/usr/bin/python3 scripts/image-bench/pillow.py $in --procs 2 --draft"
@@ -304,7 +385,8 @@ bench_image() {
 		"$n" "$REPEAT" "$(nproc)"
 	printf '  %-36s %10s %10s %12s %14s\n' "" "images/s" "seconds" "CPU-seconds" "peak RSS MiB"
 	local -A img_label=(
-		[pipe]="pipe run (images.yaml, float32 NCHW)"
+		[pipe]="pipe run, libvips (float32 NCHW)"
+		[pipe-go]="pipe run, pure Go decoder"
 		[sharp]="sharp, 4 in flight (raw RGB)"
 		[pillow]="Pillow, 2 processes (float32)"
 		[pillow-draft]="Pillow draft mode, 2 processes"
@@ -320,14 +402,14 @@ bench_image() {
 		printf '  %-36s %10.1f %10.2f %12.2f %14.0f\n' "${img_label[$b]}" "$(echo "$n / ${mw[$b]}" | bc -l)" "${mw[$b]}" "${mc[$b]}" \
 			"$(echo "${mk[$b]} / 1024" | bc -l)"
 	done
-	for b in sharp pillow pillow-draft; do
+	for b in pipe-go sharp pillow pillow-draft; do
 		printf '  ratio pipe/%s: throughput %.2f, CPU-seconds %.2f, peak RSS %.2f\n' "$b" \
 			"$(echo "${mw[$b]} / ${mw[pipe]}" | bc -l)" "$(echo "${mc[pipe]} / ${mc[$b]}" | bc -l)" "$(echo "${mk[pipe]} / ${mk[$b]}" | bc -l)"
 	done
-	printf '  runs (s): pipe %s; sharp %s; Pillow %s; draft %s\n' "${wall[pipe]}" "${wall[sharp]}" "${wall[pillow]}" "${wall[pillow-draft]}"
+	printf '  runs (s): pipe %s; pipe-go %s; sharp %s; Pillow %s; draft %s\n' "${wall[pipe]}" "${wall[pipe-go]}" "${wall[sharp]}" "${wall[pillow]}" "${wall[pillow-draft]}"
 	# Memory must not grow with the number of files: same job, twice the input.
 	rm -rf "$out"
-	image_timed env IN="$in2" OUT="$out" $PIPE run -q pipelines/bench/images.yaml
+	image_timed env IN="$in2" OUT="$out" DECODER=vips PIPE_VIPS_LIB="$vips_lib" $PIPE run -q pipelines/bench/images.yaml
 	printf '  pipe peak RSS: %.0f MiB at %d images (max of %d runs), %.0f MiB at %d (one run, %.1f images/s)\n' \
 		"$(echo "${mk[pipe]} / 1024" | bc -l)" "$n" "$REPEAT" "$(echo "$PEAK_KB / 1024" | bc -l)" $((n * 2)) "$(echo "$n * 2 / $SECONDS_TAKEN" | bc -l)"
 	rm -rf "$out"
@@ -490,6 +572,108 @@ serve_overload() {
 	fi
 }
 
+# bench_incremental: DAYS partitions of DAY_ROWS rows (hard links to one
+# file) scored in full, then one more day arriving: the incremental run
+# scores only it. Reports both wall times and their ratio (target < 5%).
+bench_incremental() {
+	local days=${DAYS:-100} rows=${DAY_ROWS:-100000} seed="$BENCH_DIR/daily-seed" in="$BENCH_DIR/daily-input" out="$BENCH_DIR/daily-output"
+	if [[ "$(cat "$seed/.rows" 2>/dev/null)" != "$rows" ]]; then
+		rm -rf "$seed"
+		ROWS=$rows OUT="$seed" $PIPE run -q pipelines/bench/mlp-input.yaml
+		echo "$rows" >"$seed/.rows"
+	fi
+	local file
+	file=$(ls "$seed"/part-*.parquet | head -1)
+	rm -rf "$in" "$out"
+	local d
+	for d in $(seq 1 "$days"); do
+		mkdir -p "$in/dt=day-$(printf %04d "$d")"
+		ln "$file" "$in/dt=day-$(printf %04d "$d")/part-0.parquet"
+	done
+	local new="$in/dt=day-$(printf %04d $((days + 1)))"
+	timed env IN="$in" OUT="$out" $PIPE run -q pipelines/bench/mlp-daily.yaml
+	local full=$SECONDS_TAKEN full_kb=$PEAK_KB incr=() incr_kb=() i
+	for i in $(seq "$REPEAT"); do
+		rm -rf "$new"
+		env IN="$in" OUT="$out" $PIPE run -q pipelines/bench/mlp-daily.yaml # drops the extra day again
+		mkdir -p "$new"
+		ln "$file" "$new/part-0.parquet"
+		timed env IN="$in" OUT="$out" $PIPE run -q pipelines/bench/mlp-daily.yaml
+		incr+=("$SECONDS_TAKEN"); incr_kb+=("$PEAK_KB")
+	done
+	local m
+	m=$(printf '%s\n' "${incr[@]}" | median)
+	printf '\nincremental: MLP job over %d daily partitions of %d rows, then one more day; median of %d incremental runs\n' "$days" "$rows" "$REPEAT"
+	printf '  full run: %.2f s (peak %d MiB); incremental run: %.3f s (peak %d MiB); ratio %.4f (target < 0.05); runs: %s\n' \
+		"$full" $((full_kb / 1024)) "$m" $(($(printf '%s\n' "${incr_kb[@]}" | sort -n | tail -1) / 1024)) "$(echo "$m / $full" | bc -l)" "${incr[*]}"
+}
+
+# s3_row LABEL LOCAL_S LOCAL_KB LOCAL_CPU S3_S S3_KB S3_CPU: one row of the
+# s3 table from the per-run figures (space-separated) of both runs.
+s3_row() {
+	local ls lk lc ss sk sc
+	# The figures are space-separated: split on purpose.
+	# shellcheck disable=SC2086
+	{
+		ls=$(printf '%s\n' $2 | median); lk=$(printf '%s\n' $3 | sort -n | tail -1); lc=$(printf '%s\n' $4 | median)
+		ss=$(printf '%s\n' $5 | median); sk=$(printf '%s\n' $6 | sort -n | tail -1); sc=$(printf '%s\n' $7 | median)
+	}
+	printf '  %-6s %9.2f %9.2f %8.3f %10.0f %10.0f %9.2f %9.2f   (s3 runs: %s)\n' "$1" "$ls" "$ss" "$(echo "$ls / $ss" | bc -l)" \
+		"$(echo "$lk / 1024" | bc -l)" "$(echo "$sk / 1024" | bc -l)" "$lc" "$sc" "$5"
+}
+
+# bench_s3: the copy job (ROWS rows) and the model job (MLP_ROWS rows)
+# with input and output on a loopback S3 server (versitygw, started by
+# internal/cmd/s3serve over $BENCH_DIR/s3-store) against the same jobs on
+# local files, alternating, REPEAT times. Reports median wall times, the
+# ratio local/s3 (speed on the store relative to local files; target
+# >= 0.8), peak RSS (target < 1 GiB) and CPU-seconds.
+bench_s3() {
+	local input store="$BENCH_DIR/s3-store" srv log i
+	input=$(single_part "$BENCH_DIR/copy-input" || true)
+	if [[ ! -f "$input" ]] || [[ "$(cat "$BENCH_DIR/copy-input/.rows" 2>/dev/null)" != "$ROWS" ]]; then
+		rm -rf "$BENCH_DIR/copy-input"
+		ROWS=$ROWS OUT="$BENCH_DIR/copy-input" $PIPE run -q pipelines/bench/copy-input.yaml
+		echo "$ROWS" >"$BENCH_DIR/copy-input/.rows"
+		input=$(single_part "$BENCH_DIR/copy-input")
+	fi
+	mkdir -p "$BENCH_DIR/mlp-input-rg1m" # so that mlp_input's find succeeds
+	mlp_input
+	go build -o bin/s3serve ./internal/cmd/s3serve
+	rm -rf "$store" && mkdir -p "$store"
+	log=$(mktemp)
+	bin/s3serve -root "$store" -port "${S3_PORT:-7071}" -bucket bench \
+		-put copy/in.parquet="$input" -put mlp/in.parquet="$MLP_INPUT" >"$log" &
+	srv=$!
+	until grep -q '^ready ' "$log"; do
+		kill -0 "$srv" 2>/dev/null || { echo "s3serve failed" >&2; return 1; }
+		sleep 0.2
+	done
+	local -a s3env=(AWS_ENDPOINT_URL="$(awk '/^ready/ {print $2}' "$log")" PIPE_S3_PATH_STYLE=1 AWS_REGION=us-east-1
+		AWS_ACCESS_KEY_ID=pipe-test-access AWS_SECRET_ACCESS_KEY=pipe-test-secret-not-a-real-key AWS_EC2_METADATA_DISABLED=true)
+	local c_ls="" c_lk="" c_lc="" c_ss="" c_sk="" c_sc="" m_ls="" m_lk="" m_lc="" m_ss="" m_sk="" m_sc=""
+	for i in $(seq "$REPEAT"); do
+		rm -rf "$BENCH_DIR/s3-local-out"
+		timed env IN="$input" OUT="$BENCH_DIR/s3-local-out" $PIPE run -q pipelines/bench/copy.yaml
+		c_ls+="$SECONDS_TAKEN "; c_lk+="$PEAK_KB "; c_lc+="$CPU_TAKEN "
+		timed env "${s3env[@]}" IN=s3://bench/copy/in.parquet OUT="s3://bench/copy-out-$i" $PIPE run -q pipelines/bench/copy.yaml
+		c_ss+="$SECONDS_TAKEN "; c_sk+="$PEAK_KB "; c_sc+="$CPU_TAKEN "
+		rm -rf "$store/bench/copy-out-$i" "$BENCH_DIR/s3-local-out" # keep the disk's page cache for the input
+		timed env IN="$MLP_INPUT" OUT="$BENCH_DIR/s3-local-out" THREADS=1 $PIPE run -q pipelines/bench/mlp.yaml
+		m_ls+="$SECONDS_TAKEN "; m_lk+="$PEAK_KB "; m_lc+="$CPU_TAKEN "
+		timed env "${s3env[@]}" IN=s3://bench/mlp/in.parquet OUT="s3://bench/mlp-out-$i" THREADS=1 $PIPE run -q pipelines/bench/mlp.yaml
+		m_ss+="$SECONDS_TAKEN "; m_sk+="$PEAK_KB "; m_sc+="$CPU_TAKEN "
+	done
+	kill "$srv"
+	wait "$srv" || true
+	rm -rf "$store" "$BENCH_DIR/s3-local-out" "$log"
+	printf '\ns3: input and output on a loopback S3 server (versitygw) vs local files; copy %d rows, mlp %d rows; median of %d\n' "$ROWS" "$MLP_ROWS" "$REPEAT"
+	printf '  %-6s %9s %9s %8s %10s %10s %9s %9s\n' job "local s" "s3 s" "ratio" "local MiB" "s3 MiB" "local CPU" "s3 CPU"
+	s3_row copy "$c_ls" "$c_lk" "$c_lc" "$c_ss" "$c_sk" "$c_sc"
+	s3_row mlp "$m_ls" "$m_lk" "$m_lc" "$m_ss" "$m_sk" "$m_sc"
+	printf '  ratio: local wall time / s3 wall time (target >= 0.8); MiB: peak RSS (target < 1024)\n'
+}
+
 targets=("$@")
 [[ ${#targets[@]} -eq 0 ]] && targets=(copy mlp batching adaptive text image)
 go build -o $PIPE ./cmd/pipe
@@ -504,6 +688,8 @@ for t in "${targets[@]}"; do
 	text) bench_text ;;
 	image) bench_image ;;
 	serve) bench_serve ;;
+	incremental) bench_incremental ;;
+	s3) bench_s3 ;;
 	*) echo "unknown benchmark $t" >&2; exit 2 ;;
 	esac
 done

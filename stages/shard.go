@@ -15,6 +15,11 @@ type Unit struct {
 	// whose rows are not known before reading (CSV, JSON lines): progress
 	// and ETAs go by bytes read then (see [ReadProgresser]). 0 otherwise.
 	Bytes int64
+	// Files are the input files (paths or object URLs) the unit reads, in
+	// order; none for a unit that reads no file (a generator's). An
+	// incremental run recognises a unit it scored before by its key and
+	// the size and version of these files.
+	Files []string
 }
 
 // ReadProgresser is implemented by sources that can say how many bytes of

@@ -1,14 +1,15 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/pipe-ml/pipe/output"
+	_ "github.com/pipe-ml/pipe/output/s3folder" // s3:// outputs
 	"github.com/pipe-ml/pipe/stages"
 )
 
@@ -29,7 +30,12 @@ other's manifests.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var errs []error
 			for _, dir := range args {
-				m, err := output.CommitOutput(cmd.Context(), output.Local(filepath.Clean(dir)))
+				f, err := openOutput(cmd.Context(), dir)
+				if err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				m, err := output.CommitOutput(cmd.Context(), f)
 				if err != nil {
 					errs = append(errs, err)
 					continue
@@ -39,7 +45,7 @@ other's manifests.`,
 			err := errors.Join(errs...)
 			if errors.Is(err, output.ErrNoShards) {
 				for _, dir := range args {
-					if _, serr := os.Stat(filepath.Join(dir, stages.SuccessFile)); serr == nil {
+					if f, oerr := openOutput(cmd.Context(), dir); oerr == nil && output.Complete(cmd.Context(), f) {
 						return fmt.Errorf("%w; %s already holds %s", err, dir, stages.SuccessFile)
 					}
 				}
@@ -47,4 +53,13 @@ other's manifests.`,
 			return err
 		},
 	}
+}
+
+// openOutput opens the output folder at location: a local path (cleaned)
+// or a URL such as s3://bucket/prefix.
+func openOutput(ctx context.Context, location string) (output.Folder, error) {
+	if output.Scheme(location) == "" {
+		location = filepath.Clean(location)
+	}
+	return output.Open(ctx, location)
 }

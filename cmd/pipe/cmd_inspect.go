@@ -15,6 +15,7 @@ import (
 
 	"github.com/pipe-ml/pipe/bridge"
 	"github.com/pipe-ml/pipe/internal/onnx"
+	"github.com/pipe-ml/pipe/output"
 	"github.com/pipe-ml/pipe/stages/source"
 )
 
@@ -78,6 +79,9 @@ func runInspect(ctx context.Context, w io.Writer, path string, f inspectFlags) e
 	}
 	if f.json && (f.head > 0 || f.stats) {
 		return usage("--json: prints an output folder's description; it does not go with --head or --stats")
+	}
+	if output.Scheme(path) != "" {
+		return inspectOutput(ctx, w, path, f) // a bucket's folder
 	}
 	st, err := os.Stat(path)
 	if err == nil && st.IsDir() && !isCoreMLModel(path) {

@@ -14,6 +14,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
 	"github.com/pipe-ml/pipe/output"
 	"github.com/pipe-ml/pipe/stages"
 	"github.com/pipe-ml/pipe/stages/source"
@@ -38,17 +42,29 @@ type folderReport struct {
 	Fingerprint string `json:"fingerprint"`
 	// Generation is the manifest's (0 without one); Generations the
 	// generations of the files listed.
-	Generation  int              `json:"generation"`
-	Generations []int            `json:"generations"`
-	Units       unitsCount       `json:"units"`
-	Rows        int64            `json:"rows"`
-	Bytes       int64            `json:"bytes"`
-	FilesFrom   string           `json:"files_from"` // "manifest", "unit records" or "none"
-	Files       []folderFile     `json:"files"`
-	Unlisted    []string         `json:"unlisted"`
-	Schema      []schemaColumn   `json:"schema"`
-	dir         string           // the folder as given
-	manifest    *output.Manifest // nil without a readable one
+	Generation  int   `json:"generation"`
+	Generations []int `json:"generations"`
+	// History is what each generation committed in the folder did, oldest
+	// first, with the units of each that the output still holds.
+	History   []generationReport `json:"history"`
+	Units     unitsCount         `json:"units"`
+	Rows      int64              `json:"rows"`
+	Bytes     int64              `json:"bytes"`
+	FilesFrom string             `json:"files_from"` // "manifest", "unit records" or "none"
+	Files     []folderFile       `json:"files"`
+	Unlisted  []string           `json:"unlisted"`
+	Schema    []schemaColumn     `json:"schema"`
+	dir       string             // the folder as given
+	folder    output.Folder      // the folder opened
+	manifest  *output.Manifest   // nil without a readable one
+}
+
+// generationReport is one generation of a folder's history.
+type generationReport struct {
+	output.GenerationNote
+	// Holds are the keys of the units this generation scored that the
+	// output still holds.
+	Holds []string `json:"holds"`
 }
 
 // unitsCount counts work units: committed (records in `_pipe_units`) of
@@ -87,11 +103,14 @@ type runReport struct {
 
 // inspectFolder describes the output folder dir.
 func inspectFolder(ctx context.Context, dir string) (*folderReport, error) {
-	f := output.Local(dir)
+	f, err := openOutput(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
 	if _, err := f.List(ctx, ""); err != nil {
 		return nil, err
 	}
-	r := &folderReport{Path: dir, dir: dir, Why: []string{}, InProgress: lockHolders(ctx, f), Generations: []int{},
+	r := &folderReport{Path: dir, dir: dir, folder: f, Why: []string{}, InProgress: lockHolders(ctx, f), Generations: []int{}, History: []generationReport{},
 		Files: []folderFile{}, Unlisted: []string{}, Schema: []schemaColumn{}, FilesFrom: "none"}
 	r.readManifest(ctx, f)
 	rep := readRunReport(ctx, f)
@@ -133,10 +152,11 @@ func (r *folderReport) readManifest(ctx context.Context, f output.Folder) {
 		r.Why = append(r.Why, "its files differ from the manifest: "+p)
 	}
 	r.manifest = m
-	if st, err := os.Stat(f.Path(stages.ManifestFile)); err == nil {
-		r.Made = st.ModTime().UTC().Format(time.RFC3339)
+	if t, ok := modTime(ctx, f, stages.ManifestFile); ok {
+		r.Made = t.UTC().Format(time.RFC3339)
 	}
 	r.Job, r.Stage, r.Fingerprint, r.Generation = m.Job, m.Stage, m.Fingerprint, max(m.Generation, 1)
+	r.History = historyOf(m)
 	r.FilesFrom = "manifest"
 	for _, fl := range m.Files {
 		r.Files = append(r.Files, folderFile{Name: fl.Name, Rows: fl.Rows, Bytes: fl.Bytes, Generation: partGeneration(fl.Name)})
@@ -204,11 +224,11 @@ func (r *folderReport) finishFiles(ctx context.Context, f output.Folder) {
 	if len(r.Files) == 0 {
 		return
 	}
-	info, err := source.Inspect(f.Path(r.Files[0].Name))
-	if err != nil || info.Schema == nil {
+	schema := fileSchema(ctx, f, r.Files[0].Name)
+	if schema == nil {
 		return
 	}
-	for _, fd := range info.Schema.Fields() {
+	for _, fd := range schema.Fields() {
 		r.Schema = append(r.Schema, schemaColumn{Name: fd.Name, Type: fd.Type.String(), Nullable: fd.Nullable})
 	}
 }
@@ -288,6 +308,7 @@ func writeFolder(w io.Writer, r *folderReport) error {
 	if r.Generation > 0 {
 		fmt.Fprintf(&b, "generation: %d\n", r.Generation)
 	}
+	writeHistory(&b, r.History)
 	if r.Units.Total > 0 || r.Units.Committed > 0 {
 		fmt.Fprintf(&b, "work units: %d committed of %s\n", r.Units.Committed, unitsTotal(r.Units.Total))
 	}
@@ -315,6 +336,44 @@ func writeFolder(w io.Writer, r *folderReport) error {
 	return err
 }
 
+// historyOf returns the generations of m's history with the units of each
+// that m holds.
+func historyOf(m *output.Manifest) []generationReport {
+	out := make([]generationReport, len(m.History))
+	at := map[int]int{}
+	for i, g := range m.History {
+		out[i] = generationReport{GenerationNote: g, Holds: []string{}}
+		at[g.Generation] = i
+	}
+	for _, u := range m.Units {
+		if i, ok := at[u.Generation]; ok {
+			out[i].Holds = append(out[i].Holds, u.Key)
+		}
+	}
+	return out
+}
+
+// maxHoldsShown bounds the unit keys printed per generation.
+const maxHoldsShown = 5
+
+// writeHistory prints a folder's generations, newest first.
+func writeHistory(b *strings.Builder, h []generationReport) {
+	if len(h) == 0 {
+		return
+	}
+	b.WriteString("generations (newest first):\n")
+	for i := len(h) - 1; i >= 0; i-- {
+		fmt.Fprintf(b, "  %s\n", h[i].GenerationNote)
+		for j, k := range h[i].Holds {
+			if j == maxHoldsShown {
+				fmt.Fprintf(b, "    ... and %d more units\n", len(h[i].Holds)-j)
+				break
+			}
+			fmt.Fprintf(b, "    holds %s\n", k)
+		}
+	}
+}
+
 // unitsTotal writes a unit total, "?" when unknown.
 func unitsTotal(n int) string {
 	if n == 0 {
@@ -327,7 +386,58 @@ func unitsTotal(n int) string {
 func (r *folderReport) dataFiles() []string {
 	out := make([]string, len(r.Files))
 	for i, fl := range r.Files {
-		out[i] = output.Local(r.dir).Path(fl.Name)
+		out[i] = r.folder.Path(fl.Name)
 	}
 	return out
+}
+
+// objectFolder is what a bucket folder (output/s3folder) adds to
+// [output.Folder] that inspect uses: objects' times, and ranged reads.
+type objectFolder interface {
+	ModTime(ctx context.Context, name string) (time.Time, error)
+	OpenAt(ctx context.Context, name string) (io.ReaderAt, int64, error)
+}
+
+// modTime returns when name in f was last written, where f can tell.
+func modTime(ctx context.Context, f output.Folder, name string) (time.Time, bool) {
+	if of, ok := f.(objectFolder); ok {
+		t, err := of.ModTime(ctx, name)
+		return t, err == nil
+	}
+	if output.Scheme(f.Path("")) != "" {
+		return time.Time{}, false
+	}
+	st, err := os.Stat(f.Path(name))
+	if err != nil {
+		return time.Time{}, false
+	}
+	return st.ModTime(), true
+}
+
+// fileSchema returns the schema of the Parquet file name in f, or nil: a
+// local file through [source.Inspect], an object from its footer by
+// ranged reads.
+func fileSchema(ctx context.Context, f output.Folder, name string) *arrow.Schema {
+	of, ok := f.(objectFolder)
+	if !ok {
+		info, err := source.Inspect(f.Path(name))
+		if err != nil {
+			return nil
+		}
+		return info.Schema
+	}
+	at, size, err := of.OpenAt(ctx, name)
+	if err != nil {
+		return nil
+	}
+	rdr, err := file.NewParquetReader(io.NewSectionReader(at, 0, size))
+	if err != nil {
+		return nil
+	}
+	defer rdr.Close()
+	schema, err := pqarrow.FromParquet(rdr.MetaData().Schema, nil, rdr.MetaData().KeyValueMetadata())
+	if err != nil {
+		return nil
+	}
+	return schema
 }

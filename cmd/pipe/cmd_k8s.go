@@ -51,6 +51,7 @@ type k8sOptions struct {
 	name                 string
 	namespace            string
 	schedule             string
+	incremental          bool // the job's mode is incremental (set by validateJob)
 	timeZone             string
 	output               string
 	volumeClaim          string
@@ -64,6 +65,7 @@ type k8sOptions struct {
 	serve                bool
 	replicas             int
 	tokenSecret          string
+	envFromSecrets       []string // Secrets whose keys become the pods' environment
 
 	// Set by check and resolve.
 	hasMaxFailed, hasTTL bool
@@ -97,7 +99,11 @@ finish commits them, so the output must be on storage all pods share:
 either a PersistentVolumeClaim (--volume-claim, mounted at --mount-path; the
 output defaults to MOUNT/out/NAME) or a location given with --output that all
 pods reach. With --schedule, every run writes to its own folder
-${PIPE_OUTPUT} = OUTPUT/<name of the run's Job>.
+${PIPE_OUTPUT} = OUTPUT/<name of the run's Job>, except for a job with
+mode: incremental, whose runs all write OUTPUT: each scores only the input
+files new or changed since the last and commits the next generation there.
+Runs never overlap: the CronJob forbids it, and the output folder's lock
+refuses a second writer.
 
 Paths. Relative paths in the job resolve against /etc/pipe in the pod, which
 holds only the job file: refer to inputs and models by absolute paths (under
@@ -161,6 +167,7 @@ func (o *k8sOptions) addFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.serviceAccount, "service-account", "", "service account of the pods (e.g. for cloud storage access)")
 	f.StringArrayVar(&o.set, "set", nil, "override a stage setting in every pod: ID.KEY=VALUE (repeatable; passed to pipe run)")
 	f.StringArrayVar(&o.env, "env", nil, "environment variable of the pods: KEY=VALUE (repeatable)")
+	f.StringArrayVar(&o.envFromSecrets, "env-from-secret", nil, "Secret whose keys become environment variables of the pods, e.g. AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for s3:// inputs and outputs (repeatable)")
 	f.BoolVar(&o.loadOnly, "load-only", false, "check only the job file (YAML, keys, variables, --set), not its stages")
 	f.BoolVar(&o.serve, "serve", false, "print a Deployment and a Service running pipe serve (see below) instead of a batch Job")
 	f.IntVar(&o.replicas, "replicas", 1, "with --serve: pods of the Deployment")
@@ -258,6 +265,9 @@ func (o *k8sOptions) check() error {
 		if errs := validation.IsDNS1123Subdomain(o.serviceAccount); len(errs) > 0 {
 			return usage("--service-account: %q: %s", o.serviceAccount, strings.Join(errs, "; "))
 		}
+	}
+	if err := o.checkSecrets(); err != nil {
+		return err
 	}
 	if o.schedule != "" {
 		if err := checkCron(o.schedule); err != nil {
@@ -433,6 +443,7 @@ func (o *k8sOptions) validateJob(g *globals, file string, data []byte) error {
 	if job == nil || (err != nil && o.loadOnly) {
 		return err
 	}
+	o.incremental = job.Incremental()
 	if o.loadOnly {
 		return nil
 	}
@@ -543,8 +554,9 @@ func (o *k8sOptions) podSpec(name, base string) corev1.PodSpec {
 		args = append(args, "--set", s)
 	}
 	var env []corev1.EnvVar
-	if o.schedule != "" {
-		// Every scheduled run writes under its own folder, named for its Job.
+	if o.schedule != "" && !o.incremental {
+		// Every scheduled run writes under its own folder, named for its Job;
+		// an incremental job's runs extend one output.
 		env = append(env,
 			corev1.EnvVar{Name: k8sRunEnv, ValueFrom: &corev1.EnvVarSource{
 				FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.labels['" + k8sJobNameLabel + "']"},
@@ -559,6 +571,7 @@ func (o *k8sOptions) podSpec(name, base string) corev1.PodSpec {
 		Image:   o.image,
 		Command: args,
 		Env:     env,
+		EnvFrom: o.envFrom(),
 		VolumeMounts: []corev1.VolumeMount{
 			{Name: k8sJobVolume, MountPath: k8sJobDir, ReadOnly: true},
 		},
@@ -588,6 +601,26 @@ func (o *k8sOptions) podSpec(name, base string) corev1.PodSpec {
 	}
 	spec.Containers = []corev1.Container{c}
 	return spec
+}
+
+// envFrom returns the pods' --env-from-secret sources: credentials reach
+// the pods by reference, never in the printed objects.
+func (o *k8sOptions) envFrom() []corev1.EnvFromSource {
+	var out []corev1.EnvFromSource
+	for _, s := range o.envFromSecrets {
+		out = append(out, corev1.EnvFromSource{SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: s}}})
+	}
+	return out
+}
+
+// checkSecrets checks the names given to --env-from-secret.
+func (o *k8sOptions) checkSecrets() error {
+	for _, s := range o.envFromSecrets {
+		if errs := validation.IsDNS1123Subdomain(s); len(errs) > 0 {
+			return usage("--env-from-secret: %q: %s", s, strings.Join(errs, "; "))
+		}
+	}
+	return nil
 }
 
 // writeK8s prints the objects as YAML documents separated by ---; it

@@ -44,6 +44,9 @@ func (o *k8sOptions) checkServe() error {
 			return usage("%s: %q: %s", flag, v, strings.Join(errs, "; "))
 		}
 	}
+	if err := o.checkSecrets(); err != nil {
+		return err
+	}
 	var err error
 	if o.cpuQ, err = parseQuantity("--cpu", o.cpu); err != nil {
 		return err
@@ -89,6 +92,7 @@ func (o *k8sOptions) deployment(name, base string) *appsv1.Deployment {
 	c := &spec.Containers[0]
 	c.Command = args
 	c.Env = append([]corev1.EnvVar(nil), o.envVars...)
+	c.EnvFrom = o.envFrom()
 	if o.tokenSecret != "" {
 		c.Env = append(c.Env, corev1.EnvVar{Name: "PIPE_SERVE_TOKEN", ValueFrom: &corev1.EnvVarSource{
 			SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: o.tokenSecret}, Key: k8sTokenKey},

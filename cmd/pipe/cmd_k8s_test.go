@@ -213,6 +213,47 @@ func TestK8sCronJob(t *testing.T) {
 	}
 }
 
+// TestK8sCronJobIncremental: the scheduled runs of an incremental job all
+// write the one output folder, each extending it.
+func TestK8sCronJobIncremental(t *testing.T) {
+	file := writeJob(t, strings.Replace(k8sJob, "name: Score_Tx.Daily\n", "name: nightly\nmode: incremental\n", 1))
+	docs := k8sDocs(t, file, "--shards", "2", "--image", "pipe:1", "--output", "/shared/out", "--schedule", "@daily")
+	var cron batchv1.CronJob
+	decodeK8s(t, docs[1], &cron)
+	if cron.Spec.ConcurrencyPolicy != batchv1.ForbidConcurrent {
+		t.Errorf("concurrency %q, want Forbid", cron.Spec.ConcurrencyPolicy)
+	}
+	c := cron.Spec.JobTemplate.Spec.Template.Spec.Containers[0]
+	if want := []corev1.EnvVar{{Name: "PIPE_OUTPUT", Value: "/shared/out"}}; !slices.Equal(c.Env, want) {
+		t.Errorf("env %+v, want %+v", c.Env, want)
+	}
+}
+
+// TestK8sObjectStorage: a job reading and writing a bucket needs no volume
+// claim, and its credentials reach the pods by reference to a Secret.
+func TestK8sObjectStorage(t *testing.T) {
+	file := writeJob(t, k8sJob)
+	// --load-only: the bucket is the cluster's, out of reach from here.
+	docs := k8sDocs(t, file, "--shards", "4", "--image", "pipe:1", "--output", "s3://scores/nightly", "--load-only",
+		"--env-from-secret", "s3-credentials", "--service-account", "scorer", "--env", "AWS_REGION=eu-west-1")
+	var job batchv1.Job
+	decodeK8s(t, docs[1], &job)
+	s := job.Spec.Template.Spec
+	c := s.Containers[0]
+	if len(s.Volumes) != 1 || len(c.VolumeMounts) != 1 {
+		t.Errorf("volumes %+v: want only the job file's", s.Volumes)
+	}
+	if len(c.EnvFrom) != 1 || c.EnvFrom[0].SecretRef == nil || c.EnvFrom[0].SecretRef.Name != "s3-credentials" {
+		t.Errorf("envFrom %+v, want the Secret s3-credentials", c.EnvFrom)
+	}
+	if s.ServiceAccountName != "scorer" || !slices.Contains(c.Env, corev1.EnvVar{Name: "PIPE_OUTPUT", Value: "s3://scores/nightly"}) {
+		t.Errorf("service account %q, env %+v", s.ServiceAccountName, c.Env)
+	}
+	if code, _, errOut := pipe("k8s", file, "--shards", "2", "--image", "pipe:1", "--output", "/o", "--env-from-secret", "Bad_Name"); code != 2 || !strings.Contains(errOut, "--env-from-secret") {
+		t.Errorf("a bad secret name: exit %d, %s", code, errOut)
+	}
+}
+
 func TestK8sValidation(t *testing.T) {
 	// The job is checked with the variables the pod will have.
 	needsVar := writeJob(t, strings.Replace(k8sJob, "/scores", "/${K8S_TEST_SUB}", 1))

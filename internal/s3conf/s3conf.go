@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync/atomic"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -33,17 +34,44 @@ type Options struct {
 	// PathStyle addresses buckets as ENDPOINT/BUCKET rather than
 	// BUCKET.ENDPOINT (most servers other than AWS need it).
 	PathStyle bool
+	// Profile is the shared config profile to take credentials and
+	// settings from; empty for AWS_PROFILE or the default one.
+	Profile string
 }
 
-// FromEnv returns the Options of the environment: AWS_ENDPOINT_URL,
-// AWS_REGION and PIPE_S3_PATH_STYLE=1. The SDK reads the first two
+// jobDefaults holds the settings of the job being run (its `s3:` block),
+// which the environment's override.
+var jobDefaults atomic.Pointer[Options]
+
+// SetDefaults sets the settings the job file gives; [FromEnv] returns them
+// where the environment names none. A process runs one job: the last call
+// wins.
+func SetDefaults(o Options) { jobDefaults.Store(&o) }
+
+// FromEnv returns the Options of the environment, AWS_ENDPOINT_URL,
+// AWS_REGION, AWS_PROFILE and PIPE_S3_PATH_STYLE (1 or 0), each falling
+// back to the job's setting ([SetDefaults]). The SDK reads the AWS_ ones
 // itself; FromEnv names them so that a cache of clients can key on them.
 func FromEnv() Options {
-	return Options{
-		Endpoint:  os.Getenv("AWS_ENDPOINT_URL"),
-		Region:    os.Getenv("AWS_REGION"),
-		PathStyle: os.Getenv("PIPE_S3_PATH_STYLE") == "1",
+	var o Options
+	if d := jobDefaults.Load(); d != nil {
+		o = *d
 	}
+	for _, v := range []struct {
+		env string
+		to  *string
+	}{{"AWS_ENDPOINT_URL", &o.Endpoint}, {"AWS_REGION", &o.Region}, {"AWS_PROFILE", &o.Profile}} {
+		if e := os.Getenv(v.env); e != "" {
+			*v.to = e
+		}
+	}
+	switch os.Getenv("PIPE_S3_PATH_STYLE") {
+	case "1":
+		o.PathStyle = true
+	case "0":
+		o.PathStyle = false
+	}
+	return o
 }
 
 // NewClient returns a client built from the SDK's default config and o. It
@@ -56,6 +84,9 @@ func NewClient(ctx context.Context, o Options) (*s3.Client, error) {
 	}
 	if o.Region != "" {
 		opts = append(opts, config.WithRegion(o.Region))
+	}
+	if o.Profile != "" {
+		opts = append(opts, config.WithSharedConfigProfile(o.Profile))
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {

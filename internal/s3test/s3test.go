@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -40,6 +41,43 @@ const (
 // sets environment variables (t.Setenv), so the test may not be parallel.
 func Start(t *testing.T) (endpoint, bucket string) {
 	t.Helper()
+	s := StartServer(t)
+	return s.Endpoint, s.Bucket
+}
+
+// Server is a running versitygw that a test can kill ([Server.Stop]) and
+// start again on the same port over the same folder ([Server.Restart]), as
+// a store that crashes and comes back.
+type Server struct {
+	// Endpoint is the server's URL, http://127.0.0.1:PORT; Bucket the
+	// bucket StartServer created.
+	Endpoint, Bucket string
+
+	bin     string
+	args    []string
+	logPath string
+
+	mu   sync.Mutex
+	proc *process // nil while stopped
+}
+
+// process is one run of the server: its command and the result of its
+// Wait, which a goroutine of the process delivers.
+type process struct {
+	cmd    *exec.Cmd
+	exited chan error
+}
+
+// kill kills the process and waits for it.
+func (p *process) kill() {
+	_ = p.cmd.Process.Kill()
+	<-p.exited
+}
+
+// StartServer is [Start], returning the server's handle. The server is
+// killed and waited for when the test ends, whether running or stopped.
+func StartServer(t *testing.T) *Server {
+	t.Helper()
 	if os.Getenv("PIPE_TEST_NO_S3") == "1" {
 		t.Skip("PIPE_TEST_NO_S3=1: not starting the S3 server (versitygw), so this S3 test does not run")
 	}
@@ -54,9 +92,11 @@ func Start(t *testing.T) (endpoint, bucket string) {
 	t.Setenv("AWS_PROFILE", "")
 	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "no-aws-config"))
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "no-aws-credentials"))
+	s := &Server{Bucket: Bucket, bin: bin, logPath: filepath.Join(t.TempDir(), "versitygw.log")}
+	t.Cleanup(s.Stop)
 	// A port found free may be taken before the server binds it: try again.
 	for try := 1; ; try++ {
-		endpoint, err = start(t, bin)
+		err = s.startOnFreePort(t)
 		if err == nil || try == 3 {
 			break
 		}
@@ -65,55 +105,86 @@ func Start(t *testing.T) (endpoint, bucket string) {
 	if err != nil {
 		t.Fatalf("s3test: cannot start versitygw (set PIPE_TEST_NO_S3=1 to skip S3 tests): %v", err)
 	}
-	if err := createBucket(t.Context(), endpoint, Bucket); err != nil {
-		t.Fatalf("s3test: create bucket %s at %s: %v", Bucket, endpoint, err)
+	if err := createBucket(t.Context(), s.Endpoint, Bucket); err != nil {
+		t.Fatalf("s3test: create bucket %s at %s: %v", Bucket, s.Endpoint, err)
 	}
-	return endpoint, Bucket
+	return s
 }
 
-// start starts the server on a free loopback port over a new folder and
-// waits until it answers HTTP; the test's cleanup kills and waits for it.
-func start(t *testing.T, bin string) (string, error) {
+// startOnFreePort picks a free loopback port and a new folder, and starts
+// the server over them.
+func (s *Server) startOnFreePort(t *testing.T) error {
 	port, err := freePort()
 	if err != nil {
-		return "", err
+		return err
 	}
 	began := time.Now()
 	root, meta, metaMode := t.TempDir(), t.TempDir(), "xattrs"
-	args := []string{"--access", AccessKey, "--secret", SecretKey, "--region", Region,
+	s.args = []string{"--access", AccessKey, "--secret", SecretKey, "--region", Region,
 		"--port", "127.0.0.1:" + strconv.Itoa(port), "--keep-alive", "--quiet", "posix"}
 	if os.Getenv("PIPE_TEST_S3_SIDECAR") == "1" || !xattrsWork(root) {
 		// The metadata folder must lie outside the gateway's root.
-		args = append(args, "--sidecar", meta)
+		s.args = append(s.args, "--sidecar", meta)
 		metaMode = "sidecar folder"
 	}
-	args = append(args, root)
-	logPath := filepath.Join(t.TempDir(), "versitygw.log")
-	log, err := os.Create(logPath)
+	s.args = append(s.args, root)
+	s.Endpoint = "http://127.0.0.1:" + strconv.Itoa(port)
+	if err := s.run(t.Context()); err != nil {
+		return err
+	}
+	t.Logf("s3test: versitygw %s answers on %s after %v (metadata in %s)", Version, s.Endpoint, time.Since(began).Round(time.Millisecond), metaMode)
+	return nil
+}
+
+// run starts the server with s.args and waits until it answers HTTP.
+func (s *Server) run(ctx context.Context) error {
+	log, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		return "", err
+		return err
 	}
 	defer log.Close()
-	cmd := exec.Command(bin, args...)
+	cmd := exec.Command(s.bin, s.args...)
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
-		return "", err
+		return err
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	stop := func() {
-		_ = cmd.Process.Kill()
-		<-exited
+	p := &process{cmd: cmd, exited: make(chan error, 1)}
+	go func() { p.exited <- cmd.Wait() }()
+	if err := waitReady(ctx, s.Endpoint, p.exited); err != nil {
+		p.kill()
+		out, _ := os.ReadFile(s.logPath)
+		return fmt.Errorf("%s %q: %w; its output:\n%s", s.bin, s.args, err, out)
 	}
-	endpoint := "http://127.0.0.1:" + strconv.Itoa(port)
-	if err := waitReady(t.Context(), endpoint, exited); err != nil {
-		stop()
-		out, _ := os.ReadFile(logPath)
-		return "", fmt.Errorf("%s %q: %w; its output:\n%s", bin, args, err, out)
+	s.mu.Lock()
+	s.proc = p
+	s.mu.Unlock()
+	return nil
+}
+
+// Stop kills the server (SIGKILL, as a crash) and waits for it; a stopped
+// server stays stopped. It is safe to call from any goroutine.
+func (s *Server) Stop() {
+	s.mu.Lock()
+	p := s.proc
+	s.proc = nil
+	s.mu.Unlock()
+	if p != nil {
+		p.kill()
 	}
-	t.Cleanup(stop)
-	t.Logf("s3test: versitygw %s answers on %s after %v (metadata in %s)", Version, endpoint, time.Since(began).Round(time.Millisecond), metaMode)
-	return endpoint, nil
+}
+
+// Restart starts a stopped server again on the same port over the same
+// folder, so that it serves what it held when it stopped, and waits until
+// it answers. It returns an error if the server is running or does not
+// answer.
+func (s *Server) Restart(ctx context.Context) error {
+	s.mu.Lock()
+	running := s.proc != nil
+	s.mu.Unlock()
+	if running {
+		return fmt.Errorf("s3test: restart of %s, which is running", s.Endpoint)
+	}
+	return s.run(ctx)
 }
 
 // freePort returns a loopback TCP port that was free a moment ago.

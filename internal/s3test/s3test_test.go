@@ -1,8 +1,10 @@
 package s3test_test
 
 import (
+	"io"
 	"net"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -36,5 +38,39 @@ func TestStart(t *testing.T) {
 	if c, err := net.DialTimeout("tcp", u.Host, time.Second); err == nil {
 		c.Close()
 		t.Errorf("%s still accepts connections after the test ended", endpoint)
+	}
+}
+
+// TestServerRestart: a stopped server refuses connections; restarted, it
+// answers on the same endpoint and still holds the objects put before.
+func TestServerRestart(t *testing.T) {
+	s := s3test.StartServer(t)
+	client := s3test.Client(s.Endpoint)
+	key := aws.String("kept")
+	if _, err := client.PutObject(t.Context(), &s3.PutObjectInput{Bucket: &s.Bucket, Key: key, Body: strings.NewReader("data")}); err != nil {
+		t.Fatal(err)
+	}
+	s.Stop()
+	u, err := url.Parse(s.Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := net.DialTimeout("tcp", u.Host, time.Second); err == nil {
+		c.Close()
+		t.Fatalf("%s accepts connections after Stop", s.Endpoint)
+	}
+	if err := s.Restart(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	out, err := client.GetObject(t.Context(), &s3.GetObjectInput{Bucket: &s.Bucket, Key: key})
+	if err != nil {
+		t.Fatalf("after Restart: %v", err)
+	}
+	defer out.Body.Close()
+	if data, err := io.ReadAll(out.Body); err != nil || string(data) != "data" {
+		t.Errorf("after Restart the object holds %q (%v), want %q", data, err, "data")
+	}
+	if err := s.Restart(t.Context()); err == nil {
+		t.Error("Restart of a running server succeeded")
 	}
 }

@@ -36,20 +36,17 @@ type Options struct {
 	// PathStyle addresses buckets as ENDPOINT/BUCKET rather than
 	// BUCKET.ENDPOINT (most servers other than AWS need it).
 	PathStyle bool
+	// Profile is the shared config profile; empty for the default.
+	Profile string
 	// Conditional lists the names whose writes are conditional puts; nil
 	// means just `_manifest.json`.
 	Conditional []string
 }
 
-// Folder is an [output.Folder] over the keys of a bucket under a prefix.
-// It is safe for concurrent use.
-//
-// It does not implement [output.Locker]: a lock on a bucket would be a
-// lease object with an expiry that its holder renews, which a crashed
-// holder leaves behind until it expires, unlike flock, which the kernel
-// releases at exit. Without locks the protocol takes none, so one writer
-// per folder is the caller's business; the conditional manifest put keeps
-// two committers from silently overwriting each other.
+// Folder is an [output.Folder] over the keys of a bucket under a prefix,
+// with locks ([output.Locker]) that are lease objects and streamed writes
+// ([output.Creator]): see the package comment. It is safe for concurrent
+// use.
 type Folder struct {
 	client *s3.Client
 	bucket string
@@ -94,7 +91,7 @@ func Open(ctx context.Context, rawURL string, o Options) (*Folder, error) {
 	if err != nil {
 		return nil, err
 	}
-	client, err := s3conf.NewClient(ctx, s3conf.Options{Endpoint: o.Endpoint, Region: o.Region, PathStyle: o.PathStyle})
+	client, err := s3conf.NewClient(ctx, s3conf.Options{Endpoint: o.Endpoint, Region: o.Region, PathStyle: o.PathStyle, Profile: o.Profile})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", rawURL, err)
 	}
@@ -102,12 +99,14 @@ func Open(ctx context.Context, rawURL string, o Options) (*Folder, error) {
 }
 
 // New returns the Folder of the keys under prefix ("" or ending in "/") in
-// bucket, through client; conditional is as [Options.Conditional].
+// bucket, through client (whose retryer it extends to retry answers cut
+// off mid-body, [retryCutAnswers]); conditional is as
+// [Options.Conditional].
 func New(client *s3.Client, bucket, prefix string, conditional []string) *Folder {
 	if conditional == nil {
 		conditional = []string{stages.ManifestFile}
 	}
-	f := &Folder{client: client, bucket: bucket, prefix: prefix, cond: map[string]bool{}, etags: map[string]string{}}
+	f := &Folder{client: withCutRetries(client), bucket: bucket, prefix: prefix, cond: map[string]bool{}, etags: map[string]string{}}
 	for _, n := range conditional {
 		f.cond[n] = true
 	}
@@ -244,12 +243,14 @@ func (f *Folder) ReadFile(ctx context.Context, name string) ([]byte, error) {
 	return data, nil
 }
 
-// Open returns the body of the object name.
+// Open returns the body of the object name. A body cut off mid-way is
+// resumed from the first byte not read, on the same version of the object
+// ([s3conf.GetBody]).
 func (f *Folder) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 	if err := f.check("get", name); err != nil {
 		return nil, err
 	}
-	out, err := f.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &f.bucket, Key: aws.String(f.key(name))})
+	body, out, err := s3conf.GetBody(ctx, f.client, f.bucket, f.key(name), "", 0)
 	if err != nil {
 		err = f.wrap("get", name, err)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -258,7 +259,7 @@ func (f *Folder) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 		return nil, err
 	}
 	f.saw(name, aws.ToString(out.ETag))
-	return out.Body, nil
+	return body, nil
 }
 
 // saw notes the ETag of name ("" for missing) when its writes are
@@ -301,11 +302,24 @@ func (f *Folder) WriteFileAtomic(ctx context.Context, name string, data []byte) 
 		err = f.wrap("put", name, err)
 		if errors.Is(err, ErrConditionFailed) {
 			f.forget(name)
+			if f.holds(ctx, name, data) {
+				return nil // a retry of our own put, which had succeeded
+			}
 		}
 		return err
 	}
 	f.saw(name, aws.ToString(out.ETag))
 	return nil
+}
+
+// holds reports whether the object name holds exactly data. A conditional
+// put whose answer was lost after it succeeded is retried by the SDK, and
+// the retry fails its condition against the object the first attempt
+// wrote: that object holding our bytes means the write is done. (Another
+// writer that put the very same bytes did the same write.)
+func (f *Folder) holds(ctx context.Context, name string, data []byte) bool {
+	got, err := f.ReadFile(ctx, name)
+	return err == nil && bytes.Equal(got, data)
 }
 
 // lastETag returns the ETag last seen for name, looking it up if none was.

@@ -57,14 +57,31 @@ func benchImages(b *testing.B) [][]byte {
 
 // BenchmarkImage224 decodes, resizes (shorter side 256, bilinear),
 // centre-crops 224 and normalises batches of 1280x960 JPEGs with one
-// thread per CPU; images/s is the figure to compare with Pillow.
+// thread per CPU, with each decoder (vips shrinks on load); images/s is
+// the figure to compare with Pillow.
 func BenchmarkImage224(b *testing.B) {
+	for _, dec := range []string{"go", "vips", "vips-noshrink"} {
+		b.Run(dec, func(b *testing.B) {
+			with := "decoder: " + dec
+			switch dec {
+			case "vips":
+				needVips(b)
+			case "vips-noshrink":
+				needVips(b)
+				with = "decoder: vips, shrink_on_load: false"
+			}
+			benchImage(b, with)
+		})
+	}
+}
+
+func benchImage(b *testing.B, with string) {
 	imgs := benchImages(b)
 	mem := memory.NewGoAllocator()
 	in := binaryBatch(mem, "bytes", imgs)
 	defer in.Release()
 	s := stagetest.MustBuild(b, nil, mem, "image", "{resize: {mode: shorter_side, size: 256, crop: 224}, "+
-		"mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225]}", b.TempDir(), in.Schema())
+		"mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], "+with+"}", b.TempDir(), in.Schema())
 	b.ResetTimer()
 	cpu0 := cpuTime()
 	for range b.N {

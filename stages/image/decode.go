@@ -25,28 +25,28 @@ var (
 // decoded is an image as packed 8-bit RGB, oriented for display.
 type decoded struct {
 	rgb  []byte
-	w, h int
+	w, h int // of rgb
+	// fullW and fullH are the image's own size when rgb holds it shrunk
+	// on load (decode_vips.go); zero when rgb is full size.
+	fullW, fullH int
+}
+
+// size is the image's size, oriented: what the placement is computed
+// from and what the width and height columns report.
+func (d decoded) size() (int, int) {
+	if d.fullW > 0 {
+		return d.fullW, d.fullH
+	}
+	return d.w, d.h
 }
 
 // decode reads an encoded image into packed RGB: it checks the header's
 // size against maxPixels before decoding anything, recovers a panicking
 // decoder, applies a JPEG's EXIF orientation and composites alpha on bg.
 func decode(b []byte, maxPixels int64, bg [3]uint8) (d decoded, err error) {
-	if len(b) == 0 {
-		return d, ErrNullImage
-	}
-	cfg, format, err := goimage.DecodeConfig(bytes.NewReader(b))
-	if errors.Is(err, goimage.ErrFormat) {
-		return d, ErrNotImage
-	}
+	cfg, format, err := header(b, maxPixels)
 	if err != nil {
-		return d, fmt.Errorf("%w: %v", ErrCorrupt, err)
-	}
-	if cfg.Width <= 0 || cfg.Height <= 0 {
-		return d, fmt.Errorf("%w: %s header declares %dx%d", ErrCorrupt, format, cfg.Width, cfg.Height)
-	}
-	if px := int64(cfg.Width) * int64(cfg.Height); px > maxPixels {
-		return d, fmt.Errorf("%w: %s header declares %dx%d (%d pixels, max_pixels %d)", ErrTooLarge, format, cfg.Width, cfg.Height, px, maxPixels)
+		return d, err
 	}
 	img, err := safeDecode(b)
 	if err != nil {
@@ -64,6 +64,29 @@ func decode(b []byte, maxPixels int64, bg [3]uint8) (d decoded, err error) {
 		d.rgb, d.w, d.h = orient(d.rgb, d.w, d.h, jpegOrientation(b))
 	}
 	return d, nil
+}
+
+// header reads the image's header and refuses it when it is empty, not an
+// image, or declares no pixels or more than maxPixels; it decodes no
+// pixel.
+func header(b []byte, maxPixels int64) (goimage.Config, string, error) {
+	if len(b) == 0 {
+		return goimage.Config{}, "", ErrNullImage
+	}
+	cfg, format, err := goimage.DecodeConfig(bytes.NewReader(b))
+	if errors.Is(err, goimage.ErrFormat) {
+		return cfg, "", ErrNotImage
+	}
+	if err != nil {
+		return cfg, "", fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		return cfg, "", fmt.Errorf("%w: %s header declares %dx%d", ErrCorrupt, format, cfg.Width, cfg.Height)
+	}
+	if px := int64(cfg.Width) * int64(cfg.Height); px > maxPixels {
+		return cfg, "", fmt.Errorf("%w: %s header declares %dx%d (%d pixels, max_pixels %d)", ErrTooLarge, format, cfg.Width, cfg.Height, px, maxPixels)
+	}
+	return cfg, format, nil
 }
 
 // onScreen places a frame decoded at bounds r on a w x h screen whose

@@ -18,8 +18,11 @@
 //  1. image.DecodeConfig reads the header; more than max_pixels declared is
 //     [ErrTooLarge] before any pixel buffer exists (a decompression bomb
 //     never allocates).
-//  2. The pure-Go decoders (image/jpeg, image/png, image/gif first frame,
-//     x/image/bmp, x/image/webp) run under recover.
+//  2. A JPEG goes to libvips when the decoder is libvips (decode_vips.go),
+//     shrunk on load unless shrink_on_load is false; everything else, and
+//     every JPEG with decoder go, goes to the pure-Go decoders (image/jpeg,
+//     image/png, image/gif first frame, x/image/bmp, x/image/webp), which
+//     run under recover.
 //  3. Conversion to packed 8-bit RGB: grey is replicated, CMYK uses
 //     Pillow's cmyk2rgb, 16-bit samples keep their high byte (as Pillow
 //     reads 16-bit PNGs), and a pixel with alpha a is composited on the
@@ -47,9 +50,41 @@
 // conversion tables (Go replicates chroma). JPEG still differs by Go's
 // IDCT, which rounds differently from libjpeg's islow IDCT: a few pixels 1
 // to 3 levels apart, within 0.036 (two levels after ImageNet
-// normalisation) once resized. Pillow's JPEG draft mode (DCT-domain
-// shrinking) is not reproduced: like torchvision, the transform decodes at
-// full size.
+// normalisation) once resized. With libvips and shrink_on_load false,
+// JPEG is Pillow's to float32 rounding too.
+//
+// # Decoders
+//
+// `decoder: auto` (the default) decodes JPEGs with libvips (package
+// bridge/vips, loaded at run time; scripts/install-vips.sh) when it loads,
+// and otherwise in Go, logging why once per process; `vips` makes a
+// missing library a build error; `go` never loads it. Only JPEG goes to
+// libvips: it is where the pure-Go decoder is slow (no SIMD IDCT) and
+// where DCT scaling saves work. PNG, GIF, BMP and WebP stay in Go, whose
+// output is already Pillow's exactly, so the grey, palette, alpha and
+// 16-bit rules above hold on both paths. libvips' JPEG pixels (grey and
+// CMYK included, converted by the same rules; EXIF orientation applied
+// by exif.go's reader) equal Pillow's on every reference image
+// (reference_test.go), closer than Go's IDCT gets.
+//
+// Resizing stays resize.go's on both paths: measured on the benchmark's
+// photos, decoding is most of libvips' time, and the exact Pillow kernels
+// cost a few milliseconds per image once the JPEG is shrunk on load.
+//
+// Shrink-on-load (`shrink_on_load: true`, the default with libvips)
+// decodes a JPEG at 1/2, 1/4 or 1/8 scale in the DCT domain, the largest
+// that leaves it at least its resized size (Pillow's draft(), sharp's
+// shrink-on-load), then resizes that exactly. A 1920x1080 photo resized
+// to shorter side 256 is decoded at 480x270, a quarter of the work; the
+// width and height columns still report the full size. The result is not
+// Pillow's full-size decode + antialiased resize (the 1/4-scale decode
+// has already averaged 4x4 blocks, and what remains of the resize sees
+// fewer taps): on 40 of the benchmark's photos, 68% of the values are
+// Pillow's, 29% one level off, the mean difference 0.007 and the largest
+// 0.51 (29 levels, at sharp edges) after ImageNet normalisation; on the
+// tiny reference images, shrunk 2x to 8x, up to 0.23 and 0.016 on
+// average. Pillow's own draft mode differs from its full decode likewise.
+// Set shrink_on_load to false for Pillow parity.
 //
 // # Ownership
 //

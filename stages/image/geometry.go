@@ -65,11 +65,14 @@ func (p *plan) writeFloat(canvas []byte, dst []float32) {
 		}
 		return
 	}
-	for c, src := range ch {
-		plane, lut := dst[c*n:(c+1)*n], &p.lut[src]
-		for i := range plane {
-			plane[i] = lut[canvas[i*3+src]]
-		}
+	// One pass over the canvas writing the three planes: each pixel's
+	// bytes are read once, in order.
+	p0, p1, p2 := dst[:n], dst[n:2*n], dst[2*n:3*n]
+	l0, l1, l2 := &p.lut[ch[0]], &p.lut[ch[1]], &p.lut[ch[2]]
+	canvas = canvas[:3*n]
+	for i := range p0 {
+		px := canvas[i*3 : i*3+3 : i*3+3]
+		p0[i], p1[i], p2[i] = l0[px[ch[0]]], l1[px[ch[1]]], l2[px[ch[2]]]
 	}
 }
 

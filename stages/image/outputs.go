@@ -73,14 +73,15 @@ func (o *outputs) release() {
 
 // row writes row i's outputs from a decoded image.
 func (o *outputs) row(i int, d decoded, canvas []byte) {
-	pl := o.plan.place(d.w, d.h)
+	w, h := d.size()
+	pl := o.plan.place(w, h)
 	o.plan.render(d, pl, canvas)
 	if o.plan.uint8Out {
 		o.plan.writeUint8(canvas, o.u8[i*o.per:(i+1)*o.per])
 	} else {
 		o.plan.writeFloat(canvas, o.f32[i*o.per:(i+1)*o.per])
 	}
-	o.i32[0][i], o.i32[1][i] = int32(d.w), int32(d.h)
+	o.i32[0][i], o.i32[1][i] = int32(w), int32(h)
 	switch {
 	case o.scale != nil:
 		o.scaleF32[i] = pl.scale
@@ -174,6 +175,9 @@ func (s *imageStage) decodeRow(r rowImage) (decoded, error) {
 		if b, err = s.files.read(r.path); err != nil {
 			return decoded{}, err
 		}
+	}
+	if s.native {
+		return decodeNative(b, s.conf.MaxPixels, s.plan, s.conf.ShrinkOnLoad)
 	}
 	return decode(b, s.conf.MaxPixels, s.plan.bg)
 }

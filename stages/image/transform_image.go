@@ -19,9 +19,9 @@ func init() {
 		Spec: stages.Spec{
 			Summary: "Decode, resize and normalise encoded images into a model's pixel tensor, as torchvision's PIL transforms do.",
 			Description: "Decodes each row of `column` (binary, or the Hugging Face `struct<bytes, path>` layout, where a row " +
-				"with null bytes is read from the file its path names, relative to the job file's folder, up to `max_file_bytes`) in pure Go: " +
+				"with null bytes is read from the file its path names, relative to the job file's folder, up to `max_file_bytes`): " +
 				"JPEG (baseline, progressive; EXIF orientation applied), PNG (8/16-bit, grey, palette, alpha), GIF (first frame), " +
-				"BMP and WebP. Grey and CMYK become RGB, 16-bit samples keep their high byte, and alpha is composited on " +
+				"BMP and WebP, JPEG with libvips when it loads (`decoder`; shrunk on load unless `shrink_on_load: false`), the rest in pure Go. Grey and CMYK become RGB, 16-bit samples keep their high byte, and alpha is composited on " +
 				"`background` (white) before resizing. The image is resized as Pillow's `Image.resize` does (same kernels, " +
 				"antialiased when shrinking, same fixed-point rounding), per `resize.mode`: `exact`, `shorter_side` " +
 				"(torchvision Resize(size) + CenterCrop(crop)), `letterbox` (YOLO; adds `scale` float32 and `pad_x`/`pad_y` " +
@@ -58,6 +58,7 @@ type imageStage struct {
 	// its own; -1 when there is none.
 	pathCol int
 	files   imageFiles // reads struct rows that have a path and no bytes
+	native  bool       // JPEGs are decoded by libvips (decode_vips.go)
 }
 
 func newImage(conf Config, env *stages.Env) (stages.Stage, error) {
@@ -68,6 +69,9 @@ func newImage(conf Config, env *stages.Env) (stages.Stage, error) {
 	in := env.Input()
 	s := &imageStage{conf: conf, plan: p, mem: env.Mem, threads: conf.Threads,
 		files: imageFiles{dir: env.JobDir, limit: int64(conf.MaxFileBytes)}}
+	if s.native, err = useNative(conf.Decoder); err != nil {
+		return nil, err
+	}
 	if s.threads <= 0 {
 		s.threads = runtime.GOMAXPROCS(0)
 	}

@@ -41,11 +41,7 @@ func pngHeader(w, h uint32) []byte {
 func TestImageBadRows(t *testing.T) {
 	good := readTestdata(t, "rgb.png")
 	jpg := readTestdata(t, "baseline.jpg")
-	cases := []struct {
-		name string
-		data []byte
-		want error
-	}{
+	cases := []badRowCase{
 		{"null", nil, ErrNullImage},
 		{"empty", []byte{}, ErrNullImage},
 		{"text", []byte("hello, not an image at all"), ErrNotImage},
@@ -54,13 +50,35 @@ func TestImageBadRows(t *testing.T) {
 		{"header only", good[:40], ErrCorrupt},
 		{"bomb", pngHeader(100000, 100000), ErrTooLarge},
 		{"zero width", pngHeader(0, 10), ErrCorrupt},
+		{"jpeg bomb", jpegSized(t, jpg, 60000, 60000), ErrTooLarge},
+		{"jpeg data cut", jpg[:len(jpg)-40], ErrCorrupt},
 	}
 	mem := stagetest.Mem(t)
+	for _, dec := range []string{decoderGo, decoderVips} {
+		t.Run(dec, func(t *testing.T) {
+			if dec == decoderVips {
+				needVips(t)
+			}
+			with := "{resize: {mode: exact, width: 8, height: 8}, decoder: " + dec + "}"
+			badRows(t, mem, with, good, cases)
+		})
+	}
+}
+
+// badRowCase is one bad image of TestImageBadRows.
+type badRowCase struct {
+	name string
+	data []byte
+	want error
+}
+
+// badRows runs each case as the third row of a batch after a good batch.
+func badRows(t *testing.T, mem memory.Allocator, with string, good []byte, cases []badRowCase) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			in := binaryBatch(mem, "bytes", [][]byte{good, good})
 			defer in.Release()
-			s := stagetest.MustBuild(t, nil, mem, "image", "{resize: {mode: exact, width: 8, height: 8}}", t.TempDir(), in.Schema())
+			s := stagetest.MustBuild(t, nil, mem, "image", with, t.TempDir(), in.Schema())
 			out, err := s.(stages.Transform).Process(context.Background(), in)
 			if err != nil {
 				t.Fatal(err)

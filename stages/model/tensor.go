@@ -126,7 +126,13 @@ func rawBytes(a arrow.Array, want bridge.ElemType) ([]byte, bool) {
 
 // convert writes the values of a, converted to type want, into out.
 func convert(a arrow.Array, want bridge.ElemType, out []byte) error {
-	n := a.Len()
+	return convertAt(a, want, out, 1, 0, 0, a.Len())
+}
+
+// convertAt writes rows [lo, hi) of a, converted to type want, into out at
+// element i*k+j for row i: column j of rows of k values (k 1, j 0: a flat
+// array). Values go through float64, as [getter] reads them.
+func convertAt(a arrow.Array, want bridge.ElemType, out []byte, k, j, lo, hi int) error {
 	get, err := getter(a)
 	if err != nil {
 		return err
@@ -137,40 +143,40 @@ func convert(a arrow.Array, want bridge.ElemType, out []byte) error {
 		if !ok {
 			return fmt.Errorf("%s cannot feed a bool input", a.DataType())
 		}
-		for i := range n {
-			out[i] = 0
+		for i := lo; i < hi; i++ {
+			out[i*k+j] = 0
 			if b.Value(i) {
-				out[i] = 1
+				out[i*k+j] = 1
 			}
 		}
 		return nil
 	case bridge.Float32:
-		for i := range n {
-			binary.LittleEndian.PutUint32(out[4*i:], math.Float32bits(float32(get(i))))
+		for i := lo; i < hi; i++ {
+			binary.LittleEndian.PutUint32(out[4*(i*k+j):], math.Float32bits(float32(get(i))))
 		}
 	case bridge.Float64:
-		for i := range n {
-			binary.LittleEndian.PutUint64(out[8*i:], math.Float64bits(get(i)))
+		for i := lo; i < hi; i++ {
+			binary.LittleEndian.PutUint64(out[8*(i*k+j):], math.Float64bits(get(i)))
 		}
 	case bridge.Float16:
-		for i := range n {
-			binary.LittleEndian.PutUint16(out[2*i:], float16.New(float32(get(i))).Uint16())
+		for i := lo; i < hi; i++ {
+			binary.LittleEndian.PutUint16(out[2*(i*k+j):], float16.New(float32(get(i))).Uint16())
 		}
 	case bridge.Int64, bridge.Uint64:
-		for i := range n {
-			binary.LittleEndian.PutUint64(out[8*i:], uint64(int64(get(i))))
+		for i := lo; i < hi; i++ {
+			binary.LittleEndian.PutUint64(out[8*(i*k+j):], uint64(int64(get(i))))
 		}
 	case bridge.Int32, bridge.Uint32:
-		for i := range n {
-			binary.LittleEndian.PutUint32(out[4*i:], uint32(int32(get(i))))
+		for i := lo; i < hi; i++ {
+			binary.LittleEndian.PutUint32(out[4*(i*k+j):], uint32(int32(get(i))))
 		}
 	case bridge.Int16, bridge.Uint16:
-		for i := range n {
-			binary.LittleEndian.PutUint16(out[2*i:], uint16(int16(get(i))))
+		for i := lo; i < hi; i++ {
+			binary.LittleEndian.PutUint16(out[2*(i*k+j):], uint16(int16(get(i))))
 		}
 	case bridge.Int8, bridge.Uint8:
-		for i := range n {
-			out[i] = byte(int8(get(i)))
+		for i := lo; i < hi; i++ {
+			out[i*k+j] = byte(int8(get(i)))
 		}
 	default:
 		return fmt.Errorf("cannot convert %s to %s", a.DataType(), want)
@@ -374,35 +380,4 @@ func gather[T any](dst, src []T, j, per int) {
 func words[T uint16 | uint32 | uint64](b []byte) []T {
 	var zero T
 	return unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(b))), len(b)/int(unsafe.Sizeof(zero)))
-}
-
-// pack writes the columns of a list binding side by side into out, row
-// by row: out[r*k+j] is row r of column j, converted to the model's type.
-func pack(rec arrow.RecordBatch, ip inputPlan, out []byte, rowBase int64) error {
-	k := len(ip.cols)
-	size := ip.want.Size()
-	for j, ci := range ip.cols {
-		col := rec.Column(ci)
-		if col.NullN() > 0 {
-			return &RowError{Column: ip.colNames[j], Row: rowBase + firstNull(col), Msg: "null value; the model cannot take nulls"}
-		}
-		if f, ok := col.(*array.Float32); ok && ip.want == bridge.Float32 {
-			dst := arrow.Float32Traits.CastFromBytes(out)
-			for r, v := range f.Float32Values() {
-				dst[r*k+j] = v
-			}
-			continue
-		}
-		// General path: convert the column into a scratch buffer, then
-		// scatter its values into place.
-		n := col.Len()
-		scratch := make([]byte, n*size)
-		if err := convert(col, ip.want, scratch); err != nil {
-			return &stages.ColumnError{Column: ip.colNames[j], Msg: err.Error()}
-		}
-		for r := 0; r < n; r++ {
-			copy(out[(r*k+j)*size:(r*k+j+1)*size], scratch[r*size:(r+1)*size])
-		}
-	}
-	return nil
 }

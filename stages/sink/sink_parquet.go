@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
+	"github.com/pipe-ml/pipe/output"
 	"github.com/pipe-ml/pipe/stages"
 )
 
@@ -65,6 +66,7 @@ type ParquetConfig struct {
 	Dictionary       bool            `yaml:"dictionary" doc:"Dictionary-encode columns. Off by default: on the benchmark schema (unique float32 values) it writes about 5x slower and the files come out larger; turn it on for low-cardinality columns."`
 	Overwrite        bool            `yaml:"overwrite" doc:"Replace part files already in the output folder, including complete output of another job. Old files are removed only at commit, so a failed run leaves them intact. Without it, existing part files are an error (those of a crashed run excepted)."`
 	PartitionBy      []string        `yaml:"partition_by" doc:"Columns whose values route each row to a Hive-style folder, col=value/col2=value2/ (strings, integers, booleans and date32 as YYYY-MM-DD; values escaped as Hive does, null and empty values as __HIVE_DEFAULT_PARTITION__). The columns are left out of the files' schema, as Hive, Spark and pyarrow do: readers take them from the folder names."`
+	PartSize         stages.ByteSize `yaml:"part_size" doc:"With a path on object storage (s3://bucket/prefix), the size of the parts in which each file is uploaded (a streaming multipart upload; the object appears under its name only once the file is complete). At least 5MiB (S3's smallest part). Each file being written holds at most three parts in memory; a file smaller than a part is sent in one request. Ignored for local paths."`
 	MaxOpenFiles     int             `yaml:"max_open_files" doc:"With partition_by, the most part files open at once: a row for a new partition beyond it completes the least recently used partition's file, and a later row for that partition starts its next file. Each open file buffers up to a row group, so memory is bounded by max_open_files x row_group_bytes. Default 64."`
 
 	// pageBytes overrides the data and dictionary page size limits; tests
@@ -84,6 +86,7 @@ func DefaultParquetConfig() ParquetConfig {
 		RowGroupBytes: DefaultRowGroupBytes,
 		MaxColumns:    DefaultMaxColumns,
 		MaxOpenFiles:  DefaultMaxOpenFiles,
+		PartSize:      DefaultPartSize,
 	}
 }
 
@@ -127,6 +130,17 @@ many small files (sort or group the input by the partition columns to avoid it).
 committed together; the manifest names them by their paths in the output folder. Bytes are deterministic
 for the same rows in the same batches; when no file is closed by ` + "`max_open_files`" + ` they are the same
 whatever the batch sizes. A run with no rows writes no file.
+
+**Object storage.** ` + "`path: s3://bucket/prefix`" + ` writes to a bucket (endpoint, region and path-style addressing from
+` + "`AWS_ENDPOINT_URL`" + `, ` + "`AWS_REGION`" + ` and ` + "`PIPE_S3_PATH_STYLE=1`" + `; credentials from the AWS SDK's standard chain, never
+the job file). Each file is a streaming multipart upload to its final key, in parts of ` + "`part_size`" + ` (at most
+three held in memory per open file): the object appears only once the file is complete and its SHA-256
+computed, and a failed or cancelled file's upload is aborted. There is no staging file and no rename;
+` + "`_pipe_staging/`" + ` holds empty marker objects while units are written. The commit protocol (unit records,
+manifest, ` + "`_SUCCESS`" + `) and the lock (lease objects under ` + "`_pipe_lock/`" + `, created with ` + "`If-None-Match: *`" + `) work
+as on a local folder; see the output package. A missing bucket or refused credentials fail when the job is
+built, naming the URL. A run that is killed leaves open multipart uploads, which never appear as objects;
+give the bucket a lifecycle rule that aborts incomplete multipart uploads.
 
 **Limits.** A null entry in a top-level ` + "`fixed_size_list`" + ` column is an error naming the column
 (arrow-go's writer cannot store it); nulls inside the lists are fine.
@@ -192,6 +206,9 @@ func (c ParquetConfig) validate() error {
 	if c.RowGroupRows < 1 {
 		errs = append(errs, fmt.Errorf("row_group_rows: must be at least 1, got %d", c.RowGroupRows))
 	}
+	if c.PartSize < minPartSize {
+		errs = append(errs, fmt.Errorf("part_size: must be at least 5MiB (S3's smallest part), got %d bytes", c.PartSize))
+	}
 	if c.MaxRowsPerFile < 0 {
 		errs = append(errs, fmt.Errorf("max_rows_per_file: must be 0 (unlimited) or positive, got %d", c.MaxRowsPerFile))
 	}
@@ -239,27 +256,46 @@ func checkSchema(s *arrow.Schema, props *parquet.WriterProperties, arrowProps pq
 // existingParts lists the file names in dir matching pattern (such as
 // part-*.parquet), sorted; a missing dir has none.
 func existingParts(dir, pattern string) ([]string, error) {
-	ents, err := os.ReadDir(dir)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
+	return partsIn(localLister(dir), pattern)
+}
+
+// localLister lists the folders of local directory dir.
+func localLister(dir string) lister {
+	return func(rel string) ([]output.Entry, error) {
+		ents, err := os.ReadDir(filepath.Join(dir, filepath.FromSlash(rel)))
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+		out := make([]output.Entry, len(ents))
+		for i, e := range ents {
+			out[i] = output.Entry{Name: e.Name(), Type: e.Type()}
+		}
+		return out, err
 	}
+}
+
+// partsIn lists the file names in the folder ls lists matching pattern,
+// sorted.
+func partsIn(ls lister, pattern string) ([]string, error) {
+	ents, err := ls("")
 	if err != nil {
 		return nil, err
 	}
 	var out []string
 	for _, e := range ents {
-		if ok, _ := filepath.Match(pattern, e.Name()); ok && !e.IsDir() {
-			out = append(out, e.Name())
+		if ok, _ := filepath.Match(pattern, e.Name); ok && !e.Type.IsDir() {
+			out = append(out, e.Name)
 		}
 	}
 	slices.Sort(out)
 	return out, nil
 }
 
-// unitParts lists the files prefix-NNNNN.parquet in dir: a unit's part
-// files, not those of other prefixes that begin with this one.
-func unitParts(dir, prefix string) ([]string, error) {
-	all, err := existingParts(dir, prefix+"-*.parquet")
+// unitPartsIn lists the files prefix-NNNNN.parquet in the folder ls lists:
+// a unit's part files, not those of other prefixes that begin with this
+// one.
+func unitPartsIn(ls lister, prefix string) ([]string, error) {
+	all, err := partsIn(ls, prefix+"-*.parquet")
 	if err != nil {
 		return nil, err
 	}
@@ -273,6 +309,12 @@ func unitParts(dir, prefix string) ([]string, error) {
 	return out, nil
 }
 
+// joinLocal returns the path of name (slash-separated) in dir.
+func joinLocal(dir, name string) string { return filepath.Join(dir, filepath.FromSlash(name)) }
+
+// removeLocal removes the file name in dir.
+func removeLocal(dir, name string) error { return os.Remove(joinLocal(dir, name)) }
+
 // NewParquet builds a Parquet sink from a decoded config. It reads the
 // output folder's listing but creates nothing: the folder is prepared at the
 // first Write or Commit. The input schema is env.Input(); when nil, the
@@ -285,6 +327,9 @@ func NewParquet(conf ParquetConfig, env *stages.Env) (*ParquetSink, error) {
 	props, arrowProps, err := ParquetWriterProperties(conf, mem)
 	if err != nil {
 		return nil, err
+	}
+	if stages.IsObjectURL(string(conf.Path)) {
+		return newObjectParquet(conf, env, props, arrowProps)
 	}
 	dir := filepath.Clean(string(conf.Path))
 	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
@@ -302,7 +347,7 @@ func NewParquet(conf ParquetConfig, env *stages.Env) (*ParquetSink, error) {
 		// picked a prefix that no committed file has; the unit's own files
 		// from an unfinished attempt (prefix-NNNNN.parquet) are replaced,
 		// everything else is left alone.
-		old, err := unitParts(dir, prefix)
+		old, err := unitPartsIn(localLister(dir), prefix)
 		if err == nil {
 			old, err = partitionParts(conf, dir, prefix, old)
 		}

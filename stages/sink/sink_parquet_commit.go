@@ -15,13 +15,16 @@ import (
 // left by a crashed run. It first removes the success marker of the output
 // it is going to replace, so that no crash from here on leaves a stale
 // marker beside new files. Complete output is replaced only with overwrite.
-func (s *ParquetSink) prepare() error {
+func (s *ParquetSink) prepare(ctx context.Context) error {
 	if s.prepared {
 		return nil
 	}
 	if s.complete && !s.overwrite {
 		return fmt.Errorf("%w: %s holds the complete output of an earlier run (%s); set overwrite: true or run with --overwrite to replace it",
 			ErrOutputExists, s.dir, stages.SuccessFile)
+	}
+	if s.obj != nil {
+		return s.prepareObject(ctx)
 	}
 	if err := os.MkdirAll(s.dir, 0o755); err != nil {
 		return err
@@ -94,7 +97,7 @@ func (s *ParquetSink) Commit(ctx context.Context) error {
 	if s.state != stateOpen {
 		return fmt.Errorf("commit after %s", s.stateName())
 	}
-	if err := s.prepare(); err != nil {
+	if err := s.prepare(ctx); err != nil {
 		return &FileError{Op: "create", Path: s.dir, Err: err}
 	}
 	s.committing = true
@@ -102,7 +105,7 @@ func (s *ParquetSink) Commit(ctx context.Context) error {
 		return s.parts.commit(ctx)
 	}
 	if s.cur == nil && len(s.produced) == 0 && s.schema != nil {
-		if err := s.openFile(); err != nil {
+		if err := s.openFile(ctx); err != nil {
 			return err
 		}
 	}
@@ -128,8 +131,8 @@ func (s *ParquetSink) Commit(ctx context.Context) error {
 	}
 	for _, n := range s.old {
 		if !keep[n] {
-			if err := os.Remove(filepath.Join(s.dir, n)); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return &FileError{Op: "remove", Path: filepath.Join(s.dir, n), Err: err}
+			if err := s.removeFile(n); err != nil {
+				return err
 			}
 		}
 	}
@@ -168,13 +171,18 @@ func (s *ParquetSink) Abort() error {
 	var errs []error
 	if !s.holdFinal {
 		for _, pf := range s.produced {
-			if err := os.Remove(filepath.Join(s.dir, pf.name)); err != nil && !errors.Is(err, os.ErrNotExist) {
-				errs = append(errs, &FileError{Op: "remove", Path: filepath.Join(s.dir, pf.name), Err: err})
+			if err := s.removeFile(pf.name); err != nil {
+				errs = append(errs, err)
 			}
 		}
 	}
 	if !s.prepared {
 		return errors.Join(errs...)
+	}
+	if s.obj != nil {
+		// Partitions' completed files are under their final names.
+		errs = append(errs, s.parts.removeProduced()...)
+		return errors.Join(append(errs, s.abortObject())...)
 	}
 	if err := os.RemoveAll(s.staging); err != nil {
 		errs = append(errs, &FileError{Op: "remove", Path: s.staging, Err: err})
@@ -229,7 +237,9 @@ func (s *ParquetSink) Close() error {
 	case stateOpen:
 		err = s.Abort()
 	case stateCommitted:
-		if s.prepared && !s.keepStaging {
+		if s.obj != nil && s.prepared && !s.keepStaging {
+			err = s.removeStaging(context.Background())
+		} else if s.obj == nil && s.prepared && !s.keepStaging {
 			if rerr := os.RemoveAll(s.staging); rerr != nil {
 				err = &FileError{Op: "remove", Path: s.staging, Err: rerr}
 			}
@@ -248,8 +258,30 @@ func (s *ParquetSink) Close() error {
 
 // syncDir fsyncs a folder so that renames in it are durable.
 func (s *ParquetSink) syncDir(dir string) error {
-	if s.conf.skipSync {
+	if s.conf.skipSync || s.obj != nil {
 		return nil
 	}
 	return stages.SyncDir(dir)
+}
+
+// abortObject is the end of Abort on object storage, once the sink's own
+// files are gone: as for a local folder, the old output's success marker is
+// written back when it is untouched, and the staging marker stays when part
+// files of a crashed run (or a mix) remain.
+func (s *ParquetSink) abortObject() error {
+	ctx := context.Background()
+	f := s.obj.folder
+	switch {
+	case s.prefix == "" && len(s.old) > 0 && (s.crashed || s.committing) && !(s.removedSuccess && !s.committing):
+		return nil // the staging marker stays
+	case s.removedSuccess && !s.committing:
+		if err := s.removeStaging(ctx); err != nil {
+			return err
+		}
+		if err := f.WriteMarker(ctx, stages.SuccessFile); err != nil {
+			return &FileError{Op: "create", Path: s.join(stages.SuccessFile), Err: err}
+		}
+		return nil
+	}
+	return s.removeStaging(ctx)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/pipe-ml/pipe/internal/failpoint"
+	"github.com/pipe-ml/pipe/output"
 	"github.com/pipe-ml/pipe/stages"
 )
 
@@ -39,6 +40,7 @@ const (
 type ParquetSink struct {
 	conf       ParquetConfig
 	dir        string
+	obj        *objectDir // the folder on object storage; nil for a local one
 	staging    string
 	prefix     string // Env.PartPrefix: names files prefix-NNNNN.parquet
 	schema     *arrow.Schema
@@ -100,6 +102,8 @@ type partFile struct {
 	tmp       string // its path in the staging folder while written
 	f         *os.File
 	wb        *writebackWriter
+	up        output.Upload // on object storage, instead of tmp, f and wb
+	dg        *digestWriter // hashes what goes to up
 	bw        *bufio.Writer
 	fw        *pqarrow.FileWriter
 	rows      int64 // rows handed to fw
@@ -122,7 +126,7 @@ func (s *ParquetSink) Files() []string {
 	}
 	out := make([]string, len(s.produced))
 	for i, pf := range s.produced {
-		out[i] = filepath.Join(s.dir, pf.name)
+		out[i] = s.join(pf.name)
 	}
 	return out
 }
@@ -137,7 +141,7 @@ func (s *ParquetSink) OutputFiles() []stages.OutputFile {
 	out := make([]stages.OutputFile, len(s.produced))
 	for i, pf := range s.produced {
 		out[i] = pf.info
-		out[i].Path = filepath.Join(s.dir, pf.name)
+		out[i].Path = s.join(pf.name)
 	}
 	return out
 }
@@ -188,7 +192,7 @@ func (s *ParquetSink) Write(ctx context.Context, rec arrow.RecordBatch) error {
 	s.rowsIn += n
 	for off := int64(0); off < n; {
 		if s.cur == nil {
-			if err := s.openFile(); err != nil {
+			if err := s.openFile(ctx); err != nil {
 				return err
 			}
 		}
@@ -334,14 +338,17 @@ func (s *ParquetSink) writeRun(rec arrow.RecordBatch) error {
 }
 
 // openFile starts the next part file in the staging folder.
-func (s *ParquetSink) openFile() error {
+func (s *ParquetSink) openFile(ctx context.Context) error {
 	name := fmt.Sprintf("part-%05d.parquet", s.next)
 	if s.prefix != "" {
 		name = fmt.Sprintf("%s-%05d.parquet", s.prefix, s.next)
 	}
-	final := filepath.Join(s.dir, name)
-	if err := s.prepare(); err != nil {
+	final := s.join(name)
+	if err := s.prepare(ctx); err != nil {
 		return &FileError{Op: "create", Path: final, Err: err}
+	}
+	if s.obj != nil {
+		return s.openObject(ctx, name)
 	}
 	tmp := filepath.Join(s.staging, name+inProgressSuffix)
 	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
@@ -374,6 +381,9 @@ func (s *ParquetSink) finishFile() error {
 	}
 	if err := f.bw.Flush(); err != nil {
 		return s.fail("write", err)
+	}
+	if f.up != nil {
+		return s.finishObject()
 	}
 	if err := failpoint.Inject("sink/beforeSync"); err != nil {
 		return s.fail("sync", err)
@@ -414,7 +424,7 @@ func (s *ParquetSink) finishFile() error {
 func (s *ParquetSink) fail(op string, err error) error {
 	path := s.dir
 	if s.cur != nil {
-		path = filepath.Join(s.dir, s.cur.name)
+		path = s.join(s.cur.name)
 	}
 	s.discardFile()
 	return &FileError{Op: op, Path: path, Err: err}
@@ -432,6 +442,10 @@ func (s *ParquetSink) discardFile() {
 	// goes nowhere.
 	f.bw.Reset(io.Discard)
 	_ = f.fw.Close()
+	if f.up != nil {
+		_ = f.up.Abort()
+		return
+	}
 	if f.f != nil {
 		_ = f.f.Close()
 	}

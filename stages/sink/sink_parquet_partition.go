@@ -2,7 +2,6 @@ package sink
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -144,7 +143,7 @@ func (p *partitions) write(ctx context.Context, rec arrow.RecordBatch) error {
 		if err != nil {
 			return fmt.Errorf("partition %s: %w", dir, err)
 		}
-		part, err := p.writer(dir)
+		part, err := p.writer(ctx, dir)
 		if err == nil {
 			err = part.sink.Write(ctx, rows)
 		}
@@ -243,12 +242,12 @@ func (rt *routing) gather(ctx context.Context, data arrow.RecordBatch, k int32, 
 
 // writer returns dir's writer ready for rows: when it has no file open and
 // max_open_files are, the least recently used open file is completed first.
-func (p *partitions) writer(dir string) (*partition, error) {
+func (p *partitions) writer(ctx context.Context, dir string) (*partition, error) {
 	p.tick++
 	part := p.byDir[dir]
 	if part == nil {
 		var err error
-		if part, err = p.newPartition(dir); err != nil {
+		if part, err = p.newPartition(ctx, dir); err != nil {
 			return nil, err
 		}
 	}
@@ -270,7 +269,7 @@ func (p *partitions) writer(dir string) (*partition, error) {
 		}
 		p.open = slices.Delete(p.open, lru, lru+1)
 	}
-	if err := part.sink.openFile(); err != nil {
+	if err := part.sink.openFile(ctx); err != nil {
 		return nil, err
 	}
 	p.open = append(p.open, part)
@@ -278,11 +277,14 @@ func (p *partitions) writer(dir string) (*partition, error) {
 }
 
 // newPartition creates dir's writer and its staging folder.
-func (p *partitions) newPartition(dir string) (*partition, error) {
+func (p *partitions) newPartition(ctx context.Context, dir string) (*partition, error) {
 	root := p.root
 	rel := filepath.FromSlash(dir)
-	if err := root.prepare(); err != nil {
-		return nil, &FileError{Op: "create", Path: filepath.Join(root.dir, rel), Err: err}
+	if err := root.prepare(ctx); err != nil {
+		return nil, &FileError{Op: "create", Path: root.join(dir), Err: err}
+	}
+	if root.obj != nil {
+		return p.newObjectPartition(dir), nil
 	}
 	staging := filepath.Join(root.staging, rel)
 	if err := os.MkdirAll(staging, 0o755); err != nil {
@@ -302,6 +304,24 @@ func (p *partitions) newPartition(dir string) (*partition, error) {
 	return part, nil
 }
 
+// newObjectPartition creates dir's writer on object storage, which writes
+// straight to the final names.
+func (p *partitions) newObjectPartition(dir string) *partition {
+	root := p.root
+	conf := root.conf
+	conf.PartitionBy = nil
+	sk := &ParquetSink{
+		conf: conf, dir: root.join(dir), prefix: root.prefix,
+		obj:    &objectDir{folder: root.obj.folder, creator: root.obj.creator, rel: root.obj.name(dir)},
+		schema: p.schema, mem: root.mem, props: root.props, arrowProps: root.arrowProps, prepared: true,
+		fslCols: fixedSizeListColumns(p.schema), limits: limitsOf(conf, p.schema),
+	}
+	sk.varCols, sk.fixedRow = rowShape(p.schema)
+	part := &partition{dir: dir, sink: sk}
+	p.byDir[dir] = part
+	return part
+}
+
 // sorted returns the partitions in folder order.
 func (p *partitions) sorted() []*partition {
 	out := make([]*partition, 0, len(p.byDir))
@@ -319,7 +339,9 @@ func (p *partitions) commit(ctx context.Context) error {
 	root := p.root
 	keep := map[string]bool{}
 	for _, part := range p.sorted() {
-		if err := mkdirSynced(root, part.sink.dir); err != nil {
+		if root.obj != nil {
+			// Object storage has no folders to make.
+		} else if err := mkdirSynced(root, part.sink.dir); err != nil {
 			return &FileError{Op: "create", Path: part.sink.dir, Err: err}
 		}
 		if err := part.sink.Commit(ctx); err != nil {
@@ -332,8 +354,8 @@ func (p *partitions) commit(ctx context.Context) error {
 	p.open = nil
 	for _, n := range root.old {
 		if !keep[filepath.ToSlash(n)] {
-			if err := os.Remove(filepath.Join(root.dir, n)); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return &FileError{Op: "remove", Path: filepath.Join(root.dir, n), Err: err}
+			if err := root.removeFile(n); err != nil {
+				return err
 			}
 		}
 	}
@@ -396,6 +418,24 @@ func (p *partitions) release() {
 	p.open = nil
 }
 
+// removeProduced removes the files the partitions completed, for an Abort
+// on object storage, where they are under their final names. A nil p has
+// none.
+func (p *partitions) removeProduced() []error {
+	if p == nil {
+		return nil
+	}
+	var errs []error
+	for _, part := range p.byDir {
+		for _, pf := range part.sink.produced {
+			if err := part.sink.removeFile(pf.name); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errs
+}
+
 // partitionValue returns row r of column a as an escaped folder value.
 func partitionValue(a arrow.Array, r int) (string, error) {
 	if a.IsNull(r) {
@@ -434,26 +474,28 @@ var partitionDir = regexp.MustCompile(`^[^_.=][^=]*=`)
 // unit's (prefix-NNNNN.parquet), else every part-*.parquet. Without
 // partition_by it returns old.
 func partitionParts(conf ParquetConfig, dir, prefix string, old []string) ([]string, error) {
+	return partitionPartsIn(conf, localLister(dir), prefix, old)
+}
+
+// partitionPartsIn is partitionParts over the folder ls lists.
+func partitionPartsIn(conf ParquetConfig, ls lister, prefix string, old []string) ([]string, error) {
 	if len(conf.PartitionBy) == 0 {
 		return old, nil
 	}
 	var walk func(rel string, depth int) error
 	walk = func(rel string, depth int) error {
-		ents, err := os.ReadDir(filepath.Join(dir, filepath.FromSlash(rel)))
-		if errors.Is(err, os.ErrNotExist) {
-			return nil
-		}
+		ents, err := ls(rel)
 		if err != nil || depth > maxPartitionDepth {
 			return err
 		}
 		for _, e := range ents {
-			name := path.Join(rel, e.Name())
+			name := path.Join(rel, e.Name)
 			switch {
-			case e.IsDir() && partitionDir.MatchString(e.Name()):
+			case e.Type.IsDir() && partitionDir.MatchString(e.Name):
 				if err := walk(name, depth+1); err != nil {
 					return err
 				}
-			case rel != "" && e.Type().IsRegular() && ownPart(e.Name(), prefix):
+			case rel != "" && e.Type.IsRegular() && ownPart(e.Name, prefix):
 				old = append(old, name)
 			}
 		}

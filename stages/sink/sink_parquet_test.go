@@ -196,7 +196,7 @@ func TestParquetRegistered(t *testing.T) {
 	}
 	want := map[string]string{"path": "", "compression": "snappy", "compression_level": "", "row_group_rows": "131072",
 		"max_rows_per_file": "", "dictionary": "", "overwrite": "", "row_group_bytes": "64MiB", "max_columns": "10000",
-		"partition_by": "", "max_open_files": "64"}
+		"partition_by": "", "max_open_files": "64", "part_size": "8MiB"}
 	for k, v := range want {
 		got, ok := defaults[k]
 		if !ok || got != v {

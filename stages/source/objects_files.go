@@ -6,12 +6,15 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/pipe-ml/pipe/internal/s3conf"
+	"github.com/pipe-ml/pipe/stages"
 )
 
-// addObject is [Files.add] for an s3:// path: one GetObject, whose body is
-// read into b as it arrives; the row's size and modification time are the
-// object's Content-Length and Last-Modified.
+// addObject is [Files.add] for an s3:// path: one GetObject, conditional on
+// the ETag the listing saw (the version the fingerprint holds), whose body
+// is read into b as it arrives; the row's size and modification time are
+// the object's Content-Length and Last-Modified.
 func (s *Files) addObject(ctx context.Context, b *filesBatch, path string) (full bool, err error) {
 	bucket, key, err := splitObjectURL(path)
 	if err != nil {
@@ -21,11 +24,11 @@ func (s *Files) addObject(ctx context.Context, b *filesBatch, path string) (full
 	if err != nil {
 		return false, fileErr(path, err)
 	}
-	out, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	body, out, err := s3conf.GetBody(ctx, client, bucket, key, s.objects[path].etag, 0)
 	if err != nil {
-		return false, s.setAside(ctx, path, fmt.Errorf("get object: %w", err))
+		return false, s.setAside(ctx, path, fmt.Errorf("get object: %w", objectChanged(err, s.objects[path].etag)))
 	}
-	defer out.Body.Close()
+	defer body.Close()
 	size, limit := aws.ToInt64(out.ContentLength), int64(s.conf.MaxFileBytes)
 	if size > limit {
 		return false, s.setAside(ctx, path, &LimitError{What: "file", Size: size, Limit: limit, Setting: "max_file_bytes"})
@@ -35,9 +38,23 @@ func (s *Files) addObject(ctx context.Context, b *filesBatch, path string) (full
 	if b.rows > 0 && b.bytes+cost > int64(s.conf.BatchBytes) {
 		return true, nil // read again at the start of the next batch
 	}
-	if err := b.read(out.Body, size, int64(s.conf.BatchBytes)); err != nil {
+	if err := b.read(body, size, int64(s.conf.BatchBytes)); err != nil {
 		return false, s.setAside(ctx, path, err)
 	}
 	b.appendMeta(unitKey, size, arrow.Timestamp(aws.ToTime(out.LastModified).UnixMicro()), cost)
 	return false, nil
+}
+
+var _ stages.ObjectVersioner = (*Files)(nil)
+
+// ObjectVersions implements [stages.ObjectVersioner]: the URL, size and
+// ETag the listing saw of each s3:// object the source reads, in order.
+func (s *Files) ObjectVersions() []stages.ObjectVersion {
+	var out []stages.ObjectVersion
+	for _, p := range s.paths {
+		if o, ok := s.objects[p]; ok {
+			out = append(out, stages.ObjectVersion{URL: p, Size: o.size, ETag: o.etag})
+		}
+	}
+	return out
 }

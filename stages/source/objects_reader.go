@@ -7,8 +7,9 @@ import (
 	"io"
 	"sync"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/pipe-ml/pipe/internal/s3conf"
 )
 
 // objectFetches is how many ranged GETs one object reader keeps in flight
@@ -99,31 +100,13 @@ func (r *objectReader) cached(off, n int64) *objectBlock {
 	return nil
 }
 
-// get fills p with the bytes at off by one ranged GET.
+// get fills p with the bytes at off by a ranged GET, resuming a body cut
+// off mid-way (s3conf.ReadRange).
 func (r *objectReader) get(p []byte, off int64) (int, error) {
-	out, err := r.client.GetObject(r.ctx, &s3.GetObjectInput{
-		Bucket:  aws.String(r.obj.bucket),
-		Key:     aws.String(r.obj.key),
-		Range:   aws.String(fmt.Sprintf("bytes=%d-%d", off, off+int64(len(p))-1)),
-		IfMatch: etagCondition(r.obj.etag),
-	})
-	if err != nil {
-		return 0, fmt.Errorf("%s: get bytes %d-%d: %w", r.obj.url(), off, off+int64(len(p))-1, err)
+	if err := s3conf.ReadRange(r.ctx, r.client, r.obj.bucket, r.obj.key, r.obj.etag, p, off); err != nil {
+		return 0, fmt.Errorf("%s: get bytes %d-%d: %w", r.obj.url(), off, off+int64(len(p))-1, objectChanged(err, r.obj.etag))
 	}
-	defer out.Body.Close()
-	n, err := io.ReadFull(out.Body, p)
-	if err != nil {
-		return n, fmt.Errorf("%s: get bytes %d-%d: got %d: %w", r.obj.url(), off, off+int64(len(p))-1, n, err)
-	}
-	return n, nil
-}
-
-// etagCondition returns the If-Match value of etag; nil when unknown.
-func etagCondition(etag string) *string {
-	if etag == "" {
-		return nil
-	}
-	return aws.String(etag)
+	return len(p), nil
 }
 
 // prefetch starts fetching the ranges ([offset, length] pairs) that no

@@ -230,17 +230,17 @@ func (p *Parquet) ObjectVersions() []stages.ObjectVersion {
 	return out
 }
 
-// ErrObjectsUnsupported: a source that reads only files was given an s3://
-// path.
-var ErrObjectsUnsupported = errors.New("does not read s3:// objects yet")
+// ErrObjectChanged: an object was replaced after the listing saw it (a
+// request conditional on its ETag was refused): reading it would mix
+// versions, or read one the job's fingerprint does not hold.
+var ErrObjectChanged = errors.New("object changed since it was listed")
 
-// noObjects fails when l matched objects, for the sources that read only
-// files; typ names the source.
-func noObjects(typ string, l *pathList) error {
-	for _, p := range l.matched {
-		if isObjectURL(p) {
-			return fmt.Errorf("paths: %s: %s %w; copy the objects to a local folder, or convert them to Parquet", p, typ, ErrObjectsUnsupported)
-		}
+// objectChanged wraps err in [ErrObjectChanged] when it is the refusal of
+// a request conditional on the ETag etag (412 PreconditionFailed).
+func objectChanged(err error, etag string) error {
+	var api smithy.APIError
+	if etag == "" || !errors.As(err, &api) || api.ErrorCode() != "PreconditionFailed" {
+		return err
 	}
-	return nil
+	return fmt.Errorf("%w (ETag then %s); rerun to read the new version: %w", ErrObjectChanged, etag, err)
 }

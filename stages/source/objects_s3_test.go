@@ -345,13 +345,3 @@ func TestFilesObjects(t *testing.T) {
 		t.Errorf("%d batches of %q, want 2 of %q", len(recs), got, want)
 	}
 }
-
-func TestIPCObjectsRefused(t *testing.T) {
-	client, bucket := startObjects(t)
-	putObjects(t, client, bucket, map[string][]byte{"t.arrow": []byte("ARROW1")})
-	url := "s3://" + bucket + "/t.arrow"
-	_, err := NewIPC(IPCConfig{Paths: []stages.Path{stages.Path(url)}, BatchRows: 10, MaxBatchBytes: 1 << 20}, stagetest.Mem(t))
-	if !errors.Is(err, ErrObjectsUnsupported) || !strings.Contains(err.Error(), url) {
-		t.Fatalf("err %v, want ErrObjectsUnsupported naming %s", err, url)
-	}
-}

@@ -6,8 +6,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/pipe-ml/pipe/internal/s3conf"
 )
 
 // openTextInput opens the file at path, or streams the object an s3:// path
@@ -25,9 +24,9 @@ func openTextInput(path string) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := client.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	body, _, err := s3conf.GetBody(context.Background(), client, bucket, key, "", 0)
 	if err != nil {
 		return nil, fmt.Errorf("get object: %w", err)
 	}
-	return out.Body, nil
+	return body, nil
 }

@@ -49,7 +49,15 @@ func (h *hiveLayout) list(paths []stages.Path, exts []string) (*pathList, error)
 			return nil, errors.New("paths: empty path")
 		}
 		if isObjectURL(s) {
-			return nil, fmt.Errorf("paths: %s: partitioning hive does not read s3:// paths yet", s)
+			found, n, err := h.listObjects(l, s, exts)
+			if err != nil {
+				return nil, err
+			}
+			if n == 0 {
+				return nil, fmt.Errorf("paths: %q %w", s, ErrNoMatch)
+			}
+			files = append(files, found...)
+			continue
 		}
 		matches, err := globPath(s)
 		if err != nil {
@@ -69,7 +77,7 @@ func (h *hiveLayout) list(paths []stages.Path, exts []string) (*pathList, error)
 				n++
 				continue
 			}
-			found, pruned, err := h.walk(m, exts, &l.skipped)
+			found, pruned, err := h.walk(m, exts, &l.skipped, h.readLevel)
 			if err != nil {
 				return nil, fmt.Errorf("paths: %w", err)
 			}
@@ -86,10 +94,16 @@ func (h *hiveLayout) list(paths []stages.Path, exts []string) (*pathList, error)
 	return l, nil
 }
 
-// walk lists the data files under dir, level by level, pruning the folders
-// of each level. It returns the files (sorted) and the number of folders
-// pruned, and appends what it leaves out to skipped (sorted).
-func (h *hiveLayout) walk(dir string, exts []string, skipped *[]stages.FileNote) ([]hiveFile, int, error) {
+// levelReader lists one folder d of a partitioned tree (see
+// [hiveLayout.readLevel]): its key=value sub-folders and its data files,
+// noting what it leaves out in left.
+type levelReader func(d hiveFile, exts []string, left *[]stages.FileNote) (dirs, files []hiveFile, err error)
+
+// walk lists the data files under dir, level by level through read,
+// pruning the folders of each level. It returns the files (sorted) and the
+// number of folders pruned, and appends what it leaves out to skipped
+// (sorted).
+func (h *hiveLayout) walk(dir string, exts []string, skipped *[]stages.FileNote, read levelReader) ([]hiveFile, int, error) {
 	start := hiveFile{path: dir, vals: trailingSegments(dir)}
 	for i, v := range start.vals {
 		if err := h.noteKey(i, v.key, dir); err != nil {
@@ -110,7 +124,7 @@ func (h *hiveLayout) walk(dir string, exts []string, skipped *[]stages.FileNote)
 		pruned += len(notes)
 		var next []hiveFile
 		for _, d := range kept {
-			sub, found, err := h.readLevel(d, exts, &left)
+			sub, found, err := read(d, exts, &left)
 			if err != nil {
 				return nil, 0, err
 			}
@@ -133,7 +147,6 @@ func (h *hiveLayout) readLevel(d hiveFile, exts []string, left *[]stages.FileNot
 	if err != nil {
 		return nil, nil, err
 	}
-	depth := len(d.vals)
 	for _, e := range entries {
 		name := e.Name()
 		p := filepath.Join(d.path, name)
@@ -150,17 +163,29 @@ func (h *hiveLayout) readLevel(d hiveFile, exts []string, left *[]stages.FileNot
 			}
 			continue
 		}
-		v, ok := parseSegment(name)
-		if !ok {
-			return nil, nil, fmt.Errorf("%s: %w: folder %q is not key=value (partitioning hive; layout %s)", p, ErrPartitionLayout, name, h.describe())
-		}
-		if err := h.noteKey(depth, v.key, p); err != nil {
+		sub, err := h.subFolder(d, name, p)
+		if err != nil {
 			return nil, nil, err
 		}
-		h.keys[depth].observe(v)
-		dirs = append(dirs, hiveFile{path: p, vals: append(slices.Clone(d.vals), v)})
+		dirs = append(dirs, sub)
 	}
 	return dirs, files, nil
+}
+
+// subFolder returns the sub-folder name (at p) of the folder d, noting its
+// key and value; a name that is not key=value, or of another key than the
+// layout's at its depth, is an error.
+func (h *hiveLayout) subFolder(d hiveFile, name, p string) (hiveFile, error) {
+	v, ok := parseSegment(name)
+	if !ok {
+		return hiveFile{}, fmt.Errorf("%s: %w: folder %q is not key=value (partitioning hive; layout %s)", p, ErrPartitionLayout, name, h.describe())
+	}
+	depth := len(d.vals)
+	if err := h.noteKey(depth, v.key, p); err != nil {
+		return hiveFile{}, err
+	}
+	h.keys[depth].observe(v)
+	return hiveFile{path: p, vals: append(slices.Clone(d.vals), v)}, nil
 }
 
 // finish checks that every file lies under the layout's keys, fixes the

@@ -121,8 +121,9 @@ func (p *Parquet) Units(unitRows int64) []stages.Unit {
 	out := make([]stages.Unit, len(spans))
 	for i, s := range spans {
 		out[i] = stages.Unit{
-			Key:  pieceKey(unitPath(p.keyBase, p.files[s.file].path), "rg", p.groups[s.from].Index, p.groups[s.to-1].Index),
-			Rows: s.rows,
+			Key:   pieceKey(unitPath(p.keyBase, p.files[s.file].path), "rg", p.groups[s.from].Index, p.groups[s.to-1].Index),
+			Rows:  s.rows,
+			Files: []string{p.files[s.file].path},
 		}
 	}
 	return out
@@ -158,7 +159,7 @@ func (p *Parquet) Shard(unitRows int64, units []int) (stages.Source, error) {
 	if err := pickUnits("parquet_source", len(spans), unitRows, units); err != nil {
 		return nil, err
 	}
-	s := &Parquet{mem: p.mem, mmap: p.mmap, batchRows: p.batchRows, lim: p.lim, schema: p.schema, hive: p.hive, keyBase: p.keyBase, cur: -1, pfFile: -1}
+	s := &Parquet{mem: p.mem, mmap: p.mmap, batchRows: p.batchRows, choice: p.choice, lim: p.lim, schema: p.schema, hive: p.hive, keyBase: p.keyBase, cur: -1, pfFile: -1}
 	remap := map[int]int{} // index in p.files -> index in s.files
 	for _, k := range units {
 		sp := spans[k]
@@ -190,7 +191,7 @@ func (s *IPC) Units(unitRows int64) []stages.Unit {
 		if sp.to >= 0 {
 			path = pieceKey(path, "b", sp.from, sp.to-1)
 		}
-		out[i] = stages.Unit{Key: path, Rows: sp.rows}
+		out[i] = stages.Unit{Key: path, Rows: sp.rows, Files: []string{s.files[sp.file].path}}
 	}
 	return out
 }
@@ -274,7 +275,7 @@ func (s *JSONL) Shard(unitRows int64, units []int) (stages.Source, error) {
 func fileUnits(base string, paths []string) []stages.Unit {
 	out := make([]stages.Unit, len(paths))
 	for i, p := range paths {
-		out[i] = stages.Unit{Key: unitPath(base, p), Rows: -1}
+		out[i] = stages.Unit{Key: unitPath(base, p), Rows: -1, Files: []string{p}}
 		if fi, err := os.Stat(p); err == nil {
 			out[i].Bytes = fi.Size()
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -103,9 +104,10 @@ func init() {
 // binary value buffer (no other copy is held).
 type Files struct {
 	mem     memory.Allocator
-	conf    FilesConfig // checked: sizes set, extensions normalized
-	paths   []string    // the files, listed once, read in order
-	keyBase string      // the job folder, for paths and unit keys
+	conf    FilesConfig           // checked: sizes set, extensions normalized
+	paths   []string              // the files, listed once, read in order
+	objects map[string]objectInfo // what the listing saw of the s3:// paths; read-only, shared with shards
+	keyBase string                // the job folder, for paths and unit keys
 	units   unitCache
 
 	next   int // index in paths of the next file to read
@@ -144,14 +146,14 @@ func NewFiles(c FilesConfig, mem memory.Allocator) (*Files, error) {
 		return nil, err
 	}
 	c.Extensions = exts
-	paths, err := listFiles(c.Paths, exts)
+	paths, objects, err := listFiles(c.Paths, exts)
 	if err != nil {
 		return nil, err
 	}
 	if mem == nil {
 		mem = memory.DefaultAllocator
 	}
-	return &Files{mem: mem, conf: c, paths: paths}, nil
+	return &Files{mem: mem, conf: c, paths: paths, objects: objects}, nil
 }
 
 // normalizeExtensions lower-cases the extensions and gives each a leading
@@ -173,10 +175,11 @@ func normalizeExtensions(exts []string) ([]string, error) {
 
 // listFiles expands paths as the other file sources do (see expandPaths)
 // and keeps the files whose name ends with one of exts (all when exts is
-// empty). An entry left with no file is an error wrapping [ErrNoMatch].
-func listFiles(paths []stages.Path, exts []string) ([]string, error) {
+// empty), with the size and ETag the listing saw of each s3:// object. An
+// entry left with no file is an error wrapping [ErrNoMatch].
+func listFiles(paths []stages.Path, exts []string) ([]string, map[string]objectInfo, error) {
 	if len(paths) == 0 {
-		return nil, errors.New("paths: at least one file or pattern is required")
+		return nil, nil, errors.New("paths: at least one file or pattern is required")
 	}
 	walk := exts
 	if len(walk) == 0 {
@@ -184,13 +187,17 @@ func listFiles(paths []stages.Path, exts []string) ([]string, error) {
 	}
 	var out []string
 	seen := map[string]bool{}
+	objects := map[string]objectInfo{}
 	for _, p := range paths {
-		files, err := expandPaths([]stages.Path{p}, walk)
+		l, err := listPaths([]stages.Path{p}, walk)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		n := 0
-		for _, f := range files {
+		for _, f := range l.matched {
+			if o, ok := l.objects[f]; ok {
+				objects[f] = o
+			}
 			if !hasExtension(f, walk) {
 				continue
 			}
@@ -201,10 +208,10 @@ func listFiles(paths []stages.Path, exts []string) ([]string, error) {
 			}
 		}
 		if n == 0 {
-			return nil, fmt.Errorf("paths: %q has no file ending with %s: %w", string(p), strings.Join(exts, ", "), ErrNoMatch)
+			return nil, nil, fmt.Errorf("paths: %q has no file ending with %s: %w", string(p), strings.Join(exts, ", "), ErrNoMatch)
 		}
 	}
-	return out, nil
+	return out, objects, nil
 }
 
 // hasExtension reports whether the name of path ends with one of exts,
@@ -320,7 +327,7 @@ func (s *Files) Units(unitRows int64) []stages.Unit {
 		if sp.to-sp.from > 1 {
 			key += ".." + unitPath(s.keyBase, s.paths[sp.to-1])
 		}
-		out[i] = stages.Unit{Key: key, Rows: sp.rows}
+		out[i] = stages.Unit{Key: key, Rows: sp.rows, Files: slices.Clone(s.paths[sp.from:sp.to])}
 	}
 	return out
 }
@@ -346,7 +353,7 @@ func (s *Files) Shard(unitRows int64, units []int) (stages.Source, error) {
 	if err := pickUnits("files_source", len(spans), unitRows, units); err != nil {
 		return nil, err
 	}
-	out := &Files{mem: s.mem, conf: s.conf, keyBase: s.keyBase}
+	out := &Files{mem: s.mem, conf: s.conf, keyBase: s.keyBase, objects: s.objects}
 	for _, k := range units {
 		out.paths = append(out.paths, s.paths[spans[k].from:spans[k].to]...)
 	}

@@ -71,7 +71,8 @@ type ipcFile struct {
 	path   string
 	layout *ipcLayout
 	schema *arrow.Schema
-	stat   os.FileInfo // when its metadata was checked
+	stat   os.FileInfo // when its metadata was checked; nil for an object
+	obj    *objectInfo // the object an s3:// path names; nil for a file
 }
 
 // IPC is the ipc_source stage. It implements [stages.Source],
@@ -89,10 +90,10 @@ type IPC struct {
 	partCols  partCache         // the partition columns last built
 	skipped   []stages.FileNote // files in the folders of paths not read
 
-	next   int // index in parts of the next part to open
-	fi     int // index in files of the open file; -1 when none
-	end    int // record batch index where the open part ends; -1: the file's end
-	f      *os.File
+	next   int             // index in parts of the next part to open
+	fi     int             // index in files of the open file; -1 when none
+	end    int             // record batch index where the open part ends; -1: the file's end
+	in     io.Closer       // the open file, object reader or object body; nil when none
 	fr     *ipc.FileReader // file format
 	sr     *ipc.Reader     // stream format
 	batch  int             // index of the next record batch of the open file
@@ -114,9 +115,6 @@ func NewIPC(c IPCConfig, mem memory.Allocator) (*IPC, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := noObjects("ipc_source", list); err != nil {
-		return nil, err
-	}
 	paths := list.matched
 	if mem == nil {
 		mem = memory.DefaultAllocator
@@ -124,7 +122,7 @@ func NewIPC(c IPCConfig, mem memory.Allocator) (*IPC, error) {
 	s := &IPC{mem: mem, batchRows: c.BatchRows, maxBody: int64(c.MaxBatchBytes), fi: -1, hive: hive, skipped: list.skipped}
 	schemas := make([]*arrow.Schema, len(paths))
 	for i, p := range paths {
-		f, err := openIPCMeta(p, mem, s.maxBody)
+		f, err := openIPCMeta(p, list.object(p), mem, s.maxBody)
 		if err != nil {
 			return nil, err
 		}
@@ -143,20 +141,21 @@ func NewIPC(c IPCConfig, mem memory.Allocator) (*IPC, error) {
 	return s, nil
 }
 
-// openIPCMeta walks path's messages and reads its schema.
-func openIPCMeta(path string, mem memory.Allocator, maxBody int64) (ipcFile, error) {
-	out := ipcFile{path: path}
-	f, err := os.Open(path)
-	if err != nil {
-		return out, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
+// openIPCMeta walks the messages of the file at path, or of the object obj
+// when it is not nil, and reads its schema.
+func openIPCMeta(path string, obj *objectInfo, mem memory.Allocator, maxBody int64) (ipcFile, error) {
+	out := ipcFile{path: path, obj: obj}
+	f, size, err := out.openAt()
 	if err != nil {
 		return out, fileErr(path, err)
 	}
-	out.stat = st
-	if out.layout, err = scanIPC(f, st.Size(), maxBody); err != nil {
+	defer f.Close()
+	if st, ok := f.(*os.File); ok {
+		if out.stat, err = st.Stat(); err != nil {
+			return out, fileErr(path, err)
+		}
+	}
+	if out.layout, err = scanIPC(f, size, maxBody); err != nil {
 		return out, fileErr(path, err)
 	}
 	err = guard(func() error {
@@ -169,7 +168,7 @@ func openIPCMeta(path string, mem memory.Allocator, maxBody int64) (ipcFile, err
 			out.schema = r.Schema()
 			return nil
 		}
-		r, err := ipc.NewReader(bufio.NewReader(f), ipc.WithAllocator(mem), ipc.WithBodySizeLimit(maxBody))
+		r, err := ipc.NewReader(bufio.NewReader(io.NewSectionReader(f, 0, size)), ipc.WithAllocator(mem), ipc.WithBodySizeLimit(maxBody))
 		if err != nil {
 			return err
 		}
@@ -247,7 +246,7 @@ func (s *IPC) Next(ctx context.Context) (arrow.RecordBatch, error) {
 			s.cur.Release()
 			s.cur = nil
 		}
-		if s.f == nil {
+		if s.in == nil {
 			if s.next >= len(s.parts) {
 				return nil, io.EOF
 			}
@@ -270,37 +269,40 @@ func (s *IPC) Next(ctx context.Context) (arrow.RecordBatch, error) {
 	}
 }
 
-// open opens file s.fi and its arrow-go reader, positioned at the first
-// record batch of part pt.
+// open opens file (or object) s.fi and its arrow-go reader, positioned at
+// the first record batch of part pt: a file-format one for reads at
+// offsets, a stream-format one to be read from its start.
 func (s *IPC) open(pt span) error {
-	f, err := os.Open(s.files[s.fi].path)
+	s.batch, s.end = 0, -1
+	f := &s.files[s.fi]
+	if !f.layout.file {
+		body, err := f.openStream()
+		if err != nil {
+			return err
+		}
+		s.in = body
+		return guard(func() error {
+			r, err := ipc.NewReader(bufio.NewReaderSize(body, 1<<16), ipc.WithAllocator(s.mem), ipc.WithBodySizeLimit(s.maxBody))
+			s.sr = r
+			return err
+		})
+	}
+	in, _, err := f.openAt()
 	if err != nil {
 		return err
 	}
-	s.f, s.batch, s.end = f, 0, -1
-	// arrow-go reads what scanIPC checked when the source was built: a
-	// file changed since would reach it unchecked.
-	if st, err := f.Stat(); err != nil {
-		return err
-	} else if was := s.files[s.fi].stat; st.Size() != was.Size() || !st.ModTime().Equal(was.ModTime()) {
-		return fmt.Errorf("changed since the job was validated (size %d, then %d): not read", st.Size(), was.Size())
-	}
+	s.in = in
 	return guard(func() error {
-		if s.files[s.fi].layout.file {
-			r, err := ipc.NewFileReader(f, ipc.WithAllocator(s.mem), ipc.WithBodySizeLimit(s.maxBody))
-			s.fr = r
-			if err != nil {
-				return err
-			}
-			if want := len(s.files[s.fi].layout.batchRows); r.NumRecords() != want {
-				return fmt.Errorf("has %d record batches, %d when the job was validated: was it modified?", r.NumRecords(), want)
-			}
-			s.batch, s.end = pt.from, pt.to
-			return nil
+		r, err := ipc.NewFileReader(in, ipc.WithAllocator(s.mem), ipc.WithBodySizeLimit(s.maxBody))
+		s.fr = r
+		if err != nil {
+			return err
 		}
-		r, err := ipc.NewReader(bufio.NewReaderSize(f, 1<<16), ipc.WithAllocator(s.mem), ipc.WithBodySizeLimit(s.maxBody))
-		s.sr = r
-		return err
+		if want := len(f.layout.batchRows); r.NumRecords() != want {
+			return fmt.Errorf("has %d record batches, %d when the job was validated: was it modified?", r.NumRecords(), want)
+		}
+		s.batch, s.end = pt.from, pt.to
+		return nil
 	})
 }
 
@@ -335,7 +337,7 @@ func (s *IPC) read() (arrow.RecordBatch, error) {
 // and returns the error to give from now on.
 func (s *IPC) fail(err error) error {
 	fe := &FileError{Path: s.files[s.fi].path, RowGroup: -1, Batch: s.batch, Err: err}
-	if s.f == nil {
+	if s.in == nil {
 		fe.Batch = -1
 	}
 	s.broken = fe
@@ -356,9 +358,9 @@ func (s *IPC) closeFile() {
 		_ = guard(func() error { s.sr.Release(); return nil })
 		s.sr = nil
 	}
-	if s.f != nil {
-		_ = s.f.Close()
-		s.f = nil
+	if s.in != nil {
+		_ = s.in.Close()
+		s.in = nil
 	}
 }
 
@@ -375,7 +377,7 @@ func (s *IPC) Close() error {
 // describeIPC summarises an Arrow IPC file for [Inspect].
 func describeIPC(path string) (*Info, error) {
 	// Describing a file decodes no batch: no max_batch_bytes.
-	f, err := openIPCMeta(path, memory.DefaultAllocator, 1<<62)
+	f, err := openIPCMeta(path, nil, memory.DefaultAllocator, 1<<62)
 	if err != nil {
 		return nil, err
 	}

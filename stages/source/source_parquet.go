@@ -23,7 +23,8 @@ import (
 type ParquetConfig struct {
 	Paths         []stages.Path   `yaml:"paths" required:"true" doc:"Parquet files, folders or glob patterns, read in the order written (each pattern's matches sorted)."`
 	Columns       []string        `yaml:"columns" doc:"Top-level columns to read, in this order; all columns when empty."`
-	BatchRows     int             `yaml:"batch_rows" doc:"Largest number of rows in one emitted batch. A batch never spans two row groups."`
+	BatchRows     int             `yaml:"batch_rows" doc:"Largest number of rows in one emitted batch. A batch never spans two row groups. 0 (the default) chooses it when the job is built, from the footers: the power of two nearest batch_bytes divided by the size of a row as read (fixed-width values at their width, strings and binaries at their average size), between 64 and 65536 and at most the largest row group; pipe validate and the run report say what was chosen and why."`
+	BatchBytes    stages.ByteSize `yaml:"batch_bytes" doc:"Target size of one batch when batch_rows is 0. About 1 MiB keeps a batch in the CPU caches through the stages that follow: measured on 130-160 byte rows, 8192-row batches took 25-35% less CPU and half the peak memory of 65536-row ones."`
 	MemoryMap     bool            `yaml:"memory_map" doc:"Map the files into memory instead of reading them. Reading costs less CPU: pages are read through a buffered stream straight into the page buffer, where a mapping first faults every page in (measured on 256 MiB of float columns: 0.39-0.47 s read, 0.66-0.74 s mapped). Only for files nothing modifies during the run: a file truncated while mapped crashes the process."`
 	MaxPageBytes  stages.ByteSize `yaml:"max_page_bytes" doc:"Largest size one page may declare in its header, compressed or uncompressed. A larger page fails the file naming this key; raise it for files of very large values (a page holds at least one value)."`
 	MaxPageMemory stages.ByteSize `yaml:"max_page_memory" doc:"Largest total size of the pages the reader holds at once: while it reads a row group it keeps, for every column read, its current data page and its dictionary page, compressed and decompressed. A file whose pages need more fails naming this key; raise it, or read fewer columns."`
@@ -56,6 +57,9 @@ func init() {
 				"- `columns` projects and reorders top-level columns; an unknown name is an error " +
 				"when the job is validated.\n" +
 				"- The row count comes from the footers, so progress and ETA are exact.\n" +
+				"- Unless `batch_rows` is set, the batch size is chosen from the footers: about " +
+				"`batch_bytes` (1 MiB) of rows as read, a power of two; `pipe validate` and the run " +
+				"report say what was chosen and why.\n" +
 				"- Columns are decoded serially; malformed files give an error naming the file and " +
 				"row group, never a crash.\n" +
 				"- Memory is bounded: one page by `max_page_bytes`, the pages held while a row group " +
@@ -72,7 +76,7 @@ func init() {
 			Example: "- id: read\n  type: parquet_source\n  with:\n    paths: [\"data/tx/*.parquet\"]\n    columns: [id, amount, f0, f1]\n    batch_rows: 8192\n",
 		},
 		Defaults: func() ParquetConfig {
-			return ParquetConfig{BatchRows: defaultBatchRows, MaxPageBytes: defaultMaxPageBytes,
+			return ParquetConfig{BatchBytes: defaultParquetBatchBytes, MaxPageBytes: defaultMaxPageBytes,
 				MaxPageMemory: defaultMaxPageMemory, MaxBatchBytes: defaultParquetMaxBatchBytes}
 		},
 		New: func(c ParquetConfig, env *stages.Env) (stages.Stage, error) {
@@ -127,6 +131,7 @@ type Parquet struct {
 	mem       memory.Allocator
 	mmap      bool // memory-map the files (memory_map)
 	batchRows int
+	choice    BatchChoice // how batchRows was set
 	lim       parquetLimits
 	files     []parquetFile
 	schema    *arrow.Schema
@@ -152,10 +157,19 @@ type Parquet struct {
 
 // NewParquet builds a Parquet source from its config, reading the footer of
 // every file but no data. Batches are allocated from mem. A zero
-// MaxPageBytes, MaxPageMemory or MaxBatchBytes takes the default.
+// BatchRows is chosen from the footers (see chooseBatchRows); a zero
+// BatchBytes, MaxPageBytes, MaxPageMemory or MaxBatchBytes takes the
+// default.
 func NewParquet(c ParquetConfig, mem memory.Allocator) (*Parquet, error) {
-	if err := checkBatchRows(c.BatchRows); err != nil {
-		return nil, err
+	if c.BatchRows < 0 {
+		return nil, fmt.Errorf("batch_rows must be 0 (chosen from the files) or positive, got %d", c.BatchRows)
+	}
+	if c.BatchBytes < 0 {
+		return nil, fmt.Errorf("batch_bytes must be positive, got %d", c.BatchBytes)
+	}
+	batchBytes := int64(c.BatchBytes)
+	if batchBytes == 0 {
+		batchBytes = defaultParquetBatchBytes
 	}
 	// Zero (a config built in Go without them) takes the defaults.
 	lim := defaultParquetLimits
@@ -196,6 +210,8 @@ func NewParquet(c ParquetConfig, mem memory.Allocator) (*Parquet, error) {
 	if p.schema, err = unifySchemas(paths, schemas); err != nil {
 		return nil, err
 	}
+	p.choice = chooseBatchRows(p.files, c.BatchRows, batchBytes)
+	p.batchRows = p.choice.Rows
 	if hive != nil {
 		if err := hive.bind(p.schema); err != nil {
 			return nil, err

@@ -36,13 +36,14 @@ func TestParquetSource(t *testing.T) {
 		cols       string
 		err        string
 	}{
-		{"all", `{paths: [a.parquet, b.parquet]}`, 5000, 65536, "id,x,s,v", ""},
+		{"all", `{paths: [a.parquet, b.parquet]}`, 5000, 2500, "id,x,s,v", ""}, // chosen: cut to the largest row group
 		{"small batches", `{paths: ["[ab].parquet"], batch_rows: 300}`, 5000, 300, "id,x,s,v", ""},
-		{"projection reorders", `{paths: [a.parquet], columns: [v, id]}`, 2500, 65536, "v,id", ""},
+		{"projection reorders", `{paths: [a.parquet], columns: [v, id]}`, 2500, 1000, "v,id", ""},
 		{"unknown column", `{paths: [a.parquet], columns: [id, nope]}`, 0, 0, "", `a.parquet|column "nope": not found`},
 		{"schema mismatch", `{paths: [a.parquet, c.parquet]}`, 0, 0, "", "c.parquet|schema differs from the first file|a.parquet"},
 		{"no match", `{paths: ["*.pq"]}`, 0, 0, "", "matches no file"},
-		{"bad batch_rows", `{paths: [a.parquet], batch_rows: 0}`, 0, 0, "", "batch_rows must be at least 1"},
+		{"bad batch_rows", `{paths: [a.parquet], batch_rows: -1}`, 0, 0, "", "batch_rows must be 0 (chosen from the files) or positive, got -1"},
+		{"bad batch_bytes", `{paths: [a.parquet], batch_bytes: -1}`, 0, 0, "", "with.batch_bytes: expected a size"},
 		{"missing paths", `{batch_rows: 10}`, 0, 0, "", `missing required key "paths"`},
 	}
 	for _, tt := range tests {
