@@ -14,13 +14,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
 	"unsafe"
 
 	"github.com/pipe-ml/pipe/bridge"
+	"github.com/pipe-ml/pipe/internal/nativelib"
 )
 
 // EnvLib is the environment variable that names the ONNX Runtime library
@@ -77,44 +77,13 @@ func LiveObjects() (sessions, values int64) {
 	return int64(s), int64(v)
 }
 
-// candidate is one place the library may be.
-type candidate struct {
-	path  string // what dlopen gets
-	label string // how the error names it
-	file  bool   // a file path: checked with os.Stat first
-}
+// candidate is one place to look for the library.
+type candidate = nativelib.Candidate
 
 // candidates lists where to look, in order: $PIPE_ORT_LIB, the user cache
 // that scripts/install-ort.sh fills, then the system library search.
 func candidates() []candidate {
-	var out []candidate
-	if p := os.Getenv(EnvLib); p != "" {
-		out = append(out, candidate{path: p, label: EnvLib + "=" + p, file: true})
-	}
-	if dir := cacheDir(); dir != "" {
-		for _, name := range libNames(true) {
-			p := filepath.Join(dir, name)
-			out = append(out, candidate{path: p, label: p, file: true})
-		}
-	}
-	for _, name := range libNames(false) {
-		out = append(out, candidate{path: name, label: name + " (system library path)"})
-	}
-	return out
-}
-
-// cacheDir is ${XDG_CACHE_HOME:-$HOME/.cache}/pipe/onnxruntime/<Version>,
-// the folder scripts/install-ort.sh installs into.
-func cacheDir() string {
-	root := os.Getenv("XDG_CACHE_HOME")
-	if root == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return ""
-		}
-		root = filepath.Join(home, ".cache")
-	}
-	return filepath.Join(root, "pipe", "onnxruntime", Version)
+	return nativelib.Candidates(EnvLib, "onnxruntime", Version, libNames(true), libNames(false))
 }
 
 // libNames returns the library file names to try: in the cache, the names
@@ -136,29 +105,12 @@ var errNotFound = errors.New("onnxruntime library not found")
 // loads. When none does, the error lists every candidate with its reason
 // and says how to install the library.
 func findLibrary(cands []candidate, load func(string) error) (string, error) {
-	var tried []string
-	for _, c := range cands {
-		if c.file {
-			if _, err := os.Stat(c.path); err != nil {
-				tried = append(tried, c.label+": "+statReason(err))
-				continue
-			}
-		}
-		err := load(c.path)
-		if err == nil {
-			return c.path, nil
-		}
-		tried = append(tried, c.label+": "+err.Error())
+	path, tried := nativelib.Find(cands, load)
+	if path != "" {
+		return path, nil
 	}
 	return "", fmt.Errorf("%w; tried:\n  %s\ninstall it with `make ort` or scripts/install-ort.sh, or set %s to the path of libonnxruntime %s",
 		errNotFound, strings.Join(tried, "\n  "), EnvLib, Version)
-}
-
-func statReason(err error) string {
-	if errors.Is(err, os.ErrNotExist) {
-		return "no such file"
-	}
-	return err.Error()
 }
 
 // dlopenLibrary loads the library at path through the shim.

@@ -20,9 +20,9 @@ func TestFindLibraryListsEveryPlace(t *testing.T) {
 		t.Fatal(err)
 	}
 	cands := []candidate{
-		{path: filepath.Join(dir, "missing.so"), label: "PIPE_ORT_LIB=" + filepath.Join(dir, "missing.so"), file: true},
-		{path: present, label: present, file: true},
-		{path: "libonnxruntime.so.1", label: "libonnxruntime.so.1 (system library path)"},
+		{Path: filepath.Join(dir, "missing.so"), Label: "PIPE_ORT_LIB=" + filepath.Join(dir, "missing.so"), File: true},
+		{Path: present, Label: present, File: true},
+		{Path: "libonnxruntime.so.1", Label: "libonnxruntime.so.1 (system library path)"},
 	}
 	var loaded []string
 	load := func(p string) error {
@@ -59,17 +59,17 @@ func TestCandidateOrder(t *testing.T) {
 	t.Setenv(EnvLib, "/opt/ort/libonnxruntime.so.1")
 	t.Setenv("XDG_CACHE_HOME", "/cache-root")
 	c := candidates()
-	if len(c) < 3 || c[0].path != "/opt/ort/libonnxruntime.so.1" || !c[0].file {
+	if len(c) < 3 || c[0].Path != "/opt/ort/libonnxruntime.so.1" || !c[0].File {
 		t.Fatalf("first candidate should be $%s: %+v", EnvLib, c)
 	}
-	if !strings.HasPrefix(c[1].path, "/cache-root/pipe/onnxruntime/"+Version+"/") || !c[1].file {
+	if !strings.HasPrefix(c[1].Path, "/cache-root/pipe/onnxruntime/"+Version+"/") || !c[1].File {
 		t.Fatalf("second candidate should be in the cache: %+v", c)
 	}
-	if last := c[len(c)-1]; last.file || strings.Contains(last.path, "/") {
+	if last := c[len(c)-1]; last.File || strings.Contains(last.Path, "/") {
 		t.Fatalf("last candidate %+v should be a bare name for the system search", last)
 	}
 	t.Setenv(EnvLib, "")
-	if c := candidates(); strings.HasPrefix(c[0].label, EnvLib) {
+	if c := candidates(); strings.HasPrefix(c[0].Label, EnvLib) {
 		t.Fatalf("with %s empty the first candidate is %+v", EnvLib, c[0])
 	}
 }

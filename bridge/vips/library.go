@@ -13,12 +13,12 @@ import "C"
 import (
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
 	"unsafe"
+
+	"github.com/pipe-ml/pipe/internal/nativelib"
 )
 
 var (
@@ -89,42 +89,13 @@ func DecodeJPEG(b []byte, shrink int) (Image, error) {
 	return img, nil
 }
 
-// candidate is one place the library may be.
-type candidate struct {
-	path  string // what dlopen gets
-	label string // how the error names it
-	file  bool   // a file path: checked with os.Stat first
-}
+// candidate is one place to look for the library.
+type candidate = nativelib.Candidate
 
 // candidates lists where to look, in order: $PIPE_VIPS_LIB, the user cache
 // that scripts/install-vips.sh fills, then the system library search.
 func candidates() []candidate {
-	var out []candidate
-	if p := os.Getenv(EnvLib); p != "" {
-		out = append(out, candidate{path: p, label: EnvLib + "=" + p, file: true})
-	}
-	if dir := cacheDir(); dir != "" {
-		p := filepath.Join(dir, cacheName())
-		out = append(out, candidate{path: p, label: p, file: true})
-	}
-	for _, name := range systemNames() {
-		out = append(out, candidate{path: name, label: name + " (system library path)"})
-	}
-	return out
-}
-
-// cacheDir is ${XDG_CACHE_HOME:-$HOME/.cache}/pipe/libvips/<Version>, the
-// folder scripts/install-vips.sh installs into.
-func cacheDir() string {
-	root := os.Getenv("XDG_CACHE_HOME")
-	if root == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return ""
-		}
-		root = filepath.Join(home, ".cache")
-	}
-	return filepath.Join(root, "pipe", "libvips", Version)
+	return nativelib.Candidates(EnvLib, "libvips", Version, []string{cacheName()}, systemNames())
 }
 
 // cacheName is the file the installer writes: sharp's build of libvips.
@@ -147,29 +118,12 @@ func systemNames() []string {
 // loads. When none does, the error lists every candidate with its reason
 // and says how to install the library.
 func findLibrary(cands []candidate, load func(string) error) (string, error) {
-	var tried []string
-	for _, c := range cands {
-		if c.file {
-			if _, err := os.Stat(c.path); err != nil {
-				tried = append(tried, c.label+": "+statReason(err))
-				continue
-			}
-		}
-		err := load(c.path)
-		if err == nil {
-			return c.path, nil
-		}
-		tried = append(tried, c.label+": "+err.Error())
+	path, tried := nativelib.Find(cands, load)
+	if path != "" {
+		return path, nil
 	}
 	return "", fmt.Errorf("%w: library not found; tried:\n  %s\ninstall it with scripts/install-vips.sh, or set %s to the path of libvips %s",
 		ErrUnavailable, strings.Join(tried, "\n  "), EnvLib, Version)
-}
-
-func statReason(err error) string {
-	if errors.Is(err, os.ErrNotExist) {
-		return "no such file"
-	}
-	return err.Error()
 }
 
 // dlopenLibrary loads the library at path through the shim.

@@ -177,8 +177,8 @@ func TestLibraryInfo(t *testing.T) {
 func TestFindLibraryError(t *testing.T) {
 	missing := t.TempDir() + "/libvips-missing.so"
 	cands := []candidate{
-		{path: missing, label: EnvLib + "=" + missing, file: true},
-		{path: "libvips-nope.so.42", label: "libvips-nope.so.42 (system library path)"},
+		{Path: missing, Label: EnvLib + "=" + missing, File: true},
+		{Path: "libvips-nope.so.42", Label: "libvips-nope.so.42 (system library path)"},
 	}
 	_, err := findLibrary(cands, func(p string) error { return errors.New("cannot open " + p) })
 	if !errors.Is(err, ErrUnavailable) {
