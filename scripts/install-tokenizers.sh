@@ -47,23 +47,10 @@ if [[ -n "${PIPE_TOKENIZERS_DIR:-}" ]]; then
 	printf 'install-tokenizers: warning: PIPE_TOKENIZERS_DIR=%s does not exist; installing into the cache\n' "$PIPE_TOKENIZERS_DIR" >&2
 fi
 
-cache_root="${XDG_CACHE_HOME:-}"
-if [[ -z "$cache_root" ]]; then
-	[[ -n "${HOME:-}" ]] || die "neither XDG_CACHE_HOME nor HOME is set" "set XDG_CACHE_HOME to a writable folder"
-	cache_root="$HOME/.cache"
-fi
-root="${cache_root}/pipe/tokenizers"
-
-file_sha256() {
-	if command -v sha256sum >/dev/null 2>&1; then
-		sha256sum "$1" | cut -d' ' -f1
-	elif command -v shasum >/dev/null 2>&1; then
-		shasum -a 256 "$1" | cut -d' ' -f1
-	else
-		die "neither sha256sum nor shasum is installed, so the files cannot be verified" \
-			"install coreutils (Linux) or use the system shasum (macOS)"
-	fi
-}
+# shellcheck source=lib/npm-install.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/npm-install.sh"
+cache="$(cache_root)" || exit 1
+root="${cache}/pipe/tokenizers"
 
 installed() {
 	case "$1" in
